@@ -1,0 +1,150 @@
+"""The base class of an in-process adapter, and the exceptions it raises to say why.
+
+An adapter author writes one method per supported (operation, entity) pair, named
+`<op>_<entity>` (`create_account`, `advance_opportunity`) or `<op>` for a session operation
+(`login`, `offline`). Each returns the canonical record (a dict with an `id`), or for
+`find_*` a list of them. Anything the adapter cannot do it simply does not define, or
+raises `Unsupported` for a finer reason (a field, a stage). The runner never sees a vendor's
+exceptions: `perform` turns them into an `Outcome`, so one broken call is one error step,
+not a crashed run.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from crmproof.protocol import (
+    Capabilities,
+    Channel,
+    Effort,
+    Evidence,
+    Hello,
+    Operation,
+    Outcome,
+    RecordRef,
+)
+
+
+class AdapterProblem(Exception):
+    """Base of the exceptions that an adapter method raises on purpose."""
+
+    status: ClassVar[str] = "error"
+
+
+class Unsupported(AdapterProblem):
+    """The vendor cannot do this: a claim about the product, not a failure of the run."""
+
+    status = "unsupported"
+
+
+class Refused(AdapterProblem):
+    """The vendor declined: not found, forbidden, or a business rule said no."""
+
+    status = "refused"
+
+
+class VendorError(AdapterProblem):
+    """The vendor broke (5xx, timeout, garbage); says nothing about the product."""
+
+    status = "error"
+
+
+class StepContext:
+    """What one `perform` call accumulates besides its result: created records, effort."""
+
+    def __init__(self) -> None:
+        self.created: list[RecordRef] = []
+        self.effort: Effort | None = None
+        self.evidence: list[Evidence] = []
+
+    def created_record(self, entity: str, id_: Any) -> None:
+        self.created.append(RecordRef(entity=entity, id=str(id_)))
+
+    def add_effort(self, **counts: int) -> None:
+        self.effort = (self.effort or Effort()) + Effort(**counts)
+
+
+class Adapter(ABC):
+    """One vendor, one channel. Subclass it; see the module docstring."""
+
+    name: ClassVar[str]
+    version: ClassVar[str] = "0.1.0"
+    channel: ClassVar[Channel] = "api"
+
+    def __init__(self) -> None:
+        self.step = StepContext()
+        self.evidence_dir: str = "."
+        self.run_id: str = "adhoc"
+
+    # -- lifecycle: override what you need -------------------------------------------
+
+    def open(self, settings: Mapping[str, Any]) -> str | None:
+        """Connect and log in; return the vendor's product version if known."""
+        return None
+
+    def begin(self, scenario: str) -> None:
+        """A scenario starts: isolate it (fresh session, fresh browser context)."""
+
+    def end(self, scenario: str, status: str) -> list[Evidence]:
+        """A scenario ended: return evidence gathered across it (a trace, say)."""
+        return []
+
+    def close(self) -> None:
+        """Release connections, browsers, files."""
+
+    @abstractmethod
+    def capabilities(self) -> Capabilities:
+        """The honest claim of what this adapter does with this vendor."""
+
+    # -- the one entry point the runner calls -----------------------------------------
+
+    def hello(self) -> Hello:
+        return Hello(
+            name=self.name,
+            version=self.version,
+            channel=self.channel,
+            capabilities=self.capabilities(),
+        )
+
+    def perform(self, op: Operation) -> Outcome:
+        """Run one operation by dispatching to `<op>_<entity>`; never raises."""
+        self.step = StepContext()
+        method = getattr(self, f"{op.op}_{op.entity}" if op.entity else op.op, None)
+        if method is None:
+            what = f"{op.op} {op.entity}" if op.entity else op.op
+            return Outcome(status="unsupported", message=f"{self.name} cannot {what}")
+        try:
+            result = method(op)
+        except AdapterProblem as problem:
+            return self._outcome(problem.status, message=str(problem))
+        except Exception as exc:  # an adapter bug must not take the run down
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            detail = f"{type(exc).__name__}: {exc} (at {where.name}:{where.lineno})"
+            return self._outcome("error", message=f"adapter error: {detail}")
+        if isinstance(result, list):
+            return self._outcome("ok", records=result)
+        return self._outcome("ok", record=result)
+
+    def _outcome(self, status: str, **kwargs: Any) -> Outcome:
+        return Outcome(
+            status=status,  # type: ignore[arg-type]
+            created=self.step.created,
+            effort=self.step.effort,
+            evidence=self.step.evidence,
+            **kwargs,
+        )
+
+
+def wait_until(predicate: Any, timeout: float, interval: float = 0.1) -> bool:
+    """Poll `predicate` until it is truthy or `timeout` seconds pass; for adapters' use."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if predicate():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)

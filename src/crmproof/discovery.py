@@ -1,0 +1,85 @@
+"""Finding adapters: by path in the workspace's `adapters/`, or by entry point.
+
+An adapter package exports `adapter` (an `Adapter` subclass) and, if crmproof can run
+the vendor locally, `sandbox` (a `VendorSandbox` instance). The engine imports adapters
+only through here, by name, so it never depends on any vendor.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from pathlib import Path
+from types import ModuleType
+
+from crmproof.adapter import Adapter
+from crmproof.sandbox import VendorSandbox
+
+ENTRY_POINT_GROUP = "crmproof.adapters"
+
+
+class AdapterNotFound(Exception):
+    pass
+
+
+@dataclass
+class AdapterPackage:
+    name: str
+    adapter: type[Adapter]
+    sandbox: VendorSandbox | None
+    origin: str
+
+
+def _load_path(name: str, folder: Path) -> ModuleType:
+    module_name = f"crmproof_workspace_adapters.{name}"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    if "crmproof_workspace_adapters" not in sys.modules:
+        parent = ModuleType("crmproof_workspace_adapters")
+        parent.__path__ = []  # a namespace for workspace adapters
+        sys.modules["crmproof_workspace_adapters"] = parent
+    spec = importlib.util.spec_from_file_location(
+        module_name, folder / "__init__.py", submodule_search_locations=[str(folder)]
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[module_name]
+        raise
+    return module
+
+
+def available(workspace: Path) -> list[str]:
+    names = {p.parent.name for p in (workspace / "adapters").glob("*/__init__.py")}
+    names |= {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    return sorted(names)
+
+
+def load(name: str, workspace: Path) -> AdapterPackage:
+    """The adapter called `name`: the workspace's own first, then installed packages."""
+    folder = workspace / "adapters" / name
+    if (folder / "__init__.py").exists():
+        module = _load_path(name, folder)
+        origin = str(folder)
+    else:
+        matches = [ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name == name]
+        if not matches:
+            import difflib
+
+            known = available(workspace)
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise AdapterNotFound(
+                f"no adapter '{name}'{hint}; known: {', '.join(known) or 'none'}"
+            )
+        module = matches[0].load()
+        origin = f"entry point {matches[0].value}"
+    adapter = getattr(module, "adapter", None)
+    if not (isinstance(adapter, type) and issubclass(adapter, Adapter)):
+        raise AdapterNotFound(f"adapter '{name}' ({origin}) exports no Adapter subclass `adapter`")
+    return AdapterPackage(name, adapter, getattr(module, "sandbox", None), origin)

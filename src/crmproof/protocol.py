@@ -1,0 +1,175 @@
+"""The adapter protocol: plain, serialisable messages between the runner and an adapter.
+
+Every message is a pydantic model, so the same protocol works in process (method calls
+carrying these objects) and over stdin/stdout as JSON lines, with one JSON Schema per
+message (`crmproof schema`). The runner never sees a vendor's own data shapes, only these.
+
+The conversation, for one vendor:
+
+    hello    adapter -> runner  who it is, its channel and its capabilities
+    open     runner  -> adapter settings and where evidence goes
+    begin    runner  -> adapter a scenario starts (fresh browser context, trace on)
+    perform  runner  -> adapter one Operation, answered by one Outcome
+    end      runner  -> adapter the scenario ended; the adapter returns its evidence
+    close    runner  -> adapter release everything
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Channel = Literal["api", "browser", "process"]
+OutcomeStatus = Literal["ok", "refused", "unsupported", "error"]
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EntitySupport(Message):
+    """What an adapter can do with one canonical entity."""
+
+    operations: list[str] = Field(description="Entity operations it performs, e.g. create, find.")
+    fields: list[str] = Field(default_factory=list, description="Canonical fields it maps.")
+    stages: list[str] = Field(default_factory=list, description="Canonical stages it can reach.")
+
+
+class Capabilities(Message):
+    """The adapter's honest claim. A step outside it is recorded as unsupported."""
+
+    entities: dict[str, EntitySupport] = Field(default_factory=dict)
+    operations: list[str] = Field(
+        default_factory=list, description="Session operations: login, offline, online."
+    )
+    actors: list[str] = Field(
+        default_factory=list, description="Names a step may act as (`as:` / `login:`)."
+    )
+
+    def supports(self, op: str, entity: str | None) -> bool:
+        if entity is None:
+            return op in self.operations
+        support = self.entities.get(entity)
+        return support is not None and op in support.operations
+
+    def unsupported_fields(self, entity: str, names: list[str]) -> list[str]:
+        support = self.entities.get(entity)
+        known = {"id", *(support.fields if support else [])}
+        return [n for n in names if n not in known]
+
+
+class Hello(Message):
+    kind: Literal["hello"] = "hello"
+    name: str
+    version: str = Field(description="The adapter's own version.")
+    channel: Channel
+    capabilities: Capabilities
+
+
+class Open(Message):
+    kind: Literal["open"] = "open"
+    settings: dict[str, Any] = Field(default_factory=dict)
+    run_id: str
+    evidence_dir: str = Field(description="Folder where the adapter may write evidence files.")
+
+
+class Opened(Message):
+    kind: Literal["opened"] = "opened"
+    vendor_version: str | None = Field(None, description="The vendor's product version.")
+
+
+class Begin(Message):
+    kind: Literal["begin"] = "begin"
+    scenario: str
+
+
+class RecordRef(Message):
+    """A record the adapter created in the vendor, so the runner can clean it up."""
+
+    entity: str
+    id: str
+
+
+class Operation(Message):
+    """One canonical operation, with every `${...}` already resolved."""
+
+    kind: Literal["perform"] = "perform"
+    op: str = Field(description="A canonical operation name (see crmproof.vocabulary).")
+    entity: str | None = None
+    id: str | None = None
+    data: dict[str, Any] = Field(default_factory=dict, description="Fields for create/update.")
+    where: dict[str, Any] = Field(default_factory=dict, description="Filter for find.")
+    to: str | None = Field(None, description="Target stage (advance) or entity (convert).")
+    actor: str | None = Field(None, description="Act as this actor; None is the default user.")
+    cleanup: bool = Field(False, description="A delete made by the runner's cleanup.")
+
+
+class Effort(Message):
+    """What the user had to do in the UI for one step: the 'give' of give/get."""
+
+    clicks: int = 0
+    keystrokes: int = 0
+    fields: int = 0
+    pages: int = 0
+
+    def __add__(self, other: Effort) -> Effort:
+        return Effort(
+            clicks=self.clicks + other.clicks,
+            keystrokes=self.keystrokes + other.keystrokes,
+            fields=self.fields + other.fields,
+            pages=self.pages + other.pages,
+        )
+
+
+class Evidence(Message):
+    kind: Literal["screenshot", "trace", "http", "log"]
+    path: str = Field(description="Relative to the run folder.")
+    note: str | None = None
+
+
+class Outcome(Message):
+    """The answer to one Operation.
+
+    ok: done (record holds the result; find puts its hits in `records`).
+    refused: the vendor declined it (not found, forbidden, a business rule); `message` says.
+    unsupported: the vendor cannot do this, a claim about the product.
+    error: the vendor or the adapter broke; says nothing about the product.
+    """
+
+    kind: Literal["outcome"] = "outcome"
+    status: OutcomeStatus
+    record: dict[str, Any] | None = None
+    records: list[dict[str, Any]] | None = None
+    message: str | None = None
+    created: list[RecordRef] = Field(default_factory=list)
+    effort: Effort | None = None
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class End(Message):
+    kind: Literal["end"] = "end"
+    scenario: str
+    status: str = Field(description="The scenario's status, so a trace can be kept on failure.")
+
+
+class Ended(Message):
+    kind: Literal["ended"] = "ended"
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class Close(Message):
+    kind: Literal["close"] = "close"
+
+
+MESSAGES: dict[str, type[Message]] = {
+    "hello": Hello,
+    "open": Open,
+    "opened": Opened,
+    "begin": Begin,
+    "perform": Operation,
+    "outcome": Outcome,
+    "end": End,
+    "ended": Ended,
+    "close": Close,
+}

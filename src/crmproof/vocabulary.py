@@ -1,0 +1,217 @@
+"""The canonical CRM vocabulary: the only words a scenario may use.
+
+Scenarios are vendor-neutral, so they speak these entities, fields, stages and
+operations, and each adapter translates them into one vendor's terms. Keeping the whole
+vocabulary in one module means the validator, the JSON Schemas, the docs table and the
+adapters all agree on it; `docs/vocabulary.md` is generated from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+FieldType = Literal["text", "email", "phone", "number", "date", "bool", "lines", "stage"]
+
+
+@dataclass(frozen=True)
+class Field:
+    """One canonical field: its type, and for references the entity it points at."""
+
+    type: FieldType | str  # "ref:<entity>" for a reference to another record
+    doc: str
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A canonical record kind with its fields and, if it has a lifecycle, its stages."""
+
+    name: str
+    doc: str
+    fields: dict[str, Field]
+    stages: tuple[str, ...] = ()
+    # Stages a record can reach only by an operation, never by `create ... stage:`.
+    terminal: tuple[str, ...] = field(default=())
+
+
+def _f(type_: str, doc: str) -> Field:
+    return Field(type_, doc)
+
+
+ENTITIES: dict[str, Entity] = {
+    e.name: e
+    for e in [
+        Entity(
+            "account",
+            "A customer organisation (a company, a party).",
+            {
+                "name": _f("text", "Legal or trading name."),
+                "email": _f("email", "Main e-mail address."),
+                "phone": _f("phone", "Main telephone number."),
+                "website": _f("text", "Web address."),
+                "industry": _f("text", "Industry or sector."),
+                "city": _f("text", "City of the main address."),
+                "country": _f("text", "Country of the main address."),
+                "parent": _f("ref:account", "The account this one belongs to (a division)."),
+                "payment_term": _f("text", "Name of the agreed payment term."),
+            },
+        ),
+        Entity(
+            "contact",
+            "A person, usually at an account.",
+            {
+                "first_name": _f("text", "Given name."),
+                "last_name": _f("text", "Family name."),
+                "name": _f("text", "Full name, when the vendor keeps only one name field."),
+                "email": _f("email", "E-mail address."),
+                "phone": _f("phone", "Telephone number."),
+                "title": _f("text", "Job title."),
+                "account": _f("ref:account", "The account the person works for."),
+            },
+        ),
+        Entity(
+            "lead",
+            "An unqualified prospect: a person or company that may buy.",
+            {
+                "name": _f("text", "Short title of the lead."),
+                "first_name": _f("text", "Given name of the person."),
+                "last_name": _f("text", "Family name of the person."),
+                "company": _f("text", "Company name as given by the prospect."),
+                "email": _f("email", "E-mail address."),
+                "phone": _f("phone", "Telephone number."),
+                "source": _f("text", "Where the lead came from."),
+                "amount": _f("number", "Estimated value."),
+                "account": _f("ref:account", "Existing account the lead belongs to."),
+                "stage": _f("stage", "Lifecycle stage."),
+            },
+            stages=("new", "contacted", "qualified", "converted", "lost"),
+            terminal=("converted",),
+        ),
+        Entity(
+            "opportunity",
+            "A qualified chance to sell, moving through stages to won or lost.",
+            {
+                "name": _f("text", "Short title."),
+                "account": _f("ref:account", "The buying account."),
+                "contact": _f("ref:contact", "The main buyer contact."),
+                "amount": _f("number", "Expected value."),
+                "probability": _f("number", "Chance of winning, 0-100."),
+                "close_date": _f("date", "Expected close date."),
+                "description": _f("text", "Free text."),
+                "lost_reason": _f("text", "Why it was lost."),
+                "stage": _f("stage", "Pipeline stage."),
+            },
+            stages=("prospecting", "qualification", "proposal", "negotiation", "won", "lost"),
+            terminal=("won", "lost"),
+        ),
+        Entity(
+            "activity",
+            "A call, e-mail, meeting or task on the customer's timeline.",
+            {
+                "subject": _f("text", "What it is about."),
+                "kind": _f("text", "call, email, meeting or task."),
+                "account": _f("ref:account", "The account it concerns."),
+                "contact": _f("ref:contact", "The person it concerns."),
+                "opportunity": _f("ref:opportunity", "The opportunity it concerns."),
+                "case": _f("ref:case", "The case it concerns."),
+                "due_date": _f("date", "When it is due or happened."),
+                "description": _f("text", "Free text."),
+                "stage": _f("stage", "planned or done."),
+            },
+            stages=("planned", "done"),
+        ),
+        Entity(
+            "case",
+            "A service request or complaint, worked to resolution.",
+            {
+                "subject": _f("text", "What the customer reports."),
+                "account": _f("ref:account", "The customer."),
+                "contact": _f("ref:contact", "The person who reported it."),
+                "description": _f("text", "Details."),
+                "priority": _f("text", "low, normal, high or urgent."),
+                "stage": _f("stage", "Lifecycle stage."),
+            },
+            stages=("open", "pending", "closed"),
+            terminal=("closed",),
+        ),
+        Entity(
+            "product",
+            "Something sold: goods or a service.",
+            {
+                "code": _f("text", "Product code (SKU)."),
+                "name": _f("text", "Name."),
+                "price": _f("number", "List price."),
+            },
+        ),
+        Entity(
+            "order",
+            "A sales order: what the customer bought, from a quote to a confirmed order.",
+            {
+                "account": _f("ref:account", "The buying account."),
+                "opportunity": _f("ref:opportunity", "The opportunity it came from."),
+                "lines": _f("lines", "Order lines: product (code or id), quantity, price."),
+                "reference": _f("text", "Customer reference (PO number)."),
+                "payment_term": _f("text", "Name of the payment term."),
+                "total": _f("number", "Total amount (read only)."),
+                "stage": _f("stage", "Lifecycle stage."),
+            },
+            stages=("draft", "quoted", "confirmed", "done", "cancelled"),
+            terminal=("done", "cancelled"),
+        ),
+        Entity(
+            "invoice",
+            "A customer invoice, drafted from orders and posted to the books.",
+            {
+                "account": _f("ref:account", "The invoiced account."),
+                "order": _f("ref:order", "The order it bills."),
+                "lines": _f("lines", "Invoice lines: product, quantity, price."),
+                "total": _f("number", "Total amount (read only)."),
+                "due_date": _f("date", "Payment due date."),
+                "payment_term": _f("text", "Name of the payment term."),
+                "stage": _f("stage", "Lifecycle stage."),
+            },
+            stages=("draft", "posted", "paid", "cancelled"),
+            terminal=("paid", "cancelled"),
+        ),
+        Entity(
+            "user",
+            "Someone who works in the CRM.",
+            {
+                "username": _f("text", "Login name."),
+                "name": _f("text", "Full name."),
+                "email": _f("email", "E-mail address."),
+                "role": _f("text", "The role the user plays."),
+            },
+        ),
+    ]
+}
+
+# Operations on an entity (`create: account`) and operations on the session (`login: rep`).
+ENTITY_OPERATIONS: dict[str, str] = {
+    "create": "Create a record from `with:` fields; the outcome is the new record.",
+    "get": "Read one record by `id:`.",
+    "update": "Change fields of the record `id:` to `with:`.",
+    "delete": "Remove the record `id:` (the adapter follows the vendor's rules to do so).",
+    "find": "Search records matching `where:`; the outcome has `count` and `items`.",
+    "convert": "Turn a lead into an opportunity, or an opportunity into an order.",
+    "advance": "Move the record `id:` to stage `to:`.",
+    "invoice": "Produce the invoice of the order `id:`.",
+}
+SESSION_OPERATIONS: dict[str, str] = {
+    "login": "Act as the named actor for the rest of the scenario.",
+    "offline": "Take the client offline (browser channel).",
+    "online": "Bring the client back online.",
+}
+OPERATIONS: dict[str, str] = {**ENTITY_OPERATIONS, **SESSION_OPERATIONS}
+
+# Operations whose entity must have stages (checked by the validator).
+STAGED_OPERATIONS = frozenset({"advance"})
+
+
+def entity_names() -> list[str]:
+    return list(ENTITIES)
+
+
+def field_names(entity: str) -> list[str]:
+    """Every canonical field of an entity, plus `id`, which every record has."""
+    return ["id", *ENTITIES[entity].fields]
