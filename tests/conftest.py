@@ -32,7 +32,7 @@ def vendor_sandbox() -> Iterator[Callable[[str], dict[str, Any]]]:
 
     def get(vendor: str) -> dict[str, Any]:
         if vendor not in cache:
-            recipe = discovery.load(vendor, WORKSPACE).sandbox
+            recipe = discovery.load(vendor, WORKSPACE / "adapters").sandbox
             assert recipe is not None, f"{vendor} has no sandbox"
             was_running = sandbox.status(sandbox.SandboxHome(vendor))["running"]
             try:

@@ -127,6 +127,10 @@ class Adapter(ABC):
             return self._outcome("error", message=f"adapter error: {detail}")
         if isinstance(result, list):
             return self._outcome("ok", records=result)
+        if op.op == "create" and op.entity and isinstance(result, dict) and "id" in result:
+            ref = RecordRef(entity=op.entity, id=str(result["id"]))
+            if ref not in self.step.created:
+                self.step.created.insert(0, ref)
         return self._outcome("ok", record=result)
 
     def _outcome(self, status: str, **kwargs: Any) -> Outcome:

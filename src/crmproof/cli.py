@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import click
 
-from crmproof import discovery, sandbox
+from crmproof import discovery, render, sandbox, validate
+from crmproof import workspace as workspaces
+from crmproof.plan import Filters, make_plan
+from crmproof.runner import Run
 
 
 def _workspace(path: str | None) -> Path:
@@ -20,14 +26,155 @@ def main() -> None:
     """Make CRM vendors prove that their system supports your processes."""
 
 
+def _load_checked(ws: Path, quiet_warnings: bool = False) -> workspaces.Suite:
+    suite = workspaces.load(ws)
+    validate.check(suite)
+    for diagnostic in sorted(set(suite.diagnostics)):
+        if diagnostic.severity == "error" or not quiet_warnings:
+            click.echo(str(diagnostic), err=True)
+    return suite
+
+
+@main.command("validate")
+@click.option("--workspace", "-w", default=None, help="Workspace folder (default: .).")
+def validate_cmd(workspace: str | None) -> None:
+    """Check every file of the workspace; exit non-zero on any error."""
+    suite = _load_checked(_workspace(workspace))
+    errors = len(suite.errors)
+    warnings = len(suite.diagnostics) - errors
+    requirements = suite.catalog.requirements
+    covered = validate.covered_requirements(suite)
+    uncovered = [r.id for r in requirements if r.id not in covered]
+    click.echo(
+        f"{len(suite.scenarios)} scenarios, {len(requirements)} requirements "
+        f"({len(requirements) - len(uncovered)} covered"
+        + (f", {len(uncovered)} not covered" if uncovered else ", every one covered")
+        + f"): {errors} error(s), {warnings} warning(s)",
+        err=True,
+    )
+    sys.exit(1 if errors else 0)
+
+
+@main.command("schema")
+@click.option("--out", "-o", default="schemas", show_default=True, help="Folder to write to.")
+def schema_cmd(out: str) -> None:
+    """Write JSON Schemas for crmproof.yaml, catalog files and scenario files."""
+    from crmproof.schemas import write_schemas
+
+    for path in write_schemas(Path(out)):
+        click.echo(str(path))
+
+
+def _progress(total: int) -> Any:
+    done = {"n": 0}
+    started = time.monotonic()
+
+    def show(event: dict[str, Any]) -> None:
+        if event["event"] == "scenario":
+            done["n"] += 1
+            status = event["status"]
+            colour = {"passed": "green", "failed": "red", "error": "magenta",
+                      "unsupported": "yellow"}.get(status, None)
+            click.echo(
+                f"[{done['n']:>3}/{total}] {event['vendor']:<10} {event['scenario']:<36} "
+                + click.style(f"{status:<11}", fg=colour)
+                + f" {event.get('duration_ms', 0) / 1000:6.2f}s"
+                + f"  (elapsed {time.monotonic() - started:5.1f}s)",
+                err=True,
+            )
+        elif event["event"] == "vendor" and event["status"] != "ready":
+            click.echo(click.style(f"{event['vendor']}: {event['message']}", fg="red"), err=True)
+
+    return show
+
+
+@main.command("run")
+@click.option("--workspace", "-w", default=None, help="Workspace folder (default: .).")
+@click.option("--vendor", "-v", "vendors", multiple=True, help="Only this vendor (repeatable).")
+@click.option("-k", "ids", multiple=True, help="Only scenarios whose id matches this glob.")
+@click.option("--tag", "-t", "tags", multiple=True, help="Only scenarios with this tag.")
+@click.option("--requirement", "-r", "requirements", multiple=True,
+              help="Only scenarios covering this requirement.")
+@click.option("--reports", default=None, help="Folder for run folders (default: reports/).")
+@click.option("--fail-on", type=click.Choice(["nothing", "disqualified", "failure"]),
+              default="nothing", show_default=True,
+              help="Exit 1 when a vendor is disqualified, or when any scenario did not pass.")
+def run_cmd(workspace: str | None, vendors: tuple[str, ...], ids: tuple[str, ...],
+            tags: tuple[str, ...], requirements: tuple[str, ...], reports: str | None,
+            fail_on: str) -> None:
+    """Run the scenarios on the vendors and write the scorecard."""
+    ws = _workspace(workspace)
+    suite = _load_checked(ws, quiet_warnings=True)
+    if suite.errors:
+        click.echo(f"{len(suite.errors)} error(s): nothing was run (see `crmproof validate`)",
+                   err=True)
+        sys.exit(2)
+    try:
+        jobs = make_plan(suite, Filters(ids, tags, requirements, vendors))
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    if not jobs:
+        raise click.UsageError("no scenario matches these filters: nothing to run")
+    run = Run(suite, jobs, Path(reports) if reports else ws / "reports",
+              progress=_progress(len(jobs)))
+    click.echo(f"run {run.run_id}: {len(jobs)} scenario runs on "
+               f"{', '.join(dict.fromkeys(j.vendor for j in jobs))}", err=True)
+    folder = run.execute()
+    card = render.write_all(folder)
+    click.echo(render.terminal(card))
+    click.echo(f"reports: {workspace_display(folder)}", err=True)
+    sys.exit(_exit_code(card, fail_on))
+
+
+def workspace_display(path: Path) -> str:
+    return workspaces.display_path(path)
+
+
+def _exit_code(card: render.Scorecard, fail_on: str) -> int:
+    if fail_on == "disqualified" and any(v.disqualified for v in card.vendors):
+        return 1
+    if fail_on == "failure" and any(
+        r.status != "passed" for v in card.vendors for r in v.scenarios.values()
+    ):
+        return 1
+    return 0
+
+
+def _run_folder(ws: Path, run: str | None, reports: str | None) -> Path:
+    base = Path(reports) if reports else ws / "reports"
+    folder = Path(run) if run and Path(run).is_dir() else base / (run or "latest")
+    if not (folder / "results.jsonl").exists():
+        raise click.ClickException(f"no results.jsonl in {folder}")
+    return folder.resolve()
+
+
+@main.command("report")
+@click.argument("run", required=False)
+@click.option("--workspace", "-w", default=None)
+@click.option("--reports", default=None, help="Folder of run folders (default: reports/).")
+@click.option("--json", "as_json", is_flag=True, help="Print scorecard.json instead.")
+def report_cmd(run: str | None, workspace: str | None, reports: str | None,
+               as_json: bool) -> None:
+    """Re-render RUN's scorecard (default: the latest) from its results.jsonl alone."""
+    folder = _run_folder(_workspace(workspace), run, reports)
+    try:
+        card = render.write_all(folder)
+    except ValueError as exc:
+        raise click.ClickException(f"{folder / 'results.jsonl'}: {exc}") from None
+    if as_json:
+        click.echo(json.dumps(card.model_dump(), indent=2))
+    else:
+        click.echo(render.terminal(card))
+
+
 @main.group("sandbox")
 def sandbox_group() -> None:
     """Local vendor sandboxes on 127.0.0.1."""
 
 
-def _sandbox_for(vendor: str, workspace: Path) -> sandbox.VendorSandbox:
+def _sandbox_for(vendor: str, ws: Path) -> sandbox.VendorSandbox:
     try:
-        package = discovery.load(vendor, workspace)
+        package = discovery.load(vendor, workspaces.adapters_dir(ws))
     except discovery.AdapterNotFound as exc:
         raise click.ClickException(str(exc)) from None
     if package.sandbox is None:
@@ -66,8 +213,9 @@ def sandbox_down(vendors: tuple[str, ...], workspace: str | None) -> None:
 def sandbox_status(vendors: tuple[str, ...], workspace: str | None) -> None:
     """Show whether each sandbox is running, and where."""
     ws = _workspace(workspace)
+    folder = workspaces.adapters_dir(ws)
     names = vendors or tuple(
-        n for n in discovery.available(ws) if discovery.load(n, ws).sandbox is not None
+        n for n in discovery.available(folder) if discovery.load(n, folder).sandbox is not None
     )
     for vendor in names:
         st = sandbox.status(sandbox.SandboxHome(vendor))

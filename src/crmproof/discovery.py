@@ -54,15 +54,15 @@ def _load_path(name: str, folder: Path) -> ModuleType:
     return module
 
 
-def available(workspace: Path) -> list[str]:
-    names = {p.parent.name for p in (workspace / "adapters").glob("*/__init__.py")}
+def available(adapters_dir: Path) -> list[str]:
+    names = {p.parent.name for p in adapters_dir.glob("*/__init__.py")}
     names |= {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)}
     return sorted(names)
 
 
-def load(name: str, workspace: Path) -> AdapterPackage:
+def load(name: str, adapters_dir: Path) -> AdapterPackage:
     """The adapter called `name`: the workspace's own first, then installed packages."""
-    folder = workspace / "adapters" / name
+    folder = adapters_dir / name
     if (folder / "__init__.py").exists():
         module = _load_path(name, folder)
         origin = str(folder)
@@ -71,7 +71,7 @@ def load(name: str, workspace: Path) -> AdapterPackage:
         if not matches:
             import difflib
 
-            known = available(workspace)
+            known = available(adapters_dir)
             close = difflib.get_close_matches(name, known, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             raise AdapterNotFound(

@@ -1,0 +1,196 @@
+"""A small Tryton JSON-RPC client: login, typed values, and Tryton errors as outcomes.
+
+Tryton speaks JSON-RPC on `POST /<db>/rpc/`. Decimals and dates travel as tagged objects
+(`{"__class__": "Decimal", "decimal": "1.50"}`), errors come back in the body as
+`{"error": [kind, args]}`, and every model call takes the user's context as its last
+parameter (without `company` in it, company fields read as null). This module hides all
+of that, and turns errors into the adapter's three kinds: a business rule or access rule
+is `Refused`, a broken server is `VendorError`.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import itertools
+import json
+import threading
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from crmproof.adapter import Refused, VendorError
+
+# SQLite behind Tryton's threaded server has no isolation: two writes at once collide
+# ("The code on party must be unique"). One lock per server serialises this process's
+# calls to it.
+_LOCKS: dict[str, threading.RLock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+# Methods that only read; they need no lock.
+_READS = frozenset({"read", "search", "search_read", "search_count", "fields_get"})
+
+
+def server_lock(url: str) -> threading.RLock:
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(url.rstrip("/"), threading.RLock())
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return {"__class__": "Decimal", "decimal": str(value)}
+    if isinstance(value, dt.datetime):
+        raise TypeError("datetimes are not used by this adapter")
+    if isinstance(value, dt.date):
+        return {"__class__": "date", "year": value.year, "month": value.month, "day": value.day}
+    raise TypeError(f"cannot send {type(value).__name__} to Tryton")
+
+
+def _decode(obj: dict[str, Any]) -> Any:
+    kind = obj.get("__class__")
+    if kind == "Decimal":
+        return Decimal(obj["decimal"])
+    if kind == "date":
+        return dt.date(obj["year"], obj["month"], obj["day"])
+    if kind == "datetime":
+        return dt.datetime(
+            obj["year"],
+            obj["month"],
+            obj["day"],
+            obj["hour"],
+            obj["minute"],
+            obj["second"],
+            obj["microsecond"],
+        )
+    if kind == "bytes":
+        return base64.b64decode(obj["base64"])
+    return obj
+
+
+class TrytonClient:
+    """One logged-in session on one Tryton database."""
+
+    def __init__(self, url: str, database: str, timeout: float = 30.0) -> None:
+        self.url = url.rstrip("/")
+        self.database = database
+        self.http = httpx.Client(timeout=timeout)
+        self.lock = server_lock(self.url)
+        self.context: dict[str, Any] = {}
+        self.user_id: int | None = None
+        self._credentials: tuple[str, str] | None = None
+        self._ids = itertools.count(1)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def server_version(self) -> str:
+        """The server's series, e.g. '8.0' (Tryton does not expose its patch level)."""
+        return str(self._post(f"{self.url}/rpc/", "common.server.version", []))
+
+    def login(self, user: str, password: str) -> None:
+        self._credentials = (user, password)
+        self.http.headers.pop("Authorization", None)
+        try:
+            answer = self._post(
+                self._rpc_url, "common.db.login", [user, {"password": password}, "en"]
+            )
+        except _Unauthorized:
+            raise Refused(f"Tryton refused the login of user '{user}'") from None
+        self.user_id, token = answer[0], answer[1]
+        session = base64.b64encode(f"{user}:{self.user_id}:{token}".encode()).decode()
+        self.http.headers["Authorization"] = f"Session {session}"
+        self.context = self.call("model.res.user.get_preferences", True, {})
+
+    def call(self, method: str, *params: Any) -> Any:
+        """Call `method` with `params` as given (the caller adds the context if needed)."""
+        try:
+            return self._post(self._rpc_url, method, list(params))
+        except _Unauthorized:
+            if self._credentials is None:
+                raise Refused("not logged in to Tryton") from None
+        # The session expired or was dropped: log in again once, then retry.
+        self.login(*self._credentials)
+        try:
+            return self._post(self._rpc_url, method, list(params))
+        except _Unauthorized:
+            raise Refused(f"Tryton refused {method} for this user") from None
+
+    def model(self, model: str, method: str, *args: Any, context: dict | None = None) -> Any:
+        """`model.<model>.<method>(*args, context)`, serialised unless it only reads."""
+        params = [*args, {**self.context, **(context or {})}]
+        if method in _READS:
+            return self._call_confirming(f"model.{model}.{method}", params)
+        with self.lock:
+            return self._call_confirming(f"model.{model}.{method}", params)
+
+    def _call_confirming(self, method: str, params: list[Any]) -> Any:
+        """Call, answering 'yes' to Tryton's warnings as a user clicking on OK would."""
+        for _ in range(5):
+            try:
+                return self.call(method, *params)
+            except _Warning as warning:
+                self.call(
+                    "model.res.user.warning.create",
+                    [{"user": self.user_id, "name": warning.name, "always": False}],
+                    self.context,
+                )
+        raise VendorError(f"Tryton kept asking for confirmation on {method}")
+
+    @property
+    def _rpc_url(self) -> str:
+        return f"{self.url}/{self.database}/rpc/"
+
+    def _post(self, url: str, method: str, params: list[Any]) -> Any:
+        body = json.dumps({"id": next(self._ids), "method": method, "params": params}, default=_encode)
+        try:
+            response = self.http.post(
+                url, content=body, headers={"Content-Type": "application/json"}
+            )
+        except httpx.TimeoutException as exc:
+            raise VendorError(f"Tryton did not answer {method} in time: {exc}") from exc
+        except httpx.HTTPError as exc:
+            raise VendorError(f"Tryton could not be reached for {method}: {exc}") from exc
+        if response.status_code in (401, 403):
+            raise _Unauthorized(method)
+        if response.status_code == 429:
+            raise Refused(f"Tryton rate-limited {method}")
+        if response.status_code >= 400:
+            raise VendorError(f"Tryton answered HTTP {response.status_code} to {method}")
+        try:
+            answer = json.loads(response.text, object_hook=_decode)
+        except ValueError as exc:
+            raise VendorError(f"Tryton sent no JSON for {method}") from exc
+        if not isinstance(answer, dict):
+            raise VendorError(f"Tryton sent an unexpected answer to {method}")
+        if answer.get("error"):
+            raise _error(method, answer["error"])
+        return answer.get("result")
+
+
+class _Unauthorized(Exception):
+    """HTTP 401/403: the session is not (or no longer) valid."""
+
+
+class _Warning(Exception):
+    """A Tryton UserWarning: a question the user must confirm before the action goes on."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.name = name
+
+
+def _error(method: str, error: Any) -> Exception:
+    """Translate Tryton's `error` member into the exception the adapter raises."""
+    kind, args = (error[0], error[1]) if isinstance(error, list) and len(error) == 2 else ("", "")
+    if kind == "UserError":
+        message, description = args[0], args[1] if len(args) > 1 else ""
+        return Refused(f"{message} {description}".strip())
+    if kind == "UserWarning":
+        return _Warning(args[0], args[1])
+    if kind == "ConcurrencyException":
+        return Refused(str(args))
+    if kind == "LoginException":
+        return Refused(f"Tryton asks for more login information: {args[1]}")
+    first = str(error[0]) if isinstance(error, list) and error else str(error)
+    return VendorError(f"Tryton failed on {method}: {first}")

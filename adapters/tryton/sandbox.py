@@ -1,0 +1,137 @@
+"""A local Tryton 8.0 server on SQLite, with the business set-up a sale needs.
+
+Tryton is an ERP: before an opportunity can become a sale and a sale an invoice, it needs a
+company, an employee for the user, a chart of accounts, fiscal years, a payment term and
+products with accounts. `prepare.py` does that inside the sandbox's own venv (proteus in
+direct mode), once; a marker file remembers it, so a second `up` only starts the server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from pathlib import Path
+
+from crmproof.sandbox import Launch, Log, SandboxHome, VendorSandbox, make_venv, run
+
+# The server stays on 8.0.x: the sao web client refuses a server of another major.minor.
+PIN = ">=8.0,<8.1"
+MODULES = [
+    "party",
+    "party_relationship",
+    "company",
+    "currency",
+    "product",
+    "sale",
+    "sale_opportunity",
+    "account",
+    "account_invoice",
+]
+PACKAGES = [
+    f"trytond{PIN}",
+    *(f"trytond-{m.replace('_', '-')}{PIN}" for m in MODULES),
+    f"proteus{PIN}",
+]
+DATABASE = "crmproof"
+ADMIN = "admin"
+SALES_USER = "sales"
+PREPARE_SCRIPT = Path(__file__).with_name("prepare.py")
+
+
+def _conf(home: SandboxHome) -> Path:
+    return home.root / "trytond.conf"
+
+
+def _secret_file(home: SandboxHome, name: str) -> Path:
+    return home.root / f"{name}.password"
+
+
+def _ensure_secret(path: Path) -> str:
+    """A random password, made once and kept readable by the owner only."""
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(18))
+    return path.read_text().strip()
+
+
+def _recipe_digest() -> str:
+    """What the prepared database depends on: a change of either re-prepares it."""
+    text = "\n".join([*PACKAGES, *MODULES, PREPARE_SCRIPT.read_text()])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class TrytonSandbox(VendorSandbox):
+    vendor = "tryton"
+    start_timeout = 60.0
+
+    def provision(self, home: SandboxHome, log: Log) -> None:
+        make_venv(home, "python3.11", PACKAGES, log)
+        home.data.mkdir(parents=True, exist_ok=True)
+        _ensure_secret(_secret_file(home, ADMIN))
+        _ensure_secret(_secret_file(home, SALES_USER))
+        _conf(home).write_text(
+            "[database]\n"
+            "uri = sqlite://\n"
+            f"path = {home.data}\n"
+            "[session]\n"
+            "timeout = 86400\n"
+            "[password]\n"
+            # The passwords are random tokens; the default entropy check is for humans.
+            "entropy = 0\n"
+        )
+        marker = home.root / ".crmproof-prepared"
+        digest = _recipe_digest()
+        if marker.exists() and marker.read_text() == digest:
+            return
+        log("tryton: creating the database (about 30 s)")
+        marker.unlink(missing_ok=True)
+        db_file = home.data / f"{DATABASE}.sqlite"
+        db_file.unlink(missing_ok=True)
+        db_file.touch()  # trytond-admin needs the SQLite file to exist
+        run(
+            [
+                home.bin("trytond-admin"),
+                "-c",
+                _conf(home),
+                "-d",
+                DATABASE,
+                "--email",
+                "admin@example.com",
+                "-u",
+                *MODULES,
+                "--activate-dependencies",
+            ],
+            log,
+            env={**os.environ, "TRYTONPASSFILE": str(_secret_file(home, ADMIN))},
+        )
+        run(
+            [
+                home.bin("python"),
+                PREPARE_SCRIPT,
+                _conf(home),
+                DATABASE,
+                _secret_file(home, SALES_USER),
+            ],
+            log,
+        )
+        marker.write_text(digest)
+
+    def launch(self, home: SandboxHome, port: int) -> Launch:
+        # trytond reads TRYTOND_<SECTION>__<OPTION> from the environment, so the port
+        # need not be written into the shared config file.
+        return Launch(
+            argv=[str(home.bin("trytond")), "-c", str(_conf(home)), "-d", DATABASE],
+            env={"TRYTOND_WEB__LISTEN": f"127.0.0.1:{port}"},
+        )
+
+    def configure(self, home: SandboxHome, base_url: str, log: Log) -> dict[str, str]:
+        return {
+            "TRYTON_URL": base_url,
+            "TRYTON_DATABASE": DATABASE,
+            "TRYTON_USER": ADMIN,
+            "TRYTON_PASSWORD": _secret_file(home, ADMIN).read_text().strip(),
+            "TRYTON_SALES_USER": SALES_USER,
+            "TRYTON_SALES_PASSWORD": _secret_file(home, SALES_USER).read_text().strip(),
+        }

@@ -1,0 +1,364 @@
+"""The base of every browser adapter: one Chromium, one context per scenario, evidence.
+
+A browser adapter proves a process through the vendor's real web UI, so what it adds to
+`Adapter` is what that proof needs besides the result:
+
+- **Isolation.** One browser per adapter (launched in `open`), a fresh context and page per
+  scenario (`begin`), so cookies and logins never leak from one scenario into the next.
+- **Evidence.** A Playwright trace per scenario, kept when the scenario did not pass (or
+  always, with the setting `trace: always`), and a screenshot after every step.
+- **Effort.** What the user had to do: pages loaded, clicks, keystrokes, fields filled.
+  Playwright's `fill()` sends no key events, so nothing in the browser could count them;
+  the helpers `goto`, `click`, `fill`, `select` and `check` count at the adapter's layer.
+- **Offline.** `offline` / `online` session operations toggle the context's network, and
+  a page that cannot load while offline is a refusal by the product ("the UI cannot work
+  offline"), not a broken run.
+
+Playwright's sync API is bound to the thread that started it; the runner calls `open` ..
+`close` on one worker thread per vendor, and nothing here starts threads of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+from crmproof.adapter import Adapter, AdapterProblem, Refused, StepContext, Unsupported, VendorError
+from crmproof.protocol import Channel, Effort, Evidence, Operation, Outcome
+
+# Debian's Chromium: `playwright install` cannot download here. The second path is the
+# real binary behind the first one's wrapper script, which prints noise on every start.
+CHROMIUM_PATHS = ("/usr/lib/chromium/chromium", "/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TRACE_POLICIES = ("on-failure", "always", "never")
+SESSION_OPS = frozenset({"login", "offline", "online"})
+
+
+_local = threading.local()
+
+
+def _acquire_playwright() -> Any:
+    """This thread's Playwright driver, started on first use.
+
+    Playwright's sync API refuses a second `start()` in one thread, so adapters that share a
+    thread (two browser vendors in tests, say) share one driver, counted by reference.
+    """
+    from playwright.sync_api import sync_playwright
+
+    if getattr(_local, "users", 0) == 0:
+        _local.playwright = sync_playwright().start()
+        _local.users = 0
+    _local.users += 1
+    return _local.playwright
+
+
+def _release_playwright() -> None:
+    _local.users = getattr(_local, "users", 1) - 1
+    if _local.users <= 0:
+        _local.users = 0
+        driver, _local.playwright = getattr(_local, "playwright", None), None
+        if driver is not None:
+            try:
+                driver.stop()
+            except Exception:  # stopping is best effort
+                pass
+
+
+def slug(text: str) -> str:
+    """A file-name-safe version of a scenario id."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "scenario"
+
+
+def find_chromium(explicit: str | None = None) -> str:
+    """The Chromium executable to launch: the setting if given, else Debian's."""
+    candidates = [explicit] if explicit else list(CHROMIUM_PATHS)
+    for path in candidates:
+        if path and os.access(path, os.X_OK):
+            return path
+    raise VendorError(
+        f"no Chromium at {', '.join(c for c in candidates if c)}: install Debian's "
+        "(`apt-get install -y chromium fonts-liberation`) or set `browser:` in the settings"
+    )
+
+
+class BrowserAdapter(Adapter):
+    """Subclass it, implement `capabilities`, the `<op>_<entity>` methods and `switch_actor`.
+
+    Settings read here: `browser` (Chromium path), `trace` (on-failure | always | never),
+    `timeout` (seconds per Playwright action, default 15), `headless` (default true).
+    """
+
+    channel: ClassVar[Channel] = "browser"
+    default_timeout: ClassVar[float] = 15.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.settings: dict[str, Any] = {}
+        self.trace_policy = "on-failure"
+        self._playwright: Any = None
+        self.browser: Any = None
+        self.context: Any = None
+        self.page: Any = None
+        self.scenario: str | None = None
+        self.actor: str | None = None  # who is logged in in the current context
+        self.offline_now = False
+        self._shots = 0
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def open(self, settings: Mapping[str, Any]) -> str | None:
+        """Launch Chromium; a launch failure is a clear VendorError, never a hang."""
+        self.settings = dict(settings)
+        trace = str(self.settings.get("trace") or "on-failure")
+        if trace not in TRACE_POLICIES:
+            raise VendorError(f"trace: {trace!r} is not one of {', '.join(TRACE_POLICIES)}")
+        self.trace_policy = trace
+        self.launch_browser()
+        return None
+
+    def launch_browser(self) -> None:
+        from playwright.sync_api import Error as PlaywrightError
+
+        executable = find_chromium(self.settings.get("browser"))
+        try:
+            self._playwright = _acquire_playwright()
+        except PlaywrightError as exc:
+            raise VendorError(f"Playwright could not start: {exc}") from None
+        try:
+            self.browser = self._playwright.chromium.launch(
+                executable_path=executable,
+                headless=bool(self.settings.get("headless", True)),
+                args=CHROMIUM_FLAGS,
+                timeout=30_000,
+            )
+        except PlaywrightError as exc:
+            self._stop_playwright()
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+            raise VendorError(f"could not launch Chromium ({executable}): {first}") from None
+
+    def begin(self, scenario: str) -> None:
+        """A fresh context and page, with tracing on, for this scenario alone."""
+        if self.browser is None:
+            raise VendorError("the browser is not running: open() was not called or failed")
+        self._close_context()
+        self.scenario = scenario
+        self._shots = 0
+        self.actor = None
+        self.offline_now = False
+        self.context = self.browser.new_context(viewport={"width": 1280, "height": 900})
+        self.context.set_default_timeout(self.timeout_ms)
+        self.context.set_default_navigation_timeout(self.timeout_ms)
+        if self.trace_policy != "never":
+            self.context.tracing.start(
+                screenshots=True, snapshots=True, title=scenario, name=slug(scenario)
+            )
+        self.page = self.context.new_page()
+
+    def end(self, scenario: str, status: str) -> list[Evidence]:
+        """Stop tracing; keep the trace when the scenario did not pass (or always)."""
+        evidence: list[Evidence] = []
+        if self.context is None:
+            return evidence
+        keep = self.trace_policy == "always" or (
+            self.trace_policy == "on-failure" and status != "passed"
+        )
+        try:
+            if self.trace_policy != "never":
+                if keep:
+                    path = self.evidence_path("traces", f"{slug(scenario)}.zip")
+                    self.context.tracing.stop(path=str(path))
+                    evidence.append(
+                        Evidence(kind="trace", path=self.relative(path), note=f"status {status}")
+                    )
+                else:
+                    self.context.tracing.stop()
+        finally:
+            self._close_context()
+        return evidence
+
+    def close(self) -> None:
+        self._close_context()
+        if self.browser is not None:
+            try:
+                self.browser.close()
+            except Exception:  # already gone: nothing left to release
+                pass
+            self.browser = None
+        self._stop_playwright()
+
+    def _close_context(self) -> None:
+        if self.context is not None:
+            try:
+                self.context.close()
+            except Exception:  # a crashed browser leaves nothing to close
+                pass
+        self.context = None
+        self.page = None
+
+    def _stop_playwright(self) -> None:
+        if self._playwright is not None:
+            self._playwright = None
+            _release_playwright()
+
+    @property
+    def timeout_ms(self) -> float:
+        return float(self.settings.get("timeout", self.default_timeout)) * 1000
+
+    # -- evidence ------------------------------------------------------------------------
+
+    def evidence_path(self, *parts: str) -> Path:
+        """A file under this adapter's evidence folder, with its parent created."""
+        path = Path(self.evidence_dir).joinpath(*parts)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def relative(self, path: Path | str) -> str:
+        """`path` relative to the run folder: evidence_dir is `<run>/evidence/<vendor>`."""
+        run_folder = Path(self.evidence_dir).resolve().parent.parent
+        return Path(os.path.relpath(Path(path).resolve(), run_folder)).as_posix()
+
+    def screenshot(self, note: str | None = None) -> Evidence | None:
+        """The page as the user sees it now; None if it cannot be taken (never raises)."""
+        if self.page is None:
+            return None
+        self._shots += 1
+        name = f"{slug(self.scenario or 'adhoc')}-{self._shots}.png"
+        try:
+            path = self.evidence_path("screenshots", name)
+            self.page.screenshot(path=str(path), timeout=5_000)
+        except Exception:  # evidence is a bonus: a failed shot must not fail the step
+            return None
+        return Evidence(kind="screenshot", path=self.relative(path), note=note)
+
+    # -- the entry point: actor switching before, a screenshot after ----------------------
+
+    def perform(self, op: Operation) -> Outcome:
+        """Act as `op.actor` if needed, run the operation, then screenshot the page."""
+        login_effort: Effort | None = None
+        early: Outcome | None = None
+        if op.cleanup and self.offline_now and self.context is not None:
+            self._set_offline(False)  # cleanup is the runner's, not the scenario's
+        if self.context is not None and op.op not in SESSION_OPS and self._defines(op):
+            wanted = op.actor or self.default_actor
+            if wanted != self.actor:
+                self.step = StepContext()
+                try:
+                    self.switch_actor(wanted)
+                except AdapterProblem as problem:
+                    early = self._outcome(problem.status, message=str(problem))
+                except Exception as exc:  # an adapter bug must not take the run down
+                    early = self._outcome("error", message=f"adapter error: {exc}")
+                login_effort = self.step.effort
+        outcome = early or super().perform(op)
+        if login_effort is not None and early is None:
+            outcome.effort = login_effort + (outcome.effort or Effort())
+        shot = self.screenshot(note=f"after {op.op} {op.entity or ''}".strip())
+        if shot is not None:
+            outcome.evidence.append(shot)
+        return outcome
+
+    def _defines(self, op: Operation) -> bool:
+        return hasattr(self, f"{op.op}_{op.entity}" if op.entity else op.op)
+
+    # -- actors: the subclass logs in --------------------------------------------------
+
+    default_actor: ClassVar[str] = "admin"
+
+    def switch_actor(self, actor: str) -> None:
+        """Log in as `actor` in the current context (and set `self.actor`)."""
+        raise Unsupported(f"{self.name} cannot act as {actor}")
+
+    def login(self, op: Operation) -> dict[str, Any]:
+        """Session operation `login: <actor>`."""
+        actor = op.actor or self.default_actor
+        self._need_page()
+        self.switch_actor(actor)
+        return {"actor": actor}
+
+    # -- offline / online ----------------------------------------------------------------
+
+    def offline(self, op: Operation) -> dict[str, Any]:
+        self._need_page()
+        self._set_offline(True)
+        return {"offline": True}
+
+    def online(self, op: Operation) -> dict[str, Any]:
+        self._need_page()
+        self._set_offline(False)
+        return {"offline": False}
+
+    def _set_offline(self, offline: bool) -> None:
+        self.context.set_offline(offline)
+        self.offline_now = offline
+
+    def _need_page(self) -> Any:
+        if self.page is None:
+            raise VendorError("no browser page: begin(scenario) was not called")
+        return self.page
+
+    # -- effort-counting actions ---------------------------------------------------------
+
+    def goto(self, url: str) -> Any:
+        """Load a page the way a user would open a link or bookmark: one page."""
+        page = self._need_page()
+        self.step.add_effort(pages=1)
+        try:
+            return page.goto(url, wait_until="load")
+        except Exception as exc:
+            raise self._load_failure(url, exc) from None
+
+    def click(self, selector: str, navigates: bool = False) -> None:
+        """One click; with `navigates`, wait for the page it loads (and count it)."""
+        page = self._need_page()
+        self.step.add_effort(clicks=1)
+        if not navigates:
+            page.click(selector)
+            return
+        self.step.add_effort(pages=1)
+        try:
+            with page.expect_navigation(wait_until="load"):
+                page.click(selector)
+        except Exception as exc:
+            raise self._load_failure(selector, exc) from None
+
+    def fill(self, selector: str, text: str) -> None:
+        """Type `text` into a field: one field, one keystroke per character."""
+        page = self._need_page()
+        text = "" if text is None else str(text)
+        page.fill(selector, text)
+        self.step.add_effort(fields=1, keystrokes=len(text))
+
+    def select(
+        self, selector: str, value: str | None = None, label: str | None = None
+    ) -> list[str]:
+        """Choose one option of a drop-down: one field, one click."""
+        page = self._need_page()
+        chosen = page.select_option(selector, value=value, label=label)
+        self.step.add_effort(fields=1, clicks=1)
+        return list(chosen)
+
+    def check(self, selector: str, checked: bool = True) -> None:
+        """Tick (or clear) a box; counted only if its state had to change."""
+        page = self._need_page()
+        if page.is_checked(selector) == checked:
+            return
+        page.set_checked(selector, checked)
+        self.step.add_effort(fields=1, clicks=1)
+
+    def _load_failure(self, what: str, exc: Exception) -> AdapterProblem:
+        first = (str(exc).strip().splitlines() or [repr(exc)])[0]
+        if self.offline_now:
+            return Refused(f"the UI cannot work offline: {first}")
+        return VendorError(f"page load failed ({what}): {first}")

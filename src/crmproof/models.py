@@ -1,0 +1,186 @@
+"""The three kinds of file a team writes, as pydantic models.
+
+- the evaluation, `crmproof.yaml`: its name, the vendors and how to reach them, scoring;
+- catalog files, `requirements/*.yaml`: strategy, roles, processes, requirements;
+- scenario files, `scenarios/**/*.yaml`: one scenario per YAML document.
+
+These models check shape and types; `crmproof.validate` then checks meaning (the
+vocabulary, references between files) with positions. Their JSON Schemas, exported by
+`crmproof schema`, let editors complete and check the files as they are typed.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from crmproof import vocabulary
+
+Id = Annotated[
+    str,
+    Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", max_length=80,
+          description="Letters, digits, '.', '-' and '_'."),
+]
+Priority = Literal["must", "should", "could", "wont"]
+Kind = Literal["process-control", "information-management"]
+
+
+class Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+# -- the evaluation ------------------------------------------------------------------
+
+
+class Vendor(Spec):
+    adapter: str = Field(description="Adapter name: a folder in adapters/ or an entry point.")
+    settings: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Passed to the adapter; `${env:NAME}` reads the environment or secrets.env.",
+    )
+    description: str | None = None
+
+
+class Scoring(Spec):
+    must_disqualifies: bool = Field(
+        True, description="A must requirement not fully met disqualifies the vendor."
+    )
+
+
+class RunPolicy(Spec):
+    step_timeout: float = Field(60.0, gt=0, description="Seconds one step may take.")
+    scenario_timeout: float = Field(600.0, gt=0, description="Seconds one scenario may take.")
+    trace: Literal["on-failure", "always"] = Field(
+        "on-failure", description="When browser adapters keep a Playwright trace."
+    )
+
+
+class Evaluation(Spec):
+    name: str
+    description: str | None = None
+    vendors: dict[str, Vendor]
+    scoring: Scoring = Field(default_factory=Scoring)
+    run: RunPolicy = Field(default_factory=RunPolicy)
+    requirements: str = Field("requirements", description="Folder of catalog files.")
+    adapters: str = Field("adapters", description="Folder of the workspace's own adapters.")
+    scenarios: str = Field("scenarios", description="Folder of scenario files.")
+
+
+# -- the catalog: strategy -> roles -> processes -> requirements ---------------------------
+
+
+class Strategy(Spec):
+    id: Id
+    title: str
+    description: str | None = None
+
+
+class Role(Spec):
+    id: Id
+    title: str
+    description: str | None = None
+
+
+class ProcessStep(Spec):
+    id: Id
+    title: str
+    role: str = Field(description="The role that owns this step.")
+    description: str | None = None
+
+
+class Process(Spec):
+    id: Id
+    title: str
+    strategy: str = Field(description="The strategy this process serves.")
+    description: str | None = None
+    steps: list[ProcessStep] = Field(min_length=1)
+
+
+class Requirement(Spec):
+    id: Id
+    step: str = Field(description="The process step this requirement supports.")
+    kind: Kind
+    priority: Priority
+    weight: float = Field(1.0, ge=0, le=100)
+    text: str = Field(description="What the CRM must do.")
+    success: str = Field(description="How we will know, written before any vendor is seen.")
+
+
+class Catalog(Spec):
+    strategies: list[Strategy] = Field(default_factory=list)
+    roles: list[Role] = Field(default_factory=list)
+    processes: list[Process] = Field(default_factory=list)
+    requirements: list[Requirement] = Field(default_factory=list)
+
+
+# -- scenarios ------------------------------------------------------------------------
+
+Entity = Annotated[
+    str, Field(json_schema_extra={"enum": vocabulary.entity_names()}, description="An entity.")
+]
+
+
+class Expectation(Spec):
+    """What must be true: a subject (value, get or find) and one or more matchers."""
+
+    value: Any = Field(None, description="A value to check, usually `${saved.field}`.")
+    get: Entity | None = Field(None, description="Read this entity's record `id:` and check it.")
+    find: Entity | None = Field(None, description="Search this entity with `where:`.")
+    id: str | None = None
+    where: dict[str, Any] = Field(default_factory=dict)
+    as_: str | None = Field(None, alias="as", description="Look as this actor.")
+    equals: Any = None
+    not_equals: Any = None
+    contains: Any = None
+    matches: str | None = Field(None, max_length=500, description="A regular expression.")
+    count: int | None = Field(None, ge=0)
+    exists: bool | None = None
+    less_than: float | None = None
+    greater_than: float | None = None
+    fields: dict[str, Any] = Field(
+        default_factory=dict, description="Field values the record (or each hit) must have."
+    )
+    within: float | None = Field(
+        None, gt=0, le=600, description="Keep checking for up to this many seconds."
+    )
+
+
+class Step(Spec):
+    """One step: exactly one operation key, plus its modifiers."""
+
+    create: Entity | None = None
+    get: Entity | None = None
+    update: Entity | None = None
+    delete: Entity | None = None
+    find: Entity | None = None
+    convert: Entity | None = None
+    advance: Entity | None = None
+    invoice: Entity | None = None
+    login: str | None = Field(None, description="Act as this actor from here on.")
+    offline: bool | None = Field(None, description="`offline: true` cuts the connection.")
+    online: bool | None = Field(None, description="`online: true` restores it.")
+    expect: Expectation | None = None
+    id: str | None = None
+    with_: dict[str, Any] = Field(default_factory=dict, alias="with")
+    where: dict[str, Any] = Field(default_factory=dict)
+    to: str | None = None
+    save: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = None
+    as_: str | None = Field(None, alias="as", description="Act as this actor for this step.")
+    refused: bool = Field(False, description="The step passes only if the vendor refuses it.")
+    title: str | None = Field(None, description="What this step proves, for the report.")
+
+
+class Scenario(Spec):
+    id: Id
+    title: str
+    covers: list[str] = Field(default_factory=list, description="Requirement ids it proves.")
+    tags: list[str] = Field(default_factory=list)
+    description: str | None = None
+    steps: list[Step] = Field(min_length=1)
+
+
+STEP_KEYS = [
+    (f.alias or name) for name, f in Step.model_fields.items()
+]
+EXPECT_KEYS = [(f.alias or name) for name, f in Expectation.model_fields.items()]

@@ -1,0 +1,179 @@
+"""A run: plan -> one worker per vendor -> results.jsonl -> scorecard.
+
+Each vendor gets its own thread, its own adapter instance and its own scenarios in order;
+vendors never wait for each other, and one vendor breaking (it will not start, its adapter
+cannot be imported, its server dies) turns its scenarios into errors without touching the
+others. The runner only knows adapters through `crmproof.discovery` and the protocol.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from crmproof import discovery
+from crmproof.credentials import MissingCredential, resolve_settings
+from crmproof.execute import ScenarioRun
+from crmproof.plan import Job
+from crmproof.results import ResultsWriter
+from crmproof.workspace import Suite
+
+Progress = Callable[[dict[str, Any]], None]
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
+
+
+def suite_digest(suite: Suite) -> str:
+    """SHA-256 over every spec file of the suite, in a stable order."""
+    digest = hashlib.sha256()
+    docs = [l.doc for l in suite.catalogs] + suite.scenario_docs
+    if suite.evaluation:
+        docs.append(suite.evaluation.doc)
+    for path in sorted({d.path for d in docs}):
+        digest.update(path.encode() + b"\0" + Path(path).read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def suite_snapshot(suite: Suite) -> dict[str, Any]:
+    """What scoring needs to know of the suite, so a run folder stands on its own."""
+    catalog = suite.catalog
+    return {
+        "strategies": [s.model_dump() for s in catalog.strategies],
+        "roles": [r.model_dump() for r in catalog.roles],
+        "processes": [p.model_dump() for p in catalog.processes],
+        "requirements": [r.model_dump() for r in catalog.requirements],
+        "scenarios": [
+            {"id": s.model.id, "title": s.model.title, "covers": s.model.covers,
+             "tags": s.model.tags, "file": s.doc.path}
+            for s in suite.scenarios
+        ],
+    }
+
+
+@dataclass
+class Run:
+    suite: Suite
+    jobs: list[Job]
+    reports: Path
+    run_id: str = field(default_factory=new_run_id)
+    progress: Progress | None = None
+
+    @property
+    def folder(self) -> Path:
+        return self.reports / self.run_id
+
+    def execute(self) -> Path:
+        assert self.suite.evaluation is not None
+        evaluation = self.suite.evaluation.model
+        self.folder.mkdir(parents=True, exist_ok=True)
+        _point_latest(self.reports, self.run_id)
+        resolved: dict[str, tuple[dict[str, Any] | None, str | None]] = {}
+        all_secrets: set[str] = set()
+        for name in {j.vendor for j in self.jobs}:
+            try:
+                settings, found = resolve_settings(evaluation.vendors[name].settings)
+                resolved[name] = (settings, None)
+                all_secrets |= found
+            except MissingCredential as exc:
+                resolved[name] = (None, str(exc))
+        writer = ResultsWriter(self.folder / "results.jsonl", all_secrets)
+        try:
+            writer.emit(
+                "run", run_id=self.run_id, evaluation=evaluation.name,
+                scoring=evaluation.scoring.model_dump(), suite_sha256=suite_digest(self.suite),
+                vendors={n: evaluation.vendors[n].adapter for n in
+                         dict.fromkeys(j.vendor for j in self.jobs)},
+                plan=[[j.vendor, j.scenario.model.id] for j in self.jobs],
+                suite=suite_snapshot(self.suite),
+            )
+            emit = self._emitter(writer)
+            threads = []
+            for vendor in dict.fromkeys(j.vendor for j in self.jobs):
+                jobs = [j for j in self.jobs if j.vendor == vendor]
+                settings, problem = resolved[vendor]
+                thread = threading.Thread(
+                    target=self._vendor_worker, name=f"vendor-{vendor}",
+                    args=(vendor, jobs, settings, problem, emit), daemon=True,
+                )
+                threads.append(thread)
+                thread.start()
+            for thread in threads:
+                thread.join()
+            writer.emit("end", run_id=self.run_id)
+        finally:
+            writer.close()
+        return self.folder
+
+    def _emitter(self, writer: ResultsWriter) -> Callable[..., None]:
+        def emit(event: str, **fields: Any) -> None:
+            record = writer.emit(event, **fields)
+            if self.progress:
+                self.progress(record)
+
+        return emit
+
+    def _vendor_worker(self, vendor: str, jobs: list[Job], settings: dict[str, Any] | None,
+                       problem: str | None, emit: Callable[..., None]) -> None:
+        evaluation = self.suite.evaluation.model  # type: ignore[union-attr]
+        adapter_name = evaluation.vendors[vendor].adapter
+        adapter = None
+        try:
+            if problem:
+                raise RuntimeError(problem)
+            package = discovery.load(adapter_name, self.suite.adapters_dir)
+            adapter = package.adapter()
+            adapter.run_id = self.run_id
+            evidence = self.folder / "evidence" / vendor
+            evidence.mkdir(parents=True, exist_ok=True)
+            adapter.evidence_dir = str(evidence)
+            hello = adapter.hello()
+            vendor_version = adapter.open({**(settings or {}), "trace": evaluation.run.trace})
+        except Exception as exc:
+            emit("vendor", vendor=vendor, adapter=adapter_name, status="error",
+                 message=f"{type(exc).__name__}: {exc}" if not problem else problem)
+            for job in jobs:
+                emit("scenario", vendor=vendor, scenario=job.scenario.model.id, status="error",
+                     message=f"vendor unavailable: {problem or exc}",
+                     covers=job.scenario.model.covers, tags=job.scenario.model.tags,
+                     duration_ms=0, effort=None, evidence=[])
+            if adapter is not None:
+                with contextlib.suppress(Exception):
+                    adapter.close()
+            return
+        emit("vendor", vendor=vendor, adapter=adapter_name, status="ready",
+             adapter_version=hello.version, vendor_version=vendor_version,
+             channel=hello.channel, capabilities=hello.capabilities.model_dump())
+        runner = ScenarioRun(adapter, hello.capabilities, vendor, self.run_id, emit,
+                             step_timeout=evaluation.run.step_timeout)
+        try:
+            for job in jobs:
+                try:
+                    runner.run(job.scenario)
+                except Exception as exc:  # a bug of ours must not lose the other scenarios
+                    emit("scenario", vendor=vendor, scenario=job.scenario.model.id,
+                         status="error", message=f"crmproof error: {type(exc).__name__}: {exc}",
+                         covers=job.scenario.model.covers, tags=job.scenario.model.tags,
+                         duration_ms=0, effort=None, evidence=[])
+        finally:
+            with contextlib.suppress(Exception):
+                adapter.close()
+
+
+def _point_latest(reports: Path, run_id: str) -> None:
+    """reports/latest -> the newest run folder, replaced atomically."""
+    link = reports / "latest"
+    tmp = reports / f".latest-{os.getpid()}"
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    os.symlink(run_id, tmp)
+    os.replace(tmp, link)

@@ -1,0 +1,210 @@
+"""Loading a workspace: crmproof.yaml, the catalog and the scenarios, with positions.
+
+Loading never stops at the first problem: every file is read, every pydantic error is
+turned into a located `Diagnostic`, and `crmproof.validate` adds the checks of meaning.
+The result, a `Suite`, is what the planner and the runner work from.
+"""
+
+from __future__ import annotations
+
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from crmproof.diagnostics import Diagnostic, SpecError, did_you_mean, one_of
+from crmproof.models import Catalog, Evaluation, Scenario
+from crmproof.yamlsource import Document, load_documents
+
+EVALUATION_FILE = "crmproof.yaml"
+
+
+@dataclass
+class Loaded:
+    """A model together with the YAML document it came from."""
+
+    model: Any
+    doc: Document
+
+
+@dataclass
+class Suite:
+    root: Path
+    evaluation: Loaded | None = None
+    catalogs: list[Loaded] = field(default_factory=list)
+    scenarios: list[Loaded] = field(default_factory=list)
+    # Every scenario document, also those whose shape is wrong, for the checks of meaning.
+    scenario_docs: list[Document] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+    @property
+    def adapters_dir(self) -> Path:
+        return adapters_dir(self.root, self.evaluation.model if self.evaluation else None)
+
+    @property
+    def catalog(self) -> Catalog:
+        """All catalog files merged into one."""
+        merged = Catalog()
+        for loaded in self.catalogs:
+            for part in ("strategies", "roles", "processes", "requirements"):
+                getattr(merged, part).extend(getattr(loaded.model, part))
+        return merged
+
+
+def adapters_dir(root: Path, evaluation: Evaluation | None = None) -> Path:
+    """Where a workspace keeps its adapters: `adapters:` of crmproof.yaml, or adapters/."""
+    if evaluation is None and (root / EVALUATION_FILE).exists():
+        try:
+            doc = next(load_documents(root / EVALUATION_FILE))
+            folder = doc.data.get("adapters") if isinstance(doc.data, dict) else None
+            return (root / folder).resolve() if isinstance(folder, str) else root / "adapters"
+        except (SpecError, StopIteration):
+            pass
+    return (root / (evaluation.adapters if evaluation else "adapters")).resolve()
+
+
+def display_path(path: Path) -> str:
+    """A path as the user will click it: relative to the current folder when inside it."""
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+def _unwrap(annotation: Any) -> Any:
+    """`X | None` and `Annotated[X, ...]` to X."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            annotation = args[0] if args else None
+        elif origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        else:
+            return annotation
+
+
+def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model class that the value at `loc` (inside `model`) is validated against."""
+    current: Any = model
+    for part in loc:
+        current = _unwrap(current)
+        if typing.get_origin(current) in (list, dict):
+            current = typing.get_args(current)[-1]  # `part` is an index or a key
+        elif isinstance(current, type) and issubclass(current, BaseModel):
+            fields = {(f.alias or n): f for n, f in current.model_fields.items()}
+            if part not in fields:
+                return None
+            current = fields[part].annotation
+        else:
+            return None
+    current = _unwrap(current)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def validation_diagnostics(
+    exc: ValidationError, model: type[BaseModel], doc: Document, skip_keys: set[tuple] = frozenset()
+) -> list[Diagnostic]:
+    """Pydantic's errors as located messages, with the expected form and a did-you-mean."""
+    out: list[Diagnostic] = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            if loc in skip_keys:
+                continue
+            parent = _model_at(model, loc[:-1])
+            allowed = [(f.alias or n) for n, f in parent.model_fields.items()] if parent else []
+            hint = did_you_mean(str(loc[-1]), allowed)
+            expected = "" if hint or not allowed else f"; {one_of(allowed)}"
+            out.append(doc.error(loc, f"unknown key '{loc[-1]}'{hint}{expected}", key=True))
+        elif kind == "missing":
+            out.append(doc.error(loc[:-1], f"missing required key '{loc[-1]}'"))
+        else:
+            given = err.get("input")
+            shown = repr(given) if not isinstance(given, (dict, list)) else type(given).__name__
+            if len(shown) > 60:
+                shown = shown[:57] + "..."
+            name = ".".join(str(p) for p in loc) or "document"
+            out.append(doc.error(loc, f"{name}: {err['msg'].lower()} (got {shown})"))
+    return out
+
+
+def _load_model(
+    model: type[BaseModel], doc: Document, skip_keys: set[tuple] = frozenset()
+) -> tuple[Any | None, list[Diagnostic]]:
+    if not isinstance(doc.data, dict):
+        kind = type(doc.data).__name__ if doc.data is not None else "nothing"
+        return None, [doc.error((), f"expected a mapping of keys to values, found {kind}")]
+    try:
+        return model.model_validate(doc.data), []
+    except ValidationError as exc:
+        return None, validation_diagnostics(exc, model, doc, skip_keys)
+
+
+def _yaml_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*.y*ml") if p.suffix in (".yaml", ".yml"))
+
+
+def load(root: Path) -> Suite:
+    """Read the whole workspace; problems are in `suite.diagnostics`, never raised."""
+    from crmproof.validate import step_key_skips
+
+    suite = Suite(root=root)
+    eval_path = root / EVALUATION_FILE
+    if not eval_path.exists():
+        suite.diagnostics.append(Diagnostic(display_path(eval_path), 1, 1,
+                                            "no crmproof.yaml here: is this a workspace? "
+                                            "(`crmproof init DIR` makes one)"))
+        return suite
+    for doc, problems in _documents(eval_path):
+        suite.diagnostics += problems
+        if doc is not None:
+            model, problems = _load_model(Evaluation, doc)
+            suite.diagnostics += problems
+            if model is not None:
+                suite.evaluation = Loaded(model, doc)
+            break
+    evaluation = suite.evaluation.model if suite.evaluation else None
+    req_dir = root / (evaluation.requirements if evaluation else "requirements")
+    scen_dir = root / (evaluation.scenarios if evaluation else "scenarios")
+    for path in _yaml_files(req_dir):
+        for doc, problems in _documents(path):
+            suite.diagnostics += problems
+            if doc is not None:
+                model, problems = _load_model(Catalog, doc)
+                suite.diagnostics += problems
+                if model is not None:
+                    suite.catalogs.append(Loaded(model, doc))
+    for path in _yaml_files(scen_dir):
+        for doc, problems in _documents(path):
+            suite.diagnostics += problems
+            if doc is None:
+                continue
+            suite.scenario_docs.append(doc)
+            skips, problems = step_key_skips(doc)
+            suite.diagnostics += problems
+            model, problems = _load_model(Scenario, doc, skips)
+            suite.diagnostics += problems
+            if model is not None:
+                suite.scenarios.append(Loaded(model, doc))
+    return suite
+
+
+def _documents(path: Path) -> list[tuple[Document | None, list[Diagnostic]]]:
+    """Each document of a file; a YAML error keeps the documents read before it."""
+    out: list[tuple[Document | None, list[Diagnostic]]] = []
+    try:
+        for doc in load_documents(path, display_path(path)):
+            out.append((doc, []))
+    except SpecError as exc:
+        out.append((None, exc.diagnostics))
+    return out

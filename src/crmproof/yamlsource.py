@@ -1,0 +1,201 @@
+"""Reading YAML so that every value remembers where it was written.
+
+PyYAML's composer keeps a line and column for every node; we turn nodes into plain Python
+data ourselves (never through PyYAML's constructors, so no tag can ever build an object)
+and keep a map from each value's path (`("steps", 3, "with", "name")`) to its position.
+Validation errors from pydantic carry such paths, so they become `file:line:col` messages.
+
+The loader is also the first line of defence against hostile files: it bounds size, nesting
+and alias expansion, refuses duplicate keys and non-standard tags, and reports bad
+encodings, tabs and binary data as located errors.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from crmproof.diagnostics import Diagnostic, SpecError
+
+MAX_BYTES = 2_000_000
+MAX_NODES = 200_000  # counted with aliases expanded: an alias bomb stops here
+MAX_DEPTH = 64
+
+Path_ = tuple[str | int, ...]
+
+_STANDARD_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:timestamp",
+    "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq",
+}
+
+
+@dataclass
+class Document:
+    """One YAML document: its data and where each part of it was written."""
+
+    path: str
+    data: Any
+    values: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    keys: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+
+    def where(self, loc: Path_, *, key: bool = False) -> tuple[int, int]:
+        """The position of `loc`, or of its closest written ancestor."""
+        loc = tuple(loc)
+        while True:
+            table = self.keys if key and loc in self.keys else self.values
+            if loc in table:
+                return table[loc]
+            if not loc:
+                return (1, 1)
+            loc = loc[:-1]
+
+    def error(self, loc: Path_, message: str, *, key: bool = False) -> Diagnostic:
+        line, col = self.where(loc, key=key)
+        return Diagnostic(self.path, line, col, message)
+
+    def warning(self, loc: Path_, message: str, *, key: bool = False) -> Diagnostic:
+        line, col = self.where(loc, key=key)
+        return Diagnostic(self.path, line, col, message, "warning")
+
+
+class _Builder:
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.nodes = 0
+        self.problems: list[Diagnostic] = []
+        self._scalar = yaml.SafeLoader("")  # used only to resolve plain scalars' values
+
+    def build(self, node: yaml.Node, loc: Path_, depth: int = 0) -> Any:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise _TooBig(node, f"document too large: more than {MAX_NODES} values "
+                          "(with anchors expanded)")
+        if depth > MAX_DEPTH:
+            raise _TooBig(node, f"nesting deeper than {MAX_DEPTH} levels")
+        self.doc.values.setdefault(loc, _pos(node))
+        if node.tag not in _STANDARD_TAGS:
+            self.problems.append(
+                self.doc.error(loc, f"tag '{node.tag}' is not allowed: plain YAML values only")
+            )
+            return None
+        if isinstance(node, yaml.MappingNode):
+            out: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    self.problems.append(Diagnostic(self.doc.path, *_pos(key_node),
+                                                    "keys must be plain text"))
+                    continue
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    self.problems.append(Diagnostic(self.doc.path, *_pos(key_node),
+                                                    "merge keys (<<) are not supported"))
+                    continue
+                key = str(key_node.value)
+                if key in out:
+                    first = self.doc.keys[(*loc, key)]
+                    self.problems.append(Diagnostic(
+                        self.doc.path, *_pos(key_node),
+                        f"duplicate key '{key}' (first given at line {first[0]})"))
+                    continue
+                self.doc.keys[(*loc, key)] = _pos(key_node)
+                out[key] = self.build(value_node, (*loc, key), depth + 1)
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(n, (*loc, i), depth + 1) for i, n in enumerate(node.value)]
+        return self._scalar_value(node)
+
+    def _scalar_value(self, node: yaml.ScalarNode) -> Any:
+        if node.tag == "tag:yaml.org,2002:str":
+            return node.value
+        if node.tag == "tag:yaml.org,2002:timestamp":
+            return node.value  # dates stay text: the vocabulary speaks ISO strings
+        value = self._scalar.construct_object(node, deep=True)
+        if isinstance(value, datetime.date):
+            return value.isoformat()
+        return value
+
+
+class _TooBig(Exception):
+    def __init__(self, node: yaml.Node, message: str) -> None:
+        self.node = node
+        self.message = message
+
+
+def _pos(node: yaml.Node) -> tuple[int, int]:
+    return (node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def _decode(path: str, raw: bytes) -> str:
+    if len(raw) > MAX_BYTES:
+        raise SpecError([Diagnostic(path, 1, 1, f"file too large ({len(raw)} bytes; "
+                                    f"the limit is {MAX_BYTES})")])
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise SpecError([Diagnostic(path, line, col, "not UTF-8 text: byte "
+                                    f"0x{raw[exc.start]:02x} cannot be decoded; save the "
+                                    "file as UTF-8")]) from None
+    nul = text.find("\0")
+    if nul >= 0:
+        line = text.count("\n", 0, nul) + 1
+        col = nul - (text.rfind("\n", 0, nul) + 1) + 1
+        raise SpecError([Diagnostic(path, line, col, "binary data (a NUL byte) in a YAML file")])
+    return text
+
+
+def _yaml_error(path: str, exc: yaml.YAMLError) -> Diagnostic:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    if "\\t" in problem or "\t" in problem or "tab" in problem:
+        problem += " (YAML indents with spaces, not tabs)"
+    return Diagnostic(path, line, col, f"invalid YAML: {problem}")
+
+
+def load_documents(path: Path | str, display: str | None = None) -> Iterator[Document]:
+    """Every document of a YAML file, with positions; raises SpecError on bad YAML."""
+    shown = display or str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise SpecError([Diagnostic(shown, 1, 1, f"cannot read: {exc.strerror}")]) from None
+    yield from parse_documents(raw, shown)
+
+
+def parse_documents(raw: bytes | str, path: str) -> Iterator[Document]:
+    text = _decode(path, raw.encode() if isinstance(raw, str) else raw)
+    loader = yaml.SafeLoader(text)
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:
+                continue
+            doc = Document(path, None)
+            builder = _Builder(doc)
+            try:
+                doc.data = builder.build(node, ())
+            except _TooBig as big:
+                raise SpecError([Diagnostic(path, *_pos(big.node), big.message)]) from None
+            except RecursionError:
+                raise SpecError([Diagnostic(path, *_pos(node), "nesting too deep")]) from None
+            if builder.problems:
+                raise SpecError(builder.problems)
+            yield doc
+    except yaml.YAMLError as exc:
+        raise SpecError([_yaml_error(path, exc)]) from None
+    except RecursionError:
+        raise SpecError([Diagnostic(path, 1, 1, "nesting too deep")]) from None
+    finally:
+        loader.dispose()

@@ -1,0 +1,68 @@
+"""The validator: one located line per mistake, all of a file's mistakes at once."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from crmproof import validate, workspace
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+def messages(root: Path) -> list[str]:
+    suite = workspace.load(root)
+    validate.check(suite)
+    return [str(d) for d in sorted(suite.diagnostics)]
+
+
+def test_every_mistake_is_located_with_a_suggestion() -> None:
+    found = "\n".join(messages(DATA / "badspec"))
+    scen = str(Path("tests/data/badspec/scenarios/bad.yaml"))
+    for expected in [
+        f"{scen}:3:19: covers 'L2O-9.9', which is no requirement (did you mean 'L2O-",
+        f"{scen}:6:36: unknown field 'emial' of account (did you mean 'email'?)",
+        f"{scen}:9:43: opportunity.amount: expected a number, got 'lots'",
+        f"{scen}:11:5: unknown operation 'advnce' (did you mean 'advance'?)",
+        f"{scen}:15:9: '${{dael.id}}': no earlier step saves 'dael' (did you mean 'deal'?)",
+        f"{scen}:16:9: unknown opportunity stage 'wonn' (did you mean 'won'?)",
+        "unknown role 'repp' (did you mean 'rep'?)",
+        "unknown process step 'L2O-9' (did you mean 'L2O-",
+        "warning: requirement 'L2O-2.1' is covered by no scenario",
+    ]:
+        assert expected in found, f"missing: {expected}\n--- got:\n{found}"
+
+
+def test_attribute_walking_is_not_an_expression() -> None:
+    found = "\n".join(messages(DATA / "badspec"))
+    assert "'${deal.__class__}'" not in found or "no earlier step" not in found
+    # `__class__` is a plain key name to the language; it can only ever read a dict key,
+    # so resolving it gives a clear "has no '__class__'" at run time, never an attribute.
+    from crmproof.interpolation import InterpolationError, resolve
+
+    try:
+        resolve("${deal.__class__}", {"deal": {"id": "1"}})
+    except InterpolationError as exc:
+        assert "has no '__class__'" in str(exc)
+    else:
+        raise AssertionError("attribute access must not resolve")
+
+
+def test_validate_command_exits_non_zero_with_located_lines(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "crmproof.cli", "validate", "-w", str(DATA / "badspec")],
+        capture_output=True, text=True, cwd=DATA.parent.parent,
+    )
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    located = [line for line in proc.stderr.splitlines() if ".yaml:" in line]
+    assert len(located) >= 8, proc.stderr
+    assert "error(s)" in proc.stderr.splitlines()[-1]
+
+
+def test_the_starter_and_reference_workspaces_are_valid() -> None:
+    root = DATA.parent.parent
+    for ws in (root / "examples" / "starter", root):
+        errors = [m for m in messages(ws) if ": warning: " not in m]
+        assert errors == [], "\n".join(errors)
