@@ -20,10 +20,11 @@ Playwright's sync API is bound to the thread that started it; the runner calls `
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -309,6 +310,16 @@ class BrowserAdapter(Adapter):
         return self.page
 
     # -- effort-counting actions ---------------------------------------------------------
+
+    @contextlib.contextmanager
+    def uncounted(self) -> Iterator[None]:
+        """Actions inside are the adapter's bookkeeping (learning an id it needs), which a
+        user would not have to do, so they do not count as the user's effort."""
+        saved = self.step.effort
+        try:
+            yield
+        finally:
+            self.step.effort = saved
 
     def goto(self, url: str) -> Any:
         """Load a page the way a user would open a link or bookmark: one page."""

@@ -65,6 +65,14 @@ def schema_cmd(out: str) -> None:
         click.echo(str(path))
 
 
+@main.command("vocabulary")
+def vocabulary_cmd() -> None:
+    """Print the canonical vocabulary (entities, fields, stages, operations) as Markdown."""
+    from crmproof import vocabulary
+
+    click.echo(vocabulary.markdown(), nl=False)
+
+
 def _progress(total: int) -> Any:
     done = {"n": 0}
     started = time.monotonic()
@@ -73,8 +81,12 @@ def _progress(total: int) -> Any:
         if event["event"] == "scenario":
             done["n"] += 1
             status = event["status"]
-            colour = {"passed": "green", "failed": "red", "error": "magenta",
-                      "unsupported": "yellow"}.get(status, None)
+            colour = {
+                "passed": "green",
+                "failed": "red",
+                "error": "magenta",
+                "unsupported": "yellow",
+            }.get(status)
             click.echo(
                 f"[{done['n']:>3}/{total}] {event['vendor']:<10} {event['scenario']:<36} "
                 + click.style(f"{status:<11}", fg=colour)
@@ -93,32 +105,69 @@ def _progress(total: int) -> Any:
 @click.option("--vendor", "-v", "vendors", multiple=True, help="Only this vendor (repeatable).")
 @click.option("-k", "ids", multiple=True, help="Only scenarios whose id matches this glob.")
 @click.option("--tag", "-t", "tags", multiple=True, help="Only scenarios with this tag.")
-@click.option("--requirement", "-r", "requirements", multiple=True,
-              help="Only scenarios covering this requirement.")
+@click.option(
+    "--requirement",
+    "-r",
+    "requirements",
+    multiple=True,
+    help="Only scenarios covering this requirement.",
+)
 @click.option("--reports", default=None, help="Folder for run folders (default: reports/).")
-@click.option("--fail-on", type=click.Choice(["nothing", "disqualified", "failure"]),
-              default="nothing", show_default=True,
-              help="Exit 1 when a vendor is disqualified, or when any scenario did not pass.")
-def run_cmd(workspace: str | None, vendors: tuple[str, ...], ids: tuple[str, ...],
-            tags: tuple[str, ...], requirements: tuple[str, ...], reports: str | None,
-            fail_on: str) -> None:
+@click.option(
+    "--resume",
+    "resume",
+    default=None,
+    metavar="RUN_ID",
+    help="Finish a killed run: skip its finished scenarios, clean up its orphans.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["nothing", "disqualified", "failure"]),
+    default="nothing",
+    show_default=True,
+    help="Exit 1 when a vendor is disqualified, or when any scenario did not pass.",
+)
+def run_cmd(
+    workspace: str | None,
+    vendors: tuple[str, ...],
+    ids: tuple[str, ...],
+    tags: tuple[str, ...],
+    requirements: tuple[str, ...],
+    reports: str | None,
+    resume: str | None,
+    fail_on: str,
+) -> None:
     """Run the scenarios on the vendors and write the scorecard."""
     ws = _workspace(workspace)
     suite = _load_checked(ws, quiet_warnings=True)
     if suite.errors:
-        click.echo(f"{len(suite.errors)} error(s): nothing was run (see `crmproof validate`)",
-                   err=True)
+        click.echo(
+            f"{len(suite.errors)} error(s): nothing was run (see `crmproof validate`)", err=True
+        )
         sys.exit(2)
-    try:
-        jobs = make_plan(suite, Filters(ids, tags, requirements, vendors))
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
-    if not jobs:
-        raise click.UsageError("no scenario matches these filters: nothing to run")
-    run = Run(suite, jobs, Path(reports) if reports else ws / "reports",
-              progress=_progress(len(jobs)))
-    click.echo(f"run {run.run_id}: {len(jobs)} scenario runs on "
-               f"{', '.join(dict.fromkeys(j.vendor for j in jobs))}", err=True)
+    base = Path(reports) if reports else ws / "reports"
+    if resume:
+        if ids or tags or requirements or vendors:
+            raise click.UsageError("--resume runs the rest of the original plan: no filters")
+        try:
+            run = Run.resume(suite, base, resume)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+        run.progress = _progress(len(run.jobs))
+        jobs = run.jobs
+    else:
+        try:
+            jobs = make_plan(suite, Filters(ids, tags, requirements, vendors))
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+        if not jobs:
+            raise click.UsageError("no scenario matches these filters: nothing to run")
+        run = Run(suite, jobs, base, progress=_progress(len(jobs)))
+    click.echo(
+        f"run {run.run_id}: {len(jobs)} scenario runs on "
+        f"{', '.join(dict.fromkeys(j.vendor for j in jobs))}",
+        err=True,
+    )
     folder = run.execute()
     card = render.write_all(folder)
     click.echo(render.terminal(card))
@@ -153,8 +202,7 @@ def _run_folder(ws: Path, run: str | None, reports: str | None) -> Path:
 @click.option("--workspace", "-w", default=None)
 @click.option("--reports", default=None, help="Folder of run folders (default: reports/).")
 @click.option("--json", "as_json", is_flag=True, help="Print scorecard.json instead.")
-def report_cmd(run: str | None, workspace: str | None, reports: str | None,
-               as_json: bool) -> None:
+def report_cmd(run: str | None, workspace: str | None, reports: str | None, as_json: bool) -> None:
     """Re-render RUN's scorecard (default: the latest) from its results.jsonl alone."""
     folder = _run_folder(_workspace(workspace), run, reports)
     try:
@@ -175,7 +223,7 @@ def sandbox_group() -> None:
 def _sandbox_for(vendor: str, ws: Path) -> sandbox.VendorSandbox:
     try:
         package = discovery.load(vendor, workspaces.adapters_dir(ws))
-    except discovery.AdapterNotFound as exc:
+    except discovery.AdapterLoadError as exc:
         raise click.ClickException(str(exc)) from None
     if package.sandbox is None:
         raise click.ClickException(f"adapter '{vendor}' has no local sandbox")
@@ -213,10 +261,7 @@ def sandbox_down(vendors: tuple[str, ...], workspace: str | None) -> None:
 def sandbox_status(vendors: tuple[str, ...], workspace: str | None) -> None:
     """Show whether each sandbox is running, and where."""
     ws = _workspace(workspace)
-    folder = workspaces.adapters_dir(ws)
-    names = vendors or tuple(
-        n for n in discovery.available(folder) if discovery.load(n, folder).sandbox is not None
-    )
+    names = vendors or tuple(discovery.available(workspaces.adapters_dir(ws)))
     for vendor in names:
         st = sandbox.status(sandbox.SandboxHome(vendor))
         where = st.get("url", "-") if st["running"] else "-"

@@ -20,8 +20,8 @@ from crmproof.sandbox import VendorSandbox
 ENTRY_POINT_GROUP = "crmproof.adapters"
 
 
-class AdapterNotFound(Exception):
-    pass
+class AdapterLoadError(Exception):
+    """No such adapter, or it failed to import: the message names which and why."""
 
 
 @dataclass
@@ -64,8 +64,13 @@ def load(name: str, adapters_dir: Path) -> AdapterPackage:
     """The adapter called `name`: the workspace's own first, then installed packages."""
     folder = adapters_dir / name
     if (folder / "__init__.py").exists():
-        module = _load_path(name, folder)
         origin = str(folder)
+        try:
+            module = _load_path(name, folder)
+        except Exception as exc:
+            raise AdapterLoadError(
+                f"adapter '{name}' ({origin}) failed to import: {type(exc).__name__}: {exc}"
+            ) from exc
     else:
         matches = [ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name == name]
         if not matches:
@@ -74,12 +79,12 @@ def load(name: str, adapters_dir: Path) -> AdapterPackage:
             known = available(adapters_dir)
             close = difflib.get_close_matches(name, known, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise AdapterNotFound(
+            raise AdapterLoadError(
                 f"no adapter '{name}'{hint}; known: {', '.join(known) or 'none'}"
             )
         module = matches[0].load()
         origin = f"entry point {matches[0].value}"
     adapter = getattr(module, "adapter", None)
     if not (isinstance(adapter, type) and issubclass(adapter, Adapter)):
-        raise AdapterNotFound(f"adapter '{name}' ({origin}) exports no Adapter subclass `adapter`")
+        raise AdapterLoadError(f"adapter '{name}' ({origin}) exports no Adapter subclass `adapter`")
     return AdapterPackage(name, adapter, getattr(module, "sandbox", None), origin)

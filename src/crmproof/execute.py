@@ -36,8 +36,20 @@ class StepResult:
 
 
 def _op_of(step: Step) -> str:
-    for name in ("create", "get", "update", "delete", "find", "convert", "advance", "invoice",
-                 "login", "offline", "online", "expect"):
+    for name in (
+        "create",
+        "get",
+        "update",
+        "delete",
+        "find",
+        "convert",
+        "advance",
+        "invoice",
+        "login",
+        "offline",
+        "online",
+        "expect",
+    ):
         if name in step.model_fields_set:
             return name
     raise AssertionError("validated steps have an operation")
@@ -67,7 +79,7 @@ class ScenarioRun:
     vendor: str
     run_id: str
     emit: Emit
-    step_timeout: float = 60.0
+    scenario_timeout: float = 600.0
     scope: dict[str, Any] = field(default_factory=dict)
     created: list[RecordRef] = field(default_factory=list)
     actor: str | None = None
@@ -88,8 +100,16 @@ class ScenarioRun:
             status, message = "error", f"could not start the scenario: {exc}"
         for index, step in enumerate(scenario.steps):
             line = loaded.doc.where(("steps", index))[0]
-            common = {"vendor": self.vendor, "scenario": scenario.id, "index": index,
-                      "line": line, "step": step.title or describe(step)}
+            common = {
+                "vendor": self.vendor,
+                "scenario": scenario.id,
+                "index": index,
+                "line": line,
+                "step": step.title or describe(step),
+            }
+            if status == "passed" and time.monotonic() - started > self.scenario_timeout:
+                status = "error"
+                message = f"scenario timed out after {self.scenario_timeout:g}s"
             if status != "passed":
                 self.emit("step", **common, status="skipped", duration_ms=0)
                 continue
@@ -98,11 +118,18 @@ class ScenarioRun:
             outcome = result.outcome
             if outcome and outcome.effort:
                 self.effort = (self.effort or Effort()) + outcome.effort
-            self.emit("step", **common, status=result.status,
-                      duration_ms=round((time.monotonic() - t0) * 1000, 1),
-                      message=result.message, expected=result.expected, actual=result.actual,
-                      effort=outcome.effort.model_dump() if outcome and outcome.effort else None,
-                      evidence=[e.model_dump() for e in outcome.evidence] if outcome else [])
+            self.emit(
+                "step",
+                **common,
+                status=result.status,
+                duration_ms=round((time.monotonic() - t0) * 1000, 1),
+                message=result.message,
+                expected=result.expected,
+                actual=result.actual,
+                effort=outcome.effort.model_dump() if outcome and outcome.effort else None,
+                created=[r.model_dump() for r in outcome.created] if outcome else [],
+                evidence=[e.model_dump() for e in outcome.evidence] if outcome else [],
+            )
             if result.status != "passed":
                 status, message = result.status, result.message
             elif step.save:
@@ -113,10 +140,18 @@ class ScenarioRun:
         except Exception as exc:
             evidence = []
             message = message or f"could not end the scenario: {exc}"
-        self.emit("scenario", vendor=self.vendor, scenario=scenario.id, status=status,
-                  message=message, covers=scenario.covers, tags=scenario.tags,
-                  duration_ms=round((time.monotonic() - started) * 1000, 1),
-                  effort=self.effort.model_dump() if self.effort else None, evidence=evidence)
+        self.emit(
+            "scenario",
+            vendor=self.vendor,
+            scenario=scenario.id,
+            status=status,
+            message=message,
+            covers=scenario.covers,
+            tags=scenario.tags,
+            duration_ms=round((time.monotonic() - started) * 1000, 1),
+            effort=self.effort.model_dump() if self.effort else None,
+            evidence=evidence,
+        )
         return status
 
     # -- one step -----------------------------------------------------------------------
@@ -155,8 +190,11 @@ class ScenarioRun:
             else:
                 result.saved = outcome.record or {}
             if op == "delete" and operation.id:
-                self.created = [r for r in self.created
-                                if not (r.entity == operation.entity and r.id == operation.id)]
+                self.created = [
+                    r
+                    for r in self.created
+                    if not (r.entity == operation.entity and r.id == operation.id)
+                ]
         return result
 
     def unsupported_reason(self, operation: Operation) -> str | None:
@@ -190,13 +228,27 @@ class ScenarioRun:
     @staticmethod
     def _judge_outcome(outcome: Outcome, refusal_expected: bool) -> StepResult:
         if outcome.status == "ok" and refusal_expected:
-            return StepResult("failed", "expected the vendor to refuse this, but it complied",
-                              expected="refused", actual="done", outcome=outcome)
+            return StepResult(
+                "failed",
+                "expected the vendor to refuse this, but it complied",
+                expected="refused",
+                actual="done",
+                outcome=outcome,
+            )
         if outcome.status == "refused" and not refusal_expected:
-            return StepResult("failed", f"the vendor refused: {outcome.message}",
-                              expected="done", actual="refused", outcome=outcome)
-        status = {"ok": "passed", "refused": "passed", "unsupported": "unsupported",
-                  "error": "error"}[outcome.status]
+            return StepResult(
+                "failed",
+                f"the vendor refused: {outcome.message}",
+                expected="done",
+                actual="refused",
+                outcome=outcome,
+            )
+        status = {
+            "ok": "passed",
+            "refused": "passed",
+            "unsupported": "unsupported",
+            "error": "error",
+        }[outcome.status]
         return StepResult(status, outcome.message, outcome=outcome)
 
     def _login(self, actor: str) -> StepResult:
@@ -217,10 +269,13 @@ class ScenarioRun:
         if exp.find or exp.get:
             op = "find" if exp.find else "get"
             resolved_id = resolve(exp.id, self.scope)
-            operation = Operation(op=op, entity=exp.find or exp.get,
-                                  id=None if resolved_id is None else str(resolved_id),
-                                  where=resolve(exp.where, self.scope),
-                                  actor=exp.as_ or self.actor)
+            operation = Operation(
+                op=op,
+                entity=exp.find or exp.get,
+                id=None if resolved_id is None else str(resolved_id),
+                where=resolve(exp.where, self.scope),
+                actor=exp.as_ or self.actor,
+            )
             reason = self.unsupported_reason(operation)
             if reason:
                 return None, StepResult("unsupported", reason)
@@ -243,18 +298,29 @@ class ScenarioRun:
                 return StepResult("passed", saved=subject)
             if time.monotonic() >= deadline:
                 within = f" within {exp.within:g}s" if exp.within else ""
-                return StepResult("failed", f"{verdict.message}{within}",
-                                  expected=verdict.expected, actual=verdict.actual)
+                return StepResult(
+                    "failed",
+                    f"{verdict.message}{within}",
+                    expected=verdict.expected,
+                    actual=verdict.actual,
+                )
             time.sleep(min(0.5, max(0.05, deadline - time.monotonic())))
 
     # -- cleanup --------------------------------------------------------------------------
 
-    def cleanup(self, scenario_id: str) -> None:
+    def cleanup(self, scenario_id: str, refs: list[RecordRef] | None = None) -> None:
         """Delete what the scenario created, newest first, as the default user."""
-        for ref in reversed(self.created):
+        for ref in reversed(self.created if refs is None else refs):
             outcome = self.adapter.perform(
                 Operation(op="delete", entity=ref.entity, id=ref.id, cleanup=True)
             )
-            self.emit("cleanup", vendor=self.vendor, scenario=scenario_id, entity=ref.entity,
-                      id=ref.id, status=outcome.status, message=outcome.message)
+            self.emit(
+                "cleanup",
+                vendor=self.vendor,
+                scenario=scenario_id,
+                entity=ref.entity,
+                id=ref.id,
+                status=outcome.status,
+                message=outcome.message,
+            )
         self.created = []

@@ -73,21 +73,31 @@ def _match(name: str, actual: Any, expected: Any) -> Verdict:
     if name in ("less_than", "greater_than"):
         a = _number(actual)
         word = "less than" if name == "less_than" else "greater than"
-        ok = a is not None and (a < float(expected) if name == "less_than"
-                                else a > float(expected))
+        ok = a is not None and (a < float(expected) if name == "less_than" else a > float(expected))
         return Verdict(ok, f"{word} {expected}", _show(actual))
     if name == "exists":
         present = actual is not None and actual != []
-        return Verdict(present == bool(expected), "present" if expected else "absent",
-                       "present" if present else "absent")
+        return Verdict(
+            present == bool(expected),
+            "present" if expected else "absent",
+            "present" if present else "absent",
+        )
     if name == "count":
         n = len(actual) if isinstance(actual, (list, tuple)) else (0 if actual is None else 1)
         return Verdict(n == expected, f"count {expected}", f"count {n}")
     raise ValueError(f"unknown matcher {name}")  # the validator makes this unreachable
 
 
-SIMPLE_MATCHERS = ("equals", "not_equals", "contains", "matches", "less_than", "greater_than",
-                   "exists", "count")
+SIMPLE_MATCHERS = (
+    "equals",
+    "not_equals",
+    "contains",
+    "matches",
+    "less_than",
+    "greater_than",
+    "exists",
+    "count",
+)
 
 
 def _field_verdicts(record: dict[str, Any], fields: dict[str, Any], label: str) -> list[Verdict]:
@@ -124,5 +134,6 @@ def judge(expectation: Expectation, subject: Any) -> Verdict:
     for verdict in verdicts:
         if not verdict.ok:
             return verdict
-    return Verdict(True, "; ".join(v.expected for v in verdicts),
-                   "; ".join(v.actual for v in verdicts))
+    return Verdict(
+        True, "; ".join(v.expected for v in verdicts), "; ".join(v.actual for v in verdicts)
+    )

@@ -69,8 +69,10 @@ def _explain(inner: str) -> str:
     if stripped.startswith("env:"):
         return "'${env:...}' is only allowed in crmproof.yaml settings, never in scenarios"
     if any(c in stripped for c in "()[]'\"+-*/ <>=!|&"):
-        return (f"'${{{inner}}}' is not a name: only saved names and their fields "
-                "(like ${deal.id}) can be used; there are no calls, indexes or operators")
+        return (
+            f"'${{{inner}}}' is not a name: only saved names and their fields "
+            "(like ${deal.id}) can be used; there are no calls, indexes or operators"
+        )
     return f"'${{{inner}}}' is not a name like ${{deal.id}}"
 
 

@@ -19,8 +19,11 @@ from crmproof import vocabulary
 
 Id = Annotated[
     str,
-    Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", max_length=80,
-          description="Letters, digits, '.', '-' and '_'."),
+    Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",
+        max_length=80,
+        description="Letters, digits, '.', '-' and '_'.",
+    ),
 ]
 Priority = Literal["must", "should", "could", "wont"]
 Kind = Literal["process-control", "information-management"]
@@ -180,7 +183,5 @@ class Scenario(Spec):
     steps: list[Step] = Field(min_length=1)
 
 
-STEP_KEYS = [
-    (f.alias or name) for name, f in Step.model_fields.items()
-]
+STEP_KEYS = [(f.alias or name) for name, f in Step.model_fields.items()]
 EXPECT_KEYS = [(f.alias or name) for name, f in Expectation.model_fields.items()]

@@ -41,8 +41,9 @@ def make_plan(suite: Suite, filters: Filters) -> list[Job]:
     if filters.vendors:
         unknown = [v for v in filters.vendors if v not in vendors]
         if unknown:
-            raise ValueError(f"no vendor {', '.join(unknown)} in crmproof.yaml; "
-                             f"known: {', '.join(vendors)}")
+            raise ValueError(
+                f"no vendor {', '.join(unknown)} in crmproof.yaml; known: {', '.join(vendors)}"
+            )
         vendors = [v for v in vendors if v in filters.vendors]
     chosen = [s for s in suite.scenarios if filters.wants(s.model)]
     return [Job(v, s) for v in vendors for s in chosen]

@@ -16,15 +16,23 @@ from tabulate import tabulate
 from crmproof.results import read_events
 from crmproof.scoring import Scorecard, VendorCard, score
 
-SYMBOL = {"met": "met", "partly met": "partly", "not met": "NOT MET",
-          "unsupported": "unsupported", "untested": "untested", "not covered": "not covered"}
+SYMBOL = {
+    "met": "met",
+    "partly met": "partly",
+    "not met": "NOT MET",
+    "unsupported": "unsupported",
+    "untested": "untested",
+    "not covered": "not covered",
+}
 
 
 def _effort_text(effort: dict[str, int] | None) -> str:
     if not effort:
         return ""
-    return (f"{effort.get('clicks', 0)} clicks, {effort.get('keystrokes', 0)} keys, "
-            f"{effort.get('fields', 0)} fields, {effort.get('pages', 0)} pages")
+    return (
+        f"{effort.get('clicks', 0)} clicks, {effort.get('keystrokes', 0)} keys, "
+        f"{effort.get('fields', 0)} fields, {effort.get('pages', 0)} pages"
+    )
 
 
 def _cell(card: VendorCard, rid: str) -> str:
@@ -43,21 +51,37 @@ def headline(card: Scorecard) -> list[str]:
         if vendor.status != "ready":
             lines.append(f"{vendor.name}: could not be evaluated: {vendor.message}")
         if vendor.disqualified:
-            lines.append(f"{vendor.name} is DISQUALIFIED: must requirement(s) not met: "
-                         f"{', '.join(vendor.disqualified_by)}")
+            lines.append(
+                f"{vendor.name} is DISQUALIFIED: must requirement(s) not met: "
+                f"{', '.join(vendor.disqualified_by)}"
+            )
     if not card.complete:
-        lines.append("This run did not finish: results are partial (resume it with "
-                     f"`crmproof run --resume {card.run_id}`).")
+        lines.append(
+            "This run did not finish: results are partial (resume it with "
+            f"`crmproof run --resume {card.run_id}`)."
+        )
     return lines
 
 
 def _rows(card: Scorecard) -> list[list[str]]:
     rows = []
     for req in card.requirements:
-        rows.append([req["id"], req["priority"], f"{req['weight']:g}",
-                     *(_cell(v, req["id"]) for v in card.vendors)])
-    rows.append(["SCORE", "", "", *(f"{v.score:.0%}" + (" (DQ)" if v.disqualified else "")
-                                    for v in card.vendors)])
+        rows.append(
+            [
+                req["id"],
+                req["priority"],
+                f"{req['weight']:g}",
+                *(_cell(v, req["id"]) for v in card.vendors),
+            ]
+        )
+    rows.append(
+        [
+            "SCORE",
+            "",
+            "",
+            *(f"{v.score:.0%}" + (" (DQ)" if v.disqualified else "") for v in card.vendors),
+        ]
+    )
     return rows
 
 
@@ -67,10 +91,14 @@ def _failures(card: Scorecard) -> list[str]:
         for result in vendor.scenarios.values():
             if result.status in ("failed", "error"):
                 step = result.failed_step or {}
-                where = f" (step {step['index'] + 1}, line {step['line']}: {step['step']})" \
-                    if step.get("step") else ""
-                lines.append(f"{vendor.name} / {result.id}: {result.status}{where}: "
-                             f"{result.message}")
+                where = (
+                    f" (step {step['index'] + 1}, line {step['line']}: {step['step']})"
+                    if step.get("step")
+                    else ""
+                )
+                lines.append(
+                    f"{vendor.name} / {result.id}: {result.status}{where}: {result.message}"
+                )
                 if step.get("expected") is not None:
                     lines.append(f"    expected: {step['expected']}")
                     lines.append(f"    actual:   {step['actual']}")
@@ -85,8 +113,9 @@ def terminal(card: Scorecard) -> str:
     parts.append("ranking: " + " > ".join(card.ranking))
     for vendor in card.vendors:
         if vendor.effort:
-            parts.append(f"{vendor.name} user effort (all scenarios): "
-                         f"{_effort_text(vendor.effort)}")
+            parts.append(
+                f"{vendor.name} user effort (all scenarios): {_effort_text(vendor.effort)}"
+            )
     failures = _failures(card)
     if failures:
         parts += ["", "failures and errors:", *failures]
@@ -95,30 +124,55 @@ def terminal(card: Scorecard) -> str:
 
 def markdown(card: Scorecard) -> str:
     header = ["requirement", "priority", "weight", *(v.name for v in card.vendors)]
-    out = [f"# Scorecard: {card.evaluation}", "",
-           f"Run `{card.run_id}`, suite sha256 `{card.suite_sha256[:12]}`.", ""]
+    out = [
+        f"# Scorecard: {card.evaluation}",
+        "",
+        f"Run `{card.run_id}`, suite sha256 `{card.suite_sha256[:12]}`.",
+        "",
+    ]
     out += [f"> **{line}**" for line in headline(card)]
     if headline(card):
         out.append("")
-    out += ["| vendor | version | channel | score | disqualified | "
-            + " | ".join(v for v in ("met", "partly met", "not met", "unsupported", "untested",
-                                      "not covered")) + " |",
-            "|---|---|---|---|---|" + "---|" * 6]
+    out += [
+        "| vendor | version | channel | score | disqualified | "
+        + " | ".join(
+            v for v in ("met", "partly met", "not met", "unsupported", "untested", "not covered")
+        )
+        + " |",
+        "|---|---|---|---|---|" + "---|" * 6,
+    ]
     for name in card.ranking:
         v = next(x for x in card.vendors if x.name == name)
-        out.append(f"| {v.name} | {v.vendor_version or '?'} | {v.channel or '?'} | "
-                   f"{v.score:.0%} | {'yes' if v.disqualified else 'no'} | "
-                   + " | ".join(str(v.verdicts.get(k, 0)) for k in
-                                ("met", "partly met", "not met", "unsupported", "untested",
-                                 "not covered")) + " |")
-    out += ["", "## Requirements", "", tabulate(_rows(card), headers=header, tablefmt="github"),
-            "", "## By process", ""]
+        out.append(
+            f"| {v.name} | {v.vendor_version or '?'} | {v.channel or '?'} | "
+            f"{v.score:.0%} | {'yes' if v.disqualified else 'no'} | "
+            + " | ".join(
+                str(v.verdicts.get(k, 0))
+                for k in ("met", "partly met", "not met", "unsupported", "untested", "not covered")
+            )
+            + " |"
+        )
+    out += [
+        "",
+        "## Requirements",
+        "",
+        tabulate(_rows(card), headers=header, tablefmt="github"),
+        "",
+        "## By process",
+        "",
+    ]
     names = {p["id"]: p["title"] for p in card.processes}
-    rows = [[f"{pid} {names.get(pid, '')}", *(f"{v.rollups.get('process', {}).get(pid, 0):.0%}"
-                                              for v in card.vendors)]
-            for pid in names]
-    out += [tabulate(rows, headers=["process", *(v.name for v in card.vendors)],
-                     tablefmt="github"), ""]
+    rows = [
+        [
+            f"{pid} {names.get(pid, '')}",
+            *(f"{v.rollups.get('process', {}).get(pid, 0):.0%}" for v in card.vendors),
+        ]
+        for pid in names
+    ]
+    out += [
+        tabulate(rows, headers=["process", *(v.name for v in card.vendors)], tablefmt="github"),
+        "",
+    ]
     failures = _failures(card)
     if failures:
         out += ["## Failures and errors", "", "```", *failures, "```", ""]
@@ -130,13 +184,22 @@ def junit(card: Scorecard) -> str:
     for vendor in card.vendors:
         results = list(vendor.scenarios.values())
         suite = ET.SubElement(
-            suites, "testsuite", name=vendor.name, tests=str(len(results)),
+            suites,
+            "testsuite",
+            name=vendor.name,
+            tests=str(len(results)),
             failures=str(sum(r.status == "failed" for r in results)),
             errors=str(sum(r.status == "error" for r in results)),
-            skipped=str(sum(r.status in ("unsupported", "skipped") for r in results)))
+            skipped=str(sum(r.status in ("unsupported", "skipped") for r in results)),
+        )
         for result in results:
-            case = ET.SubElement(suite, "testcase", classname=vendor.name, name=result.id,
-                                 time=f"{result.duration_ms / 1000:.3f}")
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                classname=vendor.name,
+                name=result.id,
+                time=f"{result.duration_ms / 1000:.3f}",
+            )
             message = result.message or ""
             if result.status == "failed":
                 ET.SubElement(case, "failure", message=message).text = message

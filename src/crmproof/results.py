@@ -26,6 +26,7 @@ class ResultsWriter:
         self.path = path
         self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
         self._lock = threading.Lock()
+        _drop_torn_tail(path)
         self._file = path.open("a", encoding="utf-8")
 
     def redact(self, text: str) -> str:
@@ -45,6 +46,23 @@ class ResultsWriter:
     def close(self) -> None:
         with self._lock:
             self._file.close()
+
+
+def _drop_torn_tail(path: Path) -> None:
+    """A killed run may leave half a line; appending after it would corrupt the next event."""
+    if not path.exists():
+        return
+    with path.open("rb+") as data:
+        data.seek(0, os.SEEK_END)
+        size = data.tell()
+        if size == 0:
+            return
+        data.seek(max(0, size - 1))
+        if data.read(1) == b"\n":
+            return
+        data.seek(0)
+        content = data.read()
+        data.truncate(content.rfind(b"\n") + 1)
 
 
 def read_events(path: Path) -> Iterator[dict[str, Any]]:

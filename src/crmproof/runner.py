@@ -23,7 +23,8 @@ from crmproof import discovery
 from crmproof.credentials import MissingCredential, resolve_settings
 from crmproof.execute import ScenarioRun
 from crmproof.plan import Job
-from crmproof.results import ResultsWriter
+from crmproof.protocol import RecordRef
+from crmproof.results import ResultsWriter, read_events
 from crmproof.workspace import Suite
 
 Progress = Callable[[dict[str, Any]], None]
@@ -36,7 +37,7 @@ def new_run_id() -> str:
 def suite_digest(suite: Suite) -> str:
     """SHA-256 over every spec file of the suite, in a stable order."""
     digest = hashlib.sha256()
-    docs = [l.doc for l in suite.catalogs] + suite.scenario_docs
+    docs = [c.doc for c in suite.catalogs] + suite.scenario_docs
     if suite.evaluation:
         docs.append(suite.evaluation.doc)
     for path in sorted({d.path for d in docs}):
@@ -53,8 +54,13 @@ def suite_snapshot(suite: Suite) -> dict[str, Any]:
         "processes": [p.model_dump() for p in catalog.processes],
         "requirements": [r.model_dump() for r in catalog.requirements],
         "scenarios": [
-            {"id": s.model.id, "title": s.model.title, "covers": s.model.covers,
-             "tags": s.model.tags, "file": s.doc.path}
+            {
+                "id": s.model.id,
+                "title": s.model.title,
+                "covers": s.model.covers,
+                "tags": s.model.tags,
+                "file": s.doc.path,
+            }
             for s in suite.scenarios
         ],
     }
@@ -67,6 +73,41 @@ class Run:
     reports: Path
     run_id: str = field(default_factory=new_run_id)
     progress: Progress | None = None
+    # Set by `resume`: records a killed run created and did not clean up, per vendor.
+    orphans: dict[str, list[RecordRef]] | None = None
+
+    @classmethod
+    def resume(
+        cls, suite: Suite, reports: Path, run_id: str, progress: Progress | None = None
+    ) -> Run:
+        """The unfinished part of a killed run: its remaining jobs and its orphans."""
+        path = reports / run_id / "results.jsonl"
+        if not path.exists():
+            raise ValueError(f"no run {run_id} in {reports}")
+        events = list(read_events(path))
+        first = next((e for e in events if e["event"] == "run"), None)
+        if first is None:
+            raise ValueError(f"{path} has no run event: it cannot be resumed")
+        if any(e["event"] == "end" for e in events):
+            raise ValueError(f"run {run_id} already finished: nothing to resume")
+        by_id = {s.model.id: s for s in suite.scenarios}
+        gone = sorted({sid for _, sid in first["plan"] if sid not in by_id})
+        if gone:
+            raise ValueError(f"scenario(s) {', '.join(gone)} of run {run_id} no longer exist")
+        done = {(e["vendor"], e["scenario"]) for e in events if e["event"] == "scenario"}
+        jobs = [Job(v, by_id[sid]) for v, sid in first["plan"] if (v, sid) not in done]
+        cleaned = {
+            (e["vendor"], e["entity"], e["id"])
+            for e in events
+            if e["event"] == "cleanup" and e["status"] == "ok"
+        }
+        orphans: dict[str, list[RecordRef]] = {}
+        for e in events:
+            if e["event"] == "step" and (e["vendor"], e["scenario"]) not in done:
+                for ref in e.get("created") or []:
+                    if (e["vendor"], ref["entity"], ref["id"]) not in cleaned:
+                        orphans.setdefault(e["vendor"], []).append(RecordRef(**ref))
+        return cls(suite, jobs, reports, run_id, progress, orphans)
 
     @property
     def folder(self) -> Path:
@@ -79,7 +120,7 @@ class Run:
         _point_latest(self.reports, self.run_id)
         resolved: dict[str, tuple[dict[str, Any] | None, str | None]] = {}
         all_secrets: set[str] = set()
-        for name in {j.vendor for j in self.jobs}:
+        for name in {*(j.vendor for j in self.jobs), *(self.orphans or {})}:
             try:
                 settings, found = resolve_settings(evaluation.vendors[name].settings)
                 resolved[name] = (settings, None)
@@ -88,22 +129,26 @@ class Run:
                 resolved[name] = (None, str(exc))
         writer = ResultsWriter(self.folder / "results.jsonl", all_secrets)
         try:
-            writer.emit(
-                "run", run_id=self.run_id, evaluation=evaluation.name,
-                scoring=evaluation.scoring.model_dump(), suite_sha256=suite_digest(self.suite),
-                vendors={n: evaluation.vendors[n].adapter for n in
-                         dict.fromkeys(j.vendor for j in self.jobs)},
-                plan=[[j.vendor, j.scenario.model.id] for j in self.jobs],
-                suite=suite_snapshot(self.suite),
-            )
+            if self.orphans is not None:
+                writer.emit(
+                    "resume",
+                    run_id=self.run_id,
+                    remaining=len(self.jobs),
+                    orphans=sum(len(r) for r in self.orphans.values()),
+                )
+            else:
+                self._emit_start(writer, evaluation)
             emit = self._emitter(writer)
             threads = []
-            for vendor in dict.fromkeys(j.vendor for j in self.jobs):
+            orphans = self.orphans or {}
+            for vendor in dict.fromkeys([*(j.vendor for j in self.jobs), *orphans]):
                 jobs = [j for j in self.jobs if j.vendor == vendor]
                 settings, problem = resolved[vendor]
                 thread = threading.Thread(
-                    target=self._vendor_worker, name=f"vendor-{vendor}",
-                    args=(vendor, jobs, settings, problem, emit), daemon=True,
+                    target=self._vendor_worker,
+                    name=f"vendor-{vendor}",
+                    args=(vendor, jobs, settings, problem, emit, orphans.get(vendor, [])),
+                    daemon=True,
                 )
                 threads.append(thread)
                 thread.start()
@@ -114,6 +159,20 @@ class Run:
             writer.close()
         return self.folder
 
+    def _emit_start(self, writer: ResultsWriter, evaluation: Any) -> None:
+        writer.emit(
+            "run",
+            run_id=self.run_id,
+            evaluation=evaluation.name,
+            scoring=evaluation.scoring.model_dump(),
+            suite_sha256=suite_digest(self.suite),
+            vendors={
+                n: evaluation.vendors[n].adapter for n in dict.fromkeys(j.vendor for j in self.jobs)
+            },
+            plan=[[j.vendor, j.scenario.model.id] for j in self.jobs],
+            suite=suite_snapshot(self.suite),
+        )
+
     def _emitter(self, writer: ResultsWriter) -> Callable[..., None]:
         def emit(event: str, **fields: Any) -> None:
             record = writer.emit(event, **fields)
@@ -122,8 +181,15 @@ class Run:
 
         return emit
 
-    def _vendor_worker(self, vendor: str, jobs: list[Job], settings: dict[str, Any] | None,
-                       problem: str | None, emit: Callable[..., None]) -> None:
+    def _vendor_worker(
+        self,
+        vendor: str,
+        jobs: list[Job],
+        settings: dict[str, Any] | None,
+        problem: str | None,
+        emit: Callable[..., None],
+        orphans: list[RecordRef],
+    ) -> None:
         evaluation = self.suite.evaluation.model  # type: ignore[union-attr]
         adapter_name = evaluation.vendors[vendor].adapter
         adapter = None
@@ -137,33 +203,75 @@ class Run:
             evidence.mkdir(parents=True, exist_ok=True)
             adapter.evidence_dir = str(evidence)
             hello = adapter.hello()
-            vendor_version = adapter.open({**(settings or {}), "trace": evaluation.run.trace})
+            vendor_version = adapter.open(
+                {
+                    **(settings or {}),
+                    "trace": evaluation.run.trace,
+                    "timeout": evaluation.run.step_timeout,
+                }
+            )
         except Exception as exc:
-            emit("vendor", vendor=vendor, adapter=adapter_name, status="error",
-                 message=f"{type(exc).__name__}: {exc}" if not problem else problem)
+            emit(
+                "vendor",
+                vendor=vendor,
+                adapter=adapter_name,
+                status="error",
+                message=problem or f"{type(exc).__name__}: {exc}",
+            )
             for job in jobs:
-                emit("scenario", vendor=vendor, scenario=job.scenario.model.id, status="error",
-                     message=f"vendor unavailable: {problem or exc}",
-                     covers=job.scenario.model.covers, tags=job.scenario.model.tags,
-                     duration_ms=0, effort=None, evidence=[])
+                emit(
+                    "scenario",
+                    vendor=vendor,
+                    scenario=job.scenario.model.id,
+                    status="error",
+                    message=f"vendor unavailable: {problem or exc}",
+                    covers=job.scenario.model.covers,
+                    tags=job.scenario.model.tags,
+                    duration_ms=0,
+                    effort=None,
+                    evidence=[],
+                )
             if adapter is not None:
                 with contextlib.suppress(Exception):
                     adapter.close()
             return
-        emit("vendor", vendor=vendor, adapter=adapter_name, status="ready",
-             adapter_version=hello.version, vendor_version=vendor_version,
-             channel=hello.channel, capabilities=hello.capabilities.model_dump())
-        runner = ScenarioRun(adapter, hello.capabilities, vendor, self.run_id, emit,
-                             step_timeout=evaluation.run.step_timeout)
+        emit(
+            "vendor",
+            vendor=vendor,
+            adapter=adapter_name,
+            status="ready",
+            adapter_version=hello.version,
+            vendor_version=vendor_version,
+            channel=hello.channel,
+            capabilities=hello.capabilities.model_dump(),
+        )
+        runner = ScenarioRun(
+            adapter,
+            hello.capabilities,
+            vendor,
+            self.run_id,
+            emit,
+            scenario_timeout=evaluation.run.scenario_timeout,
+        )
         try:
+            if orphans:
+                runner.cleanup("(resumed run)", orphans)
             for job in jobs:
                 try:
                     runner.run(job.scenario)
                 except Exception as exc:  # a bug of ours must not lose the other scenarios
-                    emit("scenario", vendor=vendor, scenario=job.scenario.model.id,
-                         status="error", message=f"crmproof error: {type(exc).__name__}: {exc}",
-                         covers=job.scenario.model.covers, tags=job.scenario.model.tags,
-                         duration_ms=0, effort=None, evidence=[])
+                    emit(
+                        "scenario",
+                        vendor=vendor,
+                        scenario=job.scenario.model.id,
+                        status="error",
+                        message=f"crmproof error: {type(exc).__name__}: {exc}",
+                        covers=job.scenario.model.covers,
+                        tags=job.scenario.model.tags,
+                        duration_ms=0,
+                        effort=None,
+                        evidence=[],
+                    )
         finally:
             with contextlib.suppress(Exception):
                 adapter.close()

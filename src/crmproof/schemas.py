@@ -33,7 +33,6 @@ def write_schemas(out: Path) -> list[Path]:
     protocol.mkdir(exist_ok=True)
     for kind, model in MESSAGES.items():
         path = protocol / f"{kind}.schema.json"
-        path.write_text(json.dumps(schema_of(model, f"crmproof protocol: {kind}"), indent=2)
-                        + "\n")
+        path.write_text(json.dumps(schema_of(model, f"crmproof protocol: {kind}"), indent=2) + "\n")
         written.append(path)
     return written

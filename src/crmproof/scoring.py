@@ -139,13 +139,27 @@ def score(events: Iterable[dict[str, Any]]) -> Scorecard:
             card.channel = event.get("channel")
         elif kind == "step" and event["status"] not in ("passed", "skipped"):
             failed_steps[(card.name, event["scenario"])] = {
-                k: event.get(k) for k in ("index", "line", "step", "status", "message",
-                                          "expected", "actual", "evidence")}
+                k: event.get(k)
+                for k in (
+                    "index",
+                    "line",
+                    "step",
+                    "status",
+                    "message",
+                    "expected",
+                    "actual",
+                    "evidence",
+                )
+            }
         elif kind == "scenario":
             card.scenarios[event["scenario"]] = ScenarioResult(
-                id=event["scenario"], status=event["status"], message=event.get("message"),
-                effort=event.get("effort"), duration_ms=event.get("duration_ms", 0),
-                failed_step=failed_steps.get((card.name, event["scenario"])))
+                id=event["scenario"],
+                status=event["status"],
+                message=event.get("message"),
+                effort=event.get("effort"),
+                duration_ms=event.get("duration_ms", 0),
+                failed_step=failed_steps.get((card.name, event["scenario"])),
+            )
         elif kind == "cleanup" and event["status"] != "ok":
             card.cleanup_left += 1
     covering: dict[str, list[str]] = defaultdict(list)
@@ -158,22 +172,27 @@ def score(events: Iterable[dict[str, Any]]) -> Scorecard:
             if not covering.get(req["id"]):
                 cell = Cell(verdict="not covered", fraction=0.0)
             else:
-                statuses = [card.scenarios[s].status if s in card.scenarios else "not run"
-                            for s in ids]
+                statuses = [
+                    card.scenarios[s].status if s in card.scenarios else "not run" for s in ids
+                ]
                 verdict, fraction = verdict_of(statuses)
                 effort = None
                 for s in ids:
                     if s in card.scenarios:
                         effort = _add_effort(effort, card.scenarios[s].effort)
-                cell = Cell(verdict=verdict, fraction=round(fraction, 4), scenarios=ids,
-                            effort=effort)
+                cell = Cell(
+                    verdict=verdict, fraction=round(fraction, 4), scenarios=ids, effort=effort
+                )
             card.requirements[req["id"]] = cell
-        card.verdicts = {v: sum(c.verdict == v for c in card.requirements.values())
-                         for v in VERDICTS}
+        card.verdicts = {
+            v: sum(c.verdict == v for c in card.requirements.values()) for v in VERDICTS
+        }
         card.score = weighted(suite["requirements"], card.requirements)
-        card.disqualified_by = [r["id"] for r in suite["requirements"]
-                                if r["priority"] == "must"
-                                and card.requirements[r["id"]].verdict in DISQUALIFYING]
+        card.disqualified_by = [
+            r["id"]
+            for r in suite["requirements"]
+            if r["priority"] == "must" and card.requirements[r["id"]].verdict in DISQUALIFYING
+        ]
         card.disqualified = bool(card.disqualified_by) and run["scoring"]["must_disqualifies"]
         card.rollups = _rollups(suite, card.requirements)
         for result in card.scenarios.values():
@@ -181,12 +200,19 @@ def score(events: Iterable[dict[str, Any]]) -> Scorecard:
     ranking = sorted(cards, key=lambda v: (cards[v].disqualified, -cards[v].score, v))
     end = next((e for e in events if e["event"] == "end"), None)
     return Scorecard(
-        run_id=run["run_id"], evaluation=run["evaluation"], started=run["at"],
-        finished=end["at"] if end else None, complete=end is not None,
-        suite_sha256=run["suite_sha256"], must_disqualifies=run["scoring"]["must_disqualifies"],
-        requirements=suite["requirements"], processes=suite["processes"],
-        strategies=suite["strategies"], roles=suite["roles"],
-        vendors=list(cards.values()), ranking=ranking,
+        run_id=run["run_id"],
+        evaluation=run["evaluation"],
+        started=run["at"],
+        finished=end["at"] if end else None,
+        complete=end is not None,
+        suite_sha256=run["suite_sha256"],
+        must_disqualifies=run["scoring"]["must_disqualifies"],
+        requirements=suite["requirements"],
+        processes=suite["processes"],
+        strategies=suite["strategies"],
+        roles=suite["roles"],
+        vendors=list(cards.values()),
+        ranking=ranking,
     )
 
 
@@ -195,11 +221,17 @@ def _rollups(suite: dict[str, Any], cells: dict[str, Cell]) -> dict[str, dict[st
     step_of: dict[str, dict[str, Any]] = {}
     for process in suite["processes"]:
         for step in process["steps"]:
-            step_of[step["id"]] = {"process": process["id"], "role": step["role"],
-                                   "strategy": process["strategy"]}
+            step_of[step["id"]] = {
+                "process": process["id"],
+                "role": step["role"],
+                "strategy": process["strategy"],
+            }
     groups: dict[str, dict[str, list[dict[str, Any]]]] = {
-        "step": defaultdict(list), "process": defaultdict(list),
-        "role": defaultdict(list), "strategy": defaultdict(list)}
+        "step": defaultdict(list),
+        "process": defaultdict(list),
+        "role": defaultdict(list),
+        "strategy": defaultdict(list),
+    }
     for req in suite["requirements"]:
         place = step_of.get(req["step"])
         if place is None:
@@ -207,5 +239,7 @@ def _rollups(suite: dict[str, Any], cells: dict[str, Cell]) -> dict[str, dict[st
         groups["step"][req["step"]].append(req)
         for layer in ("process", "role", "strategy"):
             groups[layer][place[layer]].append(req)
-    return {layer: {key: weighted(reqs, cells) for key, reqs in members.items()}
-            for layer, members in groups.items()}
+    return {
+        layer: {key: weighted(reqs, cells) for key, reqs in members.items()}
+        for layer, members in groups.items()
+    }

@@ -19,8 +19,17 @@ from crmproof.workspace import Suite
 from crmproof.yamlsource import Document
 
 OPERATION_KEYS = [*vocab.OPERATIONS, "expect"]
-MATCHERS = ["equals", "not_equals", "contains", "matches", "count", "exists",
-            "less_than", "greater_than", "fields"]
+MATCHERS = [
+    "equals",
+    "not_equals",
+    "contains",
+    "matches",
+    "count",
+    "exists",
+    "less_than",
+    "greater_than",
+    "fields",
+]
 SUBJECTS = ["value", "get", "find"]
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 CONVERSIONS = {"lead": "opportunity", "opportunity": "order"}
@@ -50,11 +59,15 @@ def step_key_skips(doc: Document) -> tuple[set[tuple], list[Diagnostic]]:
                 hint = did_you_mean(key, OPERATION_KEYS) or did_you_mean(key, STEP_KEYS)
                 out.append(doc.error((*loc, key), f"unknown operation '{key}'{hint}", key=True))
             if not unknown:
-                out.append(doc.error(loc, f"this step has no operation; "
-                                          f"{one_of(OPERATION_KEYS)}"))
+                out.append(doc.error(loc, f"this step has no operation; {one_of(OPERATION_KEYS)}"))
         elif len(ops) > 1:
-            out.append(doc.error((*loc, ops[1]), f"a step has one operation, but this one has "
-                                                 f"{' and '.join(ops)}: split it", key=True))
+            out.append(
+                doc.error(
+                    (*loc, ops[1]),
+                    f"a step has one operation, but this one has {' and '.join(ops)}: split it",
+                    key=True,
+                )
+            )
     return skips, out
 
 
@@ -77,10 +90,13 @@ def _check_evaluation(suite: Suite) -> list[Diagnostic]:
     known = available(suite.adapters_dir)
     for name, vendor in suite.evaluation.model.vendors.items():
         if vendor.adapter not in known:
-            out.append(suite.evaluation.doc.error(
-                ("vendors", name, "adapter"),
-                f"no adapter '{vendor.adapter}'{did_you_mean(vendor.adapter, known)}; "
-                f"{one_of(known)}"))
+            out.append(
+                suite.evaluation.doc.error(
+                    ("vendors", name, "adapter"),
+                    f"no adapter '{vendor.adapter}'{did_you_mean(vendor.adapter, known)}; "
+                    f"{one_of(known)}",
+                )
+            )
     return out
 
 
@@ -91,52 +107,84 @@ def _ids(items: Iterable[tuple[str, Document, tuple]], what: str) -> tuple[set[s
         if ident in seen:
             first_doc, first_loc = seen[ident]
             line = first_doc.where(first_loc)[0]
-            out.append(doc.error(loc, f"duplicate {what} id '{ident}' "
-                                      f"(first defined at {first_doc.path}:{line})"))
+            out.append(
+                doc.error(
+                    loc, f"duplicate {what} id '{ident}' (first defined at {first_doc.path}:{line})"
+                )
+            )
         else:
             seen[ident] = (doc, loc)
     return set(seen), out
 
 
 def _catalog_items(suite: Suite, part: str) -> list[tuple[Any, Document, tuple]]:
-    return [(item, c.doc, (part, i))
-            for c in suite.catalogs for i, item in enumerate(getattr(c.model, part))]
+    return [
+        (item, c.doc, (part, i))
+        for c in suite.catalogs
+        for i, item in enumerate(getattr(c.model, part))
+    ]
 
 
 def _check_catalog(suite: Suite) -> list[Diagnostic]:
     out: list[Diagnostic] = []
-    strategies, errs = _ids(((s.id, d, (*l, "id")) for s, d, l in
-                             _catalog_items(suite, "strategies")), "strategy")
+    strategies, errs = _ids(
+        ((s.id, d, (*loc_, "id")) for s, d, loc_ in _catalog_items(suite, "strategies")), "strategy"
+    )
     out += errs
-    roles, errs = _ids(((r.id, d, (*l, "id")) for r, d, l in
-                        _catalog_items(suite, "roles")), "role")
+    roles, errs = _ids(
+        ((r.id, d, (*loc_, "id")) for r, d, loc_ in _catalog_items(suite, "roles")), "role"
+    )
     out += errs
     processes = _catalog_items(suite, "processes")
-    _, errs = _ids(((p.id, d, (*l, "id")) for p, d, l in processes), "process")
+    _, errs = _ids(((p.id, d, (*loc_, "id")) for p, d, loc_ in processes), "process")
     out += errs
-    steps, errs = _ids(((s.id, d, (*l, "steps", j, "id")) for p, d, l in processes
-                        for j, s in enumerate(p.steps)), "process step")
+    steps, errs = _ids(
+        (
+            (s.id, d, (*loc_, "steps", j, "id"))
+            for p, d, loc_ in processes
+            for j, s in enumerate(p.steps)
+        ),
+        "process step",
+    )
     out += errs
     for proc, doc, loc in processes:
         if proc.strategy not in strategies:
-            out.append(doc.error((*loc, "strategy"), f"unknown strategy '{proc.strategy}'"
-                                 f"{did_you_mean(proc.strategy, strategies)}"))
+            out.append(
+                doc.error(
+                    (*loc, "strategy"),
+                    f"unknown strategy '{proc.strategy}'{did_you_mean(proc.strategy, strategies)}",
+                )
+            )
         for j, step in enumerate(proc.steps):
             if step.role not in roles:
-                out.append(doc.error((*loc, "steps", j, "role"), f"unknown role '{step.role}'"
-                                     f"{did_you_mean(step.role, roles)}; {one_of(roles)}"))
+                out.append(
+                    doc.error(
+                        (*loc, "steps", j, "role"),
+                        f"unknown role '{step.role}'"
+                        f"{did_you_mean(step.role, roles)}; {one_of(roles)}",
+                    )
+                )
     requirements = _catalog_items(suite, "requirements")
-    _, errs = _ids(((r.id, d, (*l, "id")) for r, d, l in requirements), "requirement")
+    _, errs = _ids(((r.id, d, (*loc_, "id")) for r, d, loc_ in requirements), "requirement")
     out += errs
     for req, doc, loc in requirements:
         if req.step not in steps:
-            out.append(doc.error((*loc, "step"), f"unknown process step '{req.step}'"
-                                 f"{did_you_mean(req.step, steps)}"))
+            out.append(
+                doc.error(
+                    (*loc, "step"),
+                    f"unknown process step '{req.step}'{did_you_mean(req.step, steps)}",
+                )
+            )
     covered = covered_requirements(suite)
     for req, doc, loc in requirements:
         if req.id not in covered:
-            out.append(doc.warning((*loc, "id"), f"requirement '{req.id}' is covered by no "
-                                                 "scenario: it will be scored 'not covered'"))
+            out.append(
+                doc.warning(
+                    (*loc, "id"),
+                    f"requirement '{req.id}' is covered by no "
+                    "scenario: it will be scored 'not covered'",
+                )
+            )
     return out
 
 
@@ -148,8 +196,11 @@ def _raw(doc: Document, key: str, kind: type) -> Any:
 def _check_scenarios(suite: Suite) -> list[Diagnostic]:
     """Checked on the raw data, so a file with a shape error still gets every other check."""
     out: list[Diagnostic] = []
-    ids = [(d.data["id"], d, ("id",)) for d in suite.scenario_docs
-           if isinstance(d.data, dict) and isinstance(d.data.get("id"), str)]
+    ids = [
+        (d.data["id"], d, ("id",))
+        for d in suite.scenario_docs
+        if isinstance(d.data, dict) and isinstance(d.data.get("id"), str)
+    ]
     _, errs = _ids(ids, "scenario")
     out += errs
     requirement_ids = {r.id for r in suite.catalog.requirements}
@@ -166,8 +217,12 @@ def _check_scenario(doc: Document, requirement_ids: set[str]) -> list[Diagnostic
     out: list[Diagnostic] = []
     for i, rid in enumerate(_raw(doc, "covers", list)):
         if isinstance(rid, str) and rid not in requirement_ids:
-            out.append(doc.error(("covers", i), f"covers '{rid}', which is no requirement"
-                                                f"{did_you_mean(rid, requirement_ids)}"))
+            out.append(
+                doc.error(
+                    ("covers", i),
+                    f"covers '{rid}', which is no requirement{did_you_mean(rid, requirement_ids)}",
+                )
+            )
     saved: set[str] = {"run"}
     for i, raw in enumerate(_raw(doc, "steps", list)):
         if not isinstance(raw, dict):
@@ -197,16 +252,26 @@ def _check_references(doc: Document, loc: tuple, raw: dict, saved: set[str]) -> 
                 if ref.path != ("id",):
                     out.append(doc.error(where, f"'{ref.text}': `run` has only `id`"))
             elif ref.root not in saved:
-                out.append(doc.error(where, f"'{ref.text}': no earlier step saves "
-                                            f"'{ref.root}'{did_you_mean(ref.root, saved)}"))
+                out.append(
+                    doc.error(
+                        where,
+                        f"'{ref.text}': no earlier step saves "
+                        f"'{ref.root}'{did_you_mean(ref.root, saved)}",
+                    )
+                )
     return out
 
 
 def _entity_ok(doc: Document, loc: tuple, entity: Any) -> list[Diagnostic]:
     if entity in vocab.ENTITIES:
         return []
-    return [doc.error(loc, f"unknown entity '{entity}'{did_you_mean(str(entity), vocab.ENTITIES)}"
-                           f"; {one_of(vocab.ENTITIES)}")]
+    return [
+        doc.error(
+            loc,
+            f"unknown entity '{entity}'{did_you_mean(str(entity), vocab.ENTITIES)}"
+            f"; {one_of(vocab.ENTITIES)}",
+        )
+    ]
 
 
 def _check_entity_step(doc: Document, loc: tuple, op: str, raw: dict) -> list[Diagnostic]:
@@ -225,11 +290,21 @@ def _check_entity_step(doc: Document, loc: tuple, op: str, raw: dict) -> list[Di
         elif "to" not in raw:
             out.append(doc.error(loc, f"`advance: {entity}` needs `to:`; {one_of(stages)}"))
         elif raw["to"] not in stages and "${" not in str(raw["to"]):
-            out.append(doc.error((*loc, "to"), f"unknown {entity} stage '{raw['to']}'"
-                                 f"{did_you_mean(str(raw['to']), stages)}; {one_of(stages)}"))
+            out.append(
+                doc.error(
+                    (*loc, "to"),
+                    f"unknown {entity} stage '{raw['to']}'"
+                    f"{did_you_mean(str(raw['to']), stages)}; {one_of(stages)}",
+                )
+            )
     if op == "convert" and entity not in CONVERSIONS:
-        out.append(doc.error((*loc, op), "only a lead (to an opportunity) or an opportunity "
-                                         f"(to an order) can be converted, not a {entity}"))
+        out.append(
+            doc.error(
+                (*loc, op),
+                "only a lead (to an opportunity) or an opportunity "
+                f"(to an order) can be converted, not a {entity}",
+            )
+        )
     for key in ("with", "where"):
         if isinstance(raw.get(key), dict):
             out += check_fields(doc, (*loc, key), entity, raw[key])
@@ -244,8 +319,14 @@ def check_fields(doc: Document, loc: tuple, entity: str, values: dict) -> list[D
         if name == "id":
             continue
         if name not in fields:
-            out.append(doc.error((*loc, name), f"unknown field '{name}' of {entity}"
-                                 f"{did_you_mean(name, fields)}; {one_of(fields)}", key=True))
+            out.append(
+                doc.error(
+                    (*loc, name),
+                    f"unknown field '{name}' of {entity}"
+                    f"{did_you_mean(name, fields)}; {one_of(fields)}",
+                    key=True,
+                )
+            )
             continue
         problem = _type_problem(entity, fields[name].type, value)
         if problem:
@@ -278,8 +359,10 @@ def _type_problem(entity: str, kind: str, value: Any) -> str | None:
         for line in value:
             extra = set(line) - {"product", "quantity", "unit_price", "description"}
             if extra:
-                return f"unknown line key '{sorted(extra)[0]}'; expected product, quantity, " \
-                       "unit_price, description"
+                return (
+                    f"unknown line key '{sorted(extra)[0]}'; expected product, quantity, "
+                    "unit_price, description"
+                )
             if "product" not in line:
                 return "each line needs a product"
         return None
@@ -296,8 +379,13 @@ def _check_expect(doc: Document, loc: tuple, raw: Any) -> list[Diagnostic]:
     out = []
     subjects = [k for k in SUBJECTS if k in raw]
     if len(subjects) != 1:
-        out.append(doc.error(loc, "an expectation needs exactly one subject: `value:`, "
-                                  f"`get:` or `find:` (found {', '.join(subjects) or 'none'})"))
+        out.append(
+            doc.error(
+                loc,
+                "an expectation needs exactly one subject: `value:`, "
+                f"`get:` or `find:` (found {', '.join(subjects) or 'none'})",
+            )
+        )
     if not any(k in raw for k in MATCHERS):
         out.append(doc.error(loc, f"an expectation needs a check; {one_of(MATCHERS)}"))
     entity = raw.get("get") or raw.get("find")

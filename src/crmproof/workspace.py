@@ -161,9 +161,14 @@ def load(root: Path) -> Suite:
     suite = Suite(root=root)
     eval_path = root / EVALUATION_FILE
     if not eval_path.exists():
-        suite.diagnostics.append(Diagnostic(display_path(eval_path), 1, 1,
-                                            "no crmproof.yaml here: is this a workspace? "
-                                            "(`crmproof init DIR` makes one)"))
+        suite.diagnostics.append(
+            Diagnostic(
+                display_path(eval_path),
+                1,
+                1,
+                "no crmproof.yaml here: is this a workspace? (`crmproof init DIR` makes one)",
+            )
+        )
         return suite
     for doc, problems in _documents(eval_path):
         suite.diagnostics += problems

@@ -79,8 +79,9 @@ class _Builder:
     def build(self, node: yaml.Node, loc: Path_, depth: int = 0) -> Any:
         self.nodes += 1
         if self.nodes > MAX_NODES:
-            raise _TooBig(node, f"document too large: more than {MAX_NODES} values "
-                          "(with anchors expanded)")
+            raise _TooBig(
+                node, f"document too large: more than {MAX_NODES} values (with anchors expanded)"
+            )
         if depth > MAX_DEPTH:
             raise _TooBig(node, f"nesting deeper than {MAX_DEPTH} levels")
         self.doc.values.setdefault(loc, _pos(node))
@@ -93,19 +94,27 @@ class _Builder:
             out: dict[str, Any] = {}
             for key_node, value_node in node.value:
                 if not isinstance(key_node, yaml.ScalarNode):
-                    self.problems.append(Diagnostic(self.doc.path, *_pos(key_node),
-                                                    "keys must be plain text"))
+                    self.problems.append(
+                        Diagnostic(self.doc.path, *_pos(key_node), "keys must be plain text")
+                    )
                     continue
                 if key_node.tag == "tag:yaml.org,2002:merge":
-                    self.problems.append(Diagnostic(self.doc.path, *_pos(key_node),
-                                                    "merge keys (<<) are not supported"))
+                    self.problems.append(
+                        Diagnostic(
+                            self.doc.path, *_pos(key_node), "merge keys (<<) are not supported"
+                        )
+                    )
                     continue
                 key = str(key_node.value)
                 if key in out:
                     first = self.doc.keys[(*loc, key)]
-                    self.problems.append(Diagnostic(
-                        self.doc.path, *_pos(key_node),
-                        f"duplicate key '{key}' (first given at line {first[0]})"))
+                    self.problems.append(
+                        Diagnostic(
+                            self.doc.path,
+                            *_pos(key_node),
+                            f"duplicate key '{key}' (first given at line {first[0]})",
+                        )
+                    )
                     continue
                 self.doc.keys[(*loc, key)] = _pos(key_node)
                 out[key] = self.build(value_node, (*loc, key), depth + 1)
@@ -137,16 +146,26 @@ def _pos(node: yaml.Node) -> tuple[int, int]:
 
 def _decode(path: str, raw: bytes) -> str:
     if len(raw) > MAX_BYTES:
-        raise SpecError([Diagnostic(path, 1, 1, f"file too large ({len(raw)} bytes; "
-                                    f"the limit is {MAX_BYTES})")])
+        raise SpecError(
+            [Diagnostic(path, 1, 1, f"file too large ({len(raw)} bytes; the limit is {MAX_BYTES})")]
+        )
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise SpecError([Diagnostic(path, line, col, "not UTF-8 text: byte "
-                                    f"0x{raw[exc.start]:02x} cannot be decoded; save the "
-                                    "file as UTF-8")]) from None
+        raise SpecError(
+            [
+                Diagnostic(
+                    path,
+                    line,
+                    col,
+                    "not UTF-8 text: byte "
+                    f"0x{raw[exc.start]:02x} cannot be decoded; save the "
+                    "file as UTF-8",
+                )
+            ]
+        ) from None
     nul = text.find("\0")
     if nul >= 0:
         line = text.count("\n", 0, nul) + 1

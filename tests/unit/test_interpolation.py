@@ -18,8 +18,15 @@ def test_whole_expression_keeps_its_type() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["${env:HOME}", "${__import__('os').system('id')}", "${deal.id()}", "${deal['id']}",
-     "${open('/etc/passwd')}", "${1+1}", "${}"],
+    [
+        "${env:HOME}",
+        "${__import__('os').system('id')}",
+        "${deal.id()}",
+        "${deal['id']}",
+        "${open('/etc/passwd')}",
+        "${1+1}",
+        "${}",
+    ],
 )
 def test_anything_but_a_name_is_refused(text: str) -> None:
     problems = [r.problem for r in references(text)]

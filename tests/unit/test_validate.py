@@ -52,7 +52,9 @@ def test_attribute_walking_is_not_an_expression() -> None:
 def test_validate_command_exits_non_zero_with_located_lines(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "crmproof.cli", "validate", "-w", str(DATA / "badspec")],
-        capture_output=True, text=True, cwd=DATA.parent.parent,
+        capture_output=True,
+        text=True,
+        cwd=DATA.parent.parent,
     )
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
@@ -66,3 +68,21 @@ def test_the_starter_and_reference_workspaces_are_valid() -> None:
     for ws in (root / "examples" / "starter", root):
         errors = [m for m in messages(ws) if ": warning: " not in m]
         assert errors == [], "\n".join(errors)
+
+
+def test_docs_vocabulary_is_current() -> None:
+    from crmproof import vocabulary
+
+    docs = DATA.parent.parent / "docs" / "vocabulary.md"
+    assert docs.read_text() == vocabulary.markdown(), (
+        "run: crmproof vocabulary > docs/vocabulary.md"
+    )
+
+
+def test_schemas_are_current(tmp_path: Path) -> None:
+    from crmproof.schemas import write_schemas
+
+    committed = DATA.parent.parent / "schemas"
+    for path in write_schemas(tmp_path):
+        rel = path.relative_to(tmp_path)
+        assert (committed / rel).read_text() == path.read_text(), f"run: crmproof schema ({rel})"

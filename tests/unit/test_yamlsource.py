@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from crmproof.diagnostics import SpecError
-from crmproof.yamlsource import parse_documents
+from crmproof.yamlsource import Document, parse_documents
 
 
-def one(text: str | bytes):  # noqa: ANN201
-    return list(parse_documents(text, "f.yaml"))[0]
+def one(text: str | bytes) -> Document:
+    return next(iter(parse_documents(text, "f.yaml")))
 
 
 def error_of(text: str | bytes) -> str:
@@ -31,8 +31,7 @@ def test_duplicate_keys_are_errors() -> None:
 
 def test_tags_never_build_objects() -> None:
     msg = error_of("x: !!python/object/apply:os.system ['echo hi']\n")
-    assert "f.yaml:1:4: tag 'tag:yaml.org,2002:python/object/apply:os.system' is not allowed" \
-        in msg
+    assert "f.yaml:1:4: tag 'tag:yaml.org,2002:python/object/apply:os.system' is not allowed" in msg
 
 
 def test_alias_bomb_is_bounded() -> None:

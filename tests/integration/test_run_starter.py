@@ -1,0 +1,118 @@
+"""The whole chain on the real Tryton server: YAML -> runner -> adapter -> results -> scorecard.
+
+Runs the starter suite through the real `crmproof` command, as a user would, then reads
+what it wrote and asks Tryton itself whether anything the run created is left.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crmproof import discovery
+from crmproof.credentials import resolve_settings
+from crmproof.results import read_events
+
+ROOT = Path(__file__).resolve().parents[2]
+STARTER = ROOT / "examples" / "starter"
+
+
+@pytest.fixture(scope="module")
+def starter_run(
+    vendor_sandbox: Callable[[str], dict[str, Any]], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, str]:
+    vendor_sandbox("tryton")
+    reports = tmp_path_factory.mktemp("reports")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "crmproof.cli",
+            "run",
+            "-w",
+            str(STARTER),
+            "--vendor",
+            "tryton",
+            "--reports",
+            str(reports),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    return (reports / "latest").resolve(), proc.stdout
+
+
+def test_wrong_expectation_fails_and_the_rest_pass(starter_run: tuple[Path, str]) -> None:
+    folder, _ = starter_run
+    events = list(read_events(folder / "results.jsonl"))
+    scenarios = {e["scenario"]: e for e in events if e["event"] == "scenario"}
+    messages = {s: e.get("message") for s, e in scenarios.items()}
+    assert scenarios["STARTER-ACCOUNT"]["status"] == "passed", messages
+    assert scenarios["STARTER-OPPORTUNITY-WON"]["status"] == "passed", messages
+    assert scenarios["STARTER-ORDER-TO-INVOICE"]["status"] == "passed", messages
+    assert scenarios["STARTER-WRONG"]["status"] == "failed"
+    failed = [e for e in events if e["event"] == "step" and e["status"] == "failed"]
+    assert len(failed) == 1
+    assert failed[0]["expected"].startswith("'Pied Piper ")
+    assert failed[0]["actual"].startswith("'Hooli ")
+    assert failed[0]["line"] == 12  # the expect step in wrong.yaml
+    steps = [e for e in events if e["event"] == "step" and e["status"] == "passed"]
+    assert all(e["duration_ms"] > 0 for e in steps)
+
+
+def test_scorecard_files_and_terminal_table(starter_run: tuple[Path, str]) -> None:
+    folder, stdout = starter_run
+    card = json.loads((folder / "scorecard.json").read_text())
+    tryton = card["vendors"][0]
+    assert tryton["vendor_version"].startswith("8.0")
+    verdicts = {rid: cell["verdict"] for rid, cell in tryton["requirements"].items()}
+    assert verdicts == {
+        "O2C-1.1": "partly met",
+        "O2C-2.1": "met",
+        "O2C-3.1": "met",
+        "O2C-3.2": "met",
+    }
+    assert tryton["disqualified"] and tryton["disqualified_by"] == ["O2C-1.1"]
+    assert stdout.index("DISQUALIFIED") < stdout.index("requirement")  # said first
+    assert "STARTER-WRONG" in stdout and "expected: 'Pied Piper" in stdout
+    assert (folder / "scorecard.md").read_text().startswith("# Scorecard: Starter suite")
+    assert 'failures="1"' in (folder / "junit.xml").read_text()
+    rerendered = subprocess.run(
+        [sys.executable, "-m", "crmproof.cli", "report", str(folder)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert rerendered.splitlines()[2:] == stdout.splitlines()[2:]
+
+
+def test_no_record_of_the_run_is_left_in_tryton(starter_run: tuple[Path, str]) -> None:
+    folder, _ = starter_run
+    events = list(read_events(folder / "results.jsonl"))
+    run_id = events[0]["run_id"]
+    cleanups = [e for e in events if e["event"] == "cleanup"]
+    assert cleanups and all(e["status"] == "ok" for e in cleanups), cleanups
+    package = discovery.load("tryton", ROOT / "adapters")
+    adapter = package.adapter()
+    settings, _ = resolve_settings(
+        {
+            "url": "${env:TRYTON_URL}",
+            "database": "${env:TRYTON_DATABASE}",
+            "user": "${env:TRYTON_USER}",
+            "password": "${env:TRYTON_PASSWORD}",
+        }
+    )
+    adapter.open(settings)
+    try:
+        assert adapter.leftovers(run_id) == []
+    finally:
+        adapter.close()

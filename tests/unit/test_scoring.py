@@ -1,0 +1,148 @@
+"""Scoring from events: verdicts, weights, disqualification, rollups, re-rendering."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from crmproof import render
+from crmproof.scoring import score, verdict_of
+
+REQS = [
+    {
+        "id": "R1",
+        "step": "S1",
+        "kind": "process-control",
+        "priority": "must",
+        "weight": 3,
+        "text": "",
+        "success": "",
+    },
+    {
+        "id": "R2",
+        "step": "S1",
+        "kind": "process-control",
+        "priority": "should",
+        "weight": 2,
+        "text": "",
+        "success": "",
+    },
+    {
+        "id": "R3",
+        "step": "S2",
+        "kind": "process-control",
+        "priority": "could",
+        "weight": 1,
+        "text": "",
+        "success": "",
+    },
+    {
+        "id": "R4",
+        "step": "S2",
+        "kind": "process-control",
+        "priority": "wont",
+        "weight": 5,
+        "text": "",
+        "success": "",
+    },
+]
+SUITE = {
+    "strategies": [{"id": "ST", "title": "t", "description": None}],
+    "roles": [{"id": "rep", "title": "t", "description": None}],
+    "processes": [
+        {
+            "id": "P",
+            "title": "p",
+            "strategy": "ST",
+            "description": None,
+            "steps": [
+                {"id": "S1", "title": "", "role": "rep", "description": None},
+                {"id": "S2", "title": "", "role": "rep", "description": None},
+            ],
+        }
+    ],
+    "requirements": REQS,
+    "scenarios": [
+        {"id": "A", "covers": ["R1", "R2"]},
+        {"id": "B", "covers": ["R2"]},
+        {"id": "C", "covers": ["R3"]},
+    ],
+}
+
+
+def events(statuses: dict[str, dict[str, str]]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = [
+        {
+            "event": "run",
+            "at": 1.0,
+            "run_id": "r",
+            "evaluation": "e",
+            "suite_sha256": "x",
+            "scoring": {"must_disqualifies": True},
+            "vendors": {v: v for v in statuses},
+            "plan": [[v, s] for v in statuses for s in ("A", "B", "C")],
+            "suite": SUITE,
+        }
+    ]
+    for vendor, per in statuses.items():
+        out.append({"event": "vendor", "vendor": vendor, "status": "ready", "channel": "api"})
+        for scenario, status in per.items():
+            out.append(
+                {
+                    "event": "scenario",
+                    "vendor": vendor,
+                    "scenario": scenario,
+                    "status": status,
+                    "covers": [],
+                }
+            )
+    out.append({"event": "end", "at": 2.0})
+    return out
+
+
+def test_verdicts() -> None:
+    assert verdict_of(["passed", "passed"]) == ("met", 1.0)
+    assert verdict_of(["passed", "failed"]) == ("partly met", 0.5)
+    assert verdict_of(["failed", "unsupported"]) == ("not met", 0.0)
+    assert verdict_of(["unsupported"]) == ("unsupported", 0.0)
+    assert verdict_of(["passed", "error"]) == ("untested", 0.0)
+
+
+def test_weighted_score_and_disqualification() -> None:
+    card = score(
+        events(
+            {
+                "good": {"A": "passed", "B": "passed", "C": "failed"},
+                "bad": {"A": "failed", "B": "passed", "C": "passed"},
+            }
+        )
+    )
+    good, bad = card.vendors
+    assert good.requirements["R2"].verdict == "met"
+    assert good.score == round(5 / 6, 4)  # R4 is a wont: outside the weights
+    assert not good.disqualified
+    assert bad.requirements["R1"].verdict == "not met"
+    assert bad.requirements["R2"].verdict == "partly met"
+    assert bad.score == round((2 * 0.5 + 1) / 6, 4)
+    assert bad.disqualified and bad.disqualified_by == ["R1"]
+    assert card.ranking == ["good", "bad"]
+    assert good.rollups["step"] == {"S1": 1.0, "S2": 0.0}
+    assert good.rollups["role"]["rep"] == round(5 / 6, 4)
+    assert card.vendors[0].requirements["R4"].verdict == "not covered"
+
+
+def test_report_rerenders_from_results_alone(tmp_path: Path) -> None:
+    lines = events({"v": {"A": "passed", "B": "error"}})
+    (tmp_path / "results.jsonl").write_text(
+        "".join(json.dumps(e) + "\n" for e in lines) + '{"event": "step", "torn'
+    )
+    card = render.write_all(tmp_path)
+    assert card.vendors[0].requirements["R2"].verdict == "untested"
+    assert card.vendors[0].requirements["R3"].verdict == "untested"  # C never ran
+    assert "DISQUALIFIED" not in (tmp_path / "scorecard.md").read_text()
+    assert (
+        '<testsuite name="v" tests="2" failures="0" errors="1"'
+        in (tmp_path / "junit.xml").read_text()
+    )
+    assert json.loads((tmp_path / "scorecard.json").read_text())["complete"] is True
