@@ -215,6 +215,25 @@ def report_cmd(run: str | None, workspace: str | None, reports: str | None, as_j
         click.echo(render.terminal(card))
 
 
+@main.group("adapter")
+def adapter_group() -> None:
+    """Adapters: serve one over the protocol, or check one for conformance."""
+
+
+@adapter_group.command("serve")
+@click.argument("name")
+@click.option("--workspace", "-w", default=None)
+def adapter_serve(name: str, workspace: str | None) -> None:
+    """Speak the adapter protocol on stdin/stdout for the in-process adapter NAME."""
+    from crmproof.serve import serve
+
+    try:
+        package = discovery.load(name, workspaces.adapters_dir(_workspace(workspace)))
+    except discovery.AdapterLoadError as exc:
+        raise click.ClickException(str(exc)) from None
+    sys.exit(serve(package.adapter()))
+
+
 @main.group("sandbox")
 def sandbox_group() -> None:
     """Local vendor sandboxes on 127.0.0.1."""

@@ -265,15 +265,14 @@ class ScenarioRun:
     # -- expectations -------------------------------------------------------------------
 
     def _subject(self, exp: Expectation) -> tuple[Any, StepResult | None]:
-        """The value an expectation looks at, or the result that ends the step early."""
+        """The value an expectation (already resolved) looks at, or an early end."""
         if exp.find or exp.get:
             op = "find" if exp.find else "get"
-            resolved_id = resolve(exp.id, self.scope)
             operation = Operation(
                 op=op,
                 entity=exp.find or exp.get,
-                id=None if resolved_id is None else str(resolved_id),
-                where=resolve(exp.where, self.scope),
+                id=None if exp.id is None else str(exp.id),
+                where=exp.where,
                 actor=exp.as_ or self.actor,
             )
             reason = self.unsupported_reason(operation)
@@ -285,9 +284,12 @@ class ScenarioRun:
             if outcome.status != "ok":
                 return None, self._judge_outcome(outcome, False)
             return (outcome.records or []) if op == "find" else outcome.record, None
-        return resolve(exp.value, self.scope), None
+        return exp.value, None
 
-    def _expect(self, exp: Expectation) -> StepResult:
+    def _expect(self, written: Expectation) -> StepResult:
+        exp = Expectation.model_validate(
+            resolve(written.model_dump(by_alias=True, exclude_unset=True), self.scope)
+        )
         deadline = time.monotonic() + (exp.within or 0)
         while True:
             subject, early = self._subject(exp)

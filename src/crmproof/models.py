@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from crmproof import vocabulary
 
@@ -37,12 +37,28 @@ class Spec(BaseModel):
 
 
 class Vendor(Spec):
-    adapter: str = Field(description="Adapter name: a folder in adapters/ or an entry point.")
+    adapter: str | None = Field(
+        None, description="Adapter name: a folder in adapters/ or an installed entry point."
+    )
+    command: list[str] | None = Field(
+        None,
+        description="Or: an adapter program speaking the protocol on stdin/stdout, as argv.",
+    )
     settings: dict[str, Any] = Field(
         default_factory=dict,
         description="Passed to the adapter; `${env:NAME}` reads the environment or secrets.env.",
     )
     description: str | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Vendor:
+        if (self.adapter is None) == (self.command is None):
+            raise ValueError("give either `adapter:` (a name) or `command:` (a program)")
+        return self
+
+    @property
+    def label(self) -> str:
+        return self.adapter or " ".join(self.command or [])
 
 
 class Scoring(Spec):

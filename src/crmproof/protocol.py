@@ -4,14 +4,15 @@ Every message is a pydantic model, so the same protocol works in process (method
 carrying these objects) and over stdin/stdout as JSON lines, with one JSON Schema per
 message (`crmproof schema`). The runner never sees a vendor's own data shapes, only these.
 
-The conversation, for one vendor:
+The conversation, for one vendor; every request gets exactly one reply:
 
-    hello    adapter -> runner  who it is, its channel and its capabilities
-    open     runner  -> adapter settings and where evidence goes
-    begin    runner  -> adapter a scenario starts (fresh browser context, trace on)
-    perform  runner  -> adapter one Operation, answered by one Outcome
-    end      runner  -> adapter the scenario ended; the adapter returns its evidence
-    close    runner  -> adapter release everything
+    hello    adapter -> runner  who it is, its channel and its capabilities (sent first)
+    open     runner  -> adapter settings and where evidence goes        reply: opened
+    begin    runner  -> adapter a scenario starts (fresh browser context) reply: ack
+    perform  runner  -> adapter one Operation                            reply: outcome
+    end      runner  -> adapter the scenario ended                       reply: ended
+    close    runner  -> adapter release everything                       reply: ack
+    error    adapter -> runner  instead of a reply: the request could not be handled
 """
 
 from __future__ import annotations
@@ -162,6 +163,15 @@ class Close(Message):
     kind: Literal["close"] = "close"
 
 
+class Ack(Message):
+    kind: Literal["ack"] = "ack"
+
+
+class Error(Message):
+    kind: Literal["error"] = "error"
+    message: str
+
+
 MESSAGES: dict[str, type[Message]] = {
     "hello": Hello,
     "open": Open,
@@ -172,4 +182,6 @@ MESSAGES: dict[str, type[Message]] = {
     "end": End,
     "ended": Ended,
     "close": Close,
+    "ack": Ack,
+    "error": Error,
 }

@@ -22,6 +22,7 @@ from typing import Any
 from crmproof import discovery
 from crmproof.credentials import MissingCredential, resolve_settings
 from crmproof.execute import ScenarioRun
+from crmproof.external import ExternalAdapter
 from crmproof.plan import Job
 from crmproof.protocol import RecordRef
 from crmproof.results import ResultsWriter, read_events
@@ -191,13 +192,19 @@ class Run:
         orphans: list[RecordRef],
     ) -> None:
         evaluation = self.suite.evaluation.model  # type: ignore[union-attr]
-        adapter_name = evaluation.vendors[vendor].adapter
+        config = evaluation.vendors[vendor]
+        adapter_name = config.label
         adapter = None
         try:
             if problem:
                 raise RuntimeError(problem)
-            package = discovery.load(adapter_name, self.suite.adapters_dir)
-            adapter = package.adapter()
+            if config.command:
+                adapter = ExternalAdapter(
+                    config.command, cwd=self.suite.root, timeout=evaluation.run.step_timeout
+                )
+            else:
+                assert config.adapter is not None
+                adapter = discovery.load(config.adapter, self.suite.adapters_dir).adapter()
             adapter.run_id = self.run_id
             evidence = self.folder / "evidence" / vendor
             evidence.mkdir(parents=True, exist_ok=True)

@@ -89,7 +89,7 @@ def _check_evaluation(suite: Suite) -> list[Diagnostic]:
     out = []
     known = available(suite.adapters_dir)
     for name, vendor in suite.evaluation.model.vendors.items():
-        if vendor.adapter not in known:
+        if vendor.adapter is not None and vendor.adapter not in known:
             out.append(
                 suite.evaluation.doc.error(
                     ("vendors", name, "adapter"),
