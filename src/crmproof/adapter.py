@@ -96,6 +96,14 @@ class Adapter(ABC):
     def close(self) -> None:
         """Release connections, browsers, files."""
 
+    def leftovers(self, marker: str) -> list[RecordRef] | None:
+        """Records still in the vendor whose names carry `marker` (a run id).
+
+        The runner asks after every run, to prove its cleanup; None means this adapter
+        cannot tell, and the scorecard says cleanup was not verified.
+        """
+        return None
+
     @abstractmethod
     def capabilities(self) -> Capabilities:
         """The honest claim of what this adapter does with this vendor."""

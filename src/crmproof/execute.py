@@ -287,9 +287,8 @@ class ScenarioRun:
         return exp.value, None
 
     def _expect(self, written: Expectation) -> StepResult:
-        exp = Expectation.model_validate(
-            resolve(written.model_dump(by_alias=True, exclude_unset=True), self.scope)
-        )
+        given = {name: getattr(written, name) for name in written.model_fields_set}
+        exp = written.model_copy(update=resolve(given, self.scope))
         deadline = time.monotonic() + (exp.within or 0)
         while True:
             subject, early = self._subject(exp)

@@ -55,6 +55,11 @@ def headline(card: Scorecard) -> list[str]:
                 f"{vendor.name} is DISQUALIFIED: must requirement(s) not met: "
                 f"{', '.join(vendor.disqualified_by)}"
             )
+        if vendor.leftovers:
+            lines.append(
+                f"{vendor.name}: {len(vendor.leftovers)} record(s) of this run were "
+                "left behind in the vendor (see scorecard.json)"
+            )
     if not card.complete:
         lines.append(
             "This run did not finish: results are partial (resume it with "
@@ -112,6 +117,11 @@ def terminal(card: Scorecard) -> str:
     parts += [tabulate(_rows(card), headers=header, tablefmt="simple"), ""]
     parts.append("ranking: " + " > ".join(card.ranking))
     for vendor in card.vendors:
+        if vendor.leftovers is None:
+            cleanup = "not verified (the adapter cannot list leftovers)"
+        else:
+            cleanup = f"verified, {len(vendor.leftovers)} record(s) left"
+        parts.append(f"{vendor.name} cleanup: {cleanup}")
         if vendor.effort:
             parts.append(
                 f"{vendor.name} user effort (all scenarios): {_effort_text(vendor.effort)}"

@@ -168,7 +168,7 @@ class Run:
             scoring=evaluation.scoring.model_dump(),
             suite_sha256=suite_digest(self.suite),
             vendors={
-                n: evaluation.vendors[n].adapter for n in dict.fromkeys(j.vendor for j in self.jobs)
+                n: evaluation.vendors[n].label for n in dict.fromkeys(j.vendor for j in self.jobs)
             },
             plan=[[j.vendor, j.scenario.model.id] for j in self.jobs],
             suite=suite_snapshot(self.suite),
@@ -279,9 +279,30 @@ class Run:
                         effort=None,
                         evidence=[],
                     )
+            self._check_leftovers(adapter, vendor, emit)
         finally:
             with contextlib.suppress(Exception):
                 adapter.close()
+
+    def _check_leftovers(self, adapter: Any, vendor: str, emit: Callable[..., None]) -> None:
+        """Ask the vendor for anything carrying this run's id: cleanup, verified."""
+        try:
+            left = adapter.leftovers(self.run_id)
+        except Exception as exc:
+            emit(
+                "leftovers",
+                vendor=vendor,
+                checked=False,
+                records=[],
+                message=f"{type(exc).__name__}: {exc}",
+            )
+            return
+        emit(
+            "leftovers",
+            vendor=vendor,
+            checked=left is not None,
+            records=[r.model_dump() for r in left or []],
+        )
 
 
 def _point_latest(reports: Path, run_id: str) -> None:

@@ -59,7 +59,10 @@ class VendorCard(BaseModel):
     scenarios: dict[str, ScenarioResult] = Field(default_factory=dict)
     rollups: dict[str, dict[str, float]] = Field(default_factory=dict)
     effort: dict[str, int] | None = None
-    cleanup_left: int = 0
+    cleanup_failed: int = 0
+    leftovers: list[dict[str, str]] | None = Field(
+        None, description="Records of this run found in the vendor afterwards; None: not checked."
+    )
 
 
 class Scorecard(BaseModel):
@@ -161,7 +164,9 @@ def score(events: Iterable[dict[str, Any]]) -> Scorecard:
                 failed_step=failed_steps.get((card.name, event["scenario"])),
             )
         elif kind == "cleanup" and event["status"] != "ok":
-            card.cleanup_left += 1
+            card.cleanup_failed += 1
+        elif kind == "leftovers":
+            card.leftovers = event["records"] if event["checked"] else None
     covering: dict[str, list[str]] = defaultdict(list)
     for scenario in suite["scenarios"]:
         for rid in scenario["covers"]:
