@@ -344,6 +344,11 @@ class BrowserAdapter(Adapter):
         except Exception as exc:
             raise self._load_failure(selector, exc) from None
 
+    def click_element(self, handle: Any) -> None:
+        """One click on an element found otherwise than by a selector."""
+        self.step.add_effort(clicks=1)
+        handle.click()
+
     def fill(self, selector: str, text: str) -> None:
         """Type `text` into a field: one field, one keystroke per character."""
         page = self._need_page()

@@ -23,6 +23,7 @@ import yaml
 from crmproof.diagnostics import Diagnostic, SpecError
 
 MAX_BYTES = 2_000_000
+MAX_LINE = 20_000
 MAX_NODES = 200_000  # counted with aliases expanded: an alias bomb stops here
 MAX_DEPTH = 64
 
@@ -166,6 +167,18 @@ def _decode(path: str, raw: bytes) -> str:
                 )
             ]
         ) from None
+    for number, line in enumerate(text.split("\n"), 1):
+        if len(line) > MAX_LINE:
+            raise SpecError(
+                [
+                    Diagnostic(
+                        path,
+                        number,
+                        MAX_LINE + 1,
+                        f"line {number} is {len(line)} characters long; the limit is {MAX_LINE}",
+                    )
+                ]
+            )
     nul = text.find("\0")
     if nul >= 0:
         line = text.count("\n", 0, nul) + 1
@@ -195,7 +208,10 @@ def load_documents(path: Path | str, display: str | None = None) -> Iterator[Doc
 
 def parse_documents(raw: bytes | str, path: str) -> Iterator[Document]:
     text = _decode(path, raw.encode() if isinstance(raw, str) else raw)
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:  # raised on construction for unprintable text
+        raise SpecError([_reader_error(path, text, exc)]) from None
     try:
         while loader.check_node():
             node = loader.get_node()
@@ -212,9 +228,24 @@ def parse_documents(raw: bytes | str, path: str) -> Iterator[Document]:
             if builder.problems:
                 raise SpecError(builder.problems)
             yield doc
+    except yaml.reader.ReaderError as exc:
+        raise SpecError([_reader_error(path, text, exc)]) from None
     except yaml.YAMLError as exc:
         raise SpecError([_yaml_error(path, exc)]) from None
     except RecursionError:
         raise SpecError([Diagnostic(path, 1, 1, "nesting too deep")]) from None
     finally:
         loader.dispose()
+
+
+def _reader_error(path: str, text: str, exc: yaml.reader.ReaderError) -> Diagnostic:
+    position = min(exc.position, len(text))
+    line = text.count("\n", 0, position) + 1
+    col = position - (text.rfind("\n", 0, position) + 1) + 1
+    return Diagnostic(
+        path,
+        line,
+        col,
+        f"character U+{exc.character:04X} is not allowed in "
+        "YAML: remove it or write it as an escape in quotes",
+    )
