@@ -3,8 +3,10 @@
 An adapter author writes one method per supported (operation, entity) pair, named
 `<op>_<entity>` (`create_account`, `advance_opportunity`) or `<op>` for a session operation
 (`login`, `offline`). Each returns the canonical record (a dict with an `id`), or for
-`find_*` a list of them. Anything the adapter cannot do it simply does not define, or
-raises `Unsupported` for a finer reason (a field, a stage). The runner never sees a vendor's
+`find_*` a list of them. A `delete_*` whose vendor keeps the record by design returns
+`{"id": ..., "kept": "cancelled: posted invoices cannot be deleted"}`. Anything the
+adapter cannot do it simply does not define, or raises `Unsupported` for a finer reason
+(a field, a stage). The runner never sees a vendor's
 exceptions: `perform` turns them into an `Outcome`, so one broken call is one error step,
 not a crashed run.
 """
@@ -100,7 +102,8 @@ class Adapter(ABC):
         """Records still in the vendor whose names carry `marker` (a run id).
 
         The runner asks after every run, to prove its cleanup; None means this adapter
-        cannot tell, and the scorecard says cleanup was not verified.
+        cannot tell, and the scorecard says cleanup was not verified. A record the vendor
+        keeps by design (a cancelled invoice) is listed with `kept` saying so.
         """
         return None
 
@@ -135,6 +138,10 @@ class Adapter(ABC):
             return self._outcome("error", message=f"adapter error: {detail}")
         if isinstance(result, list):
             return self._outcome("ok", records=result)
+        if op.op == "delete" and isinstance(result, dict) and result.get("kept"):
+            return self._outcome(
+                "ok", record={"id": result.get("id", op.id)}, kept=str(result["kept"])
+            )
         if op.op == "create" and op.entity and isinstance(result, dict) and "id" in result:
             ref = RecordRef(entity=op.entity, id=str(result["id"]))
             if ref not in self.step.created:

@@ -71,10 +71,8 @@ def _release_playwright() -> None:
         _local.users = 0
         driver, _local.playwright = getattr(_local, "playwright", None), None
         if driver is not None:
-            try:
+            with contextlib.suppress(Exception):  # stopping is best effort
                 driver.stop()
-            except Exception:  # stopping is best effort
-                pass
 
 
 def slug(text: str) -> str:
@@ -192,19 +190,15 @@ class BrowserAdapter(Adapter):
     def close(self) -> None:
         self._close_context()
         if self.browser is not None:
-            try:
+            with contextlib.suppress(Exception):  # already gone: nothing left to release
                 self.browser.close()
-            except Exception:  # already gone: nothing left to release
-                pass
             self.browser = None
         self._stop_playwright()
 
     def _close_context(self) -> None:
         if self.context is not None:
-            try:
+            with contextlib.suppress(Exception):  # a crashed browser leaves nothing to close
                 self.context.close()
-            except Exception:  # a crashed browser leaves nothing to close
-                pass
         self.context = None
         self.page = None
 
@@ -253,7 +247,7 @@ class BrowserAdapter(Adapter):
             self._set_offline(False)  # cleanup is the runner's, not the scenario's
         if self.context is not None and op.op not in SESSION_OPS and self._defines(op):
             wanted = op.actor or self.default_actor
-            if wanted != self.actor:
+            if wanted is not None and wanted != self.actor:
                 self.step = StepContext()
                 try:
                     self.switch_actor(wanted)
@@ -275,15 +269,21 @@ class BrowserAdapter(Adapter):
 
     # -- actors: the subclass logs in --------------------------------------------------
 
-    default_actor: ClassVar[str] = "admin"
+    # Who acts when a step names no actor; None: the adapter has no logins at all.
+    default_actor: ClassVar[str | None] = None
 
     def switch_actor(self, actor: str) -> None:
-        """Log in as `actor` in the current context (and set `self.actor`)."""
+        """Log in as `actor` in the current context (and set `self.actor`).
+
+        Called before any step whose actor (or the default actor) is not the one logged
+        in; the effort it takes is added to that step's."""
         raise Unsupported(f"{self.name} cannot act as {actor}")
 
     def login(self, op: Operation) -> dict[str, Any]:
         """Session operation `login: <actor>`."""
         actor = op.actor or self.default_actor
+        if actor is None:
+            raise Unsupported(f"{self.name} has no users to log in as")
         self._need_page()
         self.switch_actor(actor)
         return {"actor": actor}

@@ -234,6 +234,31 @@ def adapter_serve(name: str, workspace: str | None) -> None:
     sys.exit(serve(package.adapter()))
 
 
+@adapter_group.command("check")
+@click.argument("target")
+@click.option("--workspace", "-w", default=None, help="Workspace folder (default: .).")
+@click.option("--settings-from", default=None, metavar="VENDOR", help="Use VENDOR's settings.")
+@click.option("--markdown", "markdown_file", default=None, type=click.Path(dir_okay=False))
+def adapter_check(
+    target: str, workspace: str | None, settings_from: str | None, markdown_file: str | None
+) -> None:
+    """Self-test an adapter on its real vendor; TARGET is a vendor, an adapter or a command.
+
+    Exits 1 when the adapter is broken; a vendor's missing feature does not fail it.
+    """
+    from crmproof import check_report, conformance
+
+    try:
+        found = conformance.resolve_target(target, _workspace(workspace), settings_from)
+    except conformance.TargetError as exc:
+        raise click.UsageError(str(exc)) from None
+    report = conformance.check(found, progress=lambda m: click.echo(m, err=True))
+    click.echo(check_report.terminal(report))
+    if markdown_file:
+        Path(markdown_file).write_text(check_report.markdown(report), encoding="utf-8")
+    sys.exit(0 if report.conforms else 1)
+
+
 @main.group("sandbox")
 def sandbox_group() -> None:
     """Local vendor sandboxes on 127.0.0.1."""

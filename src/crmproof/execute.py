@@ -315,13 +315,14 @@ class ScenarioRun:
             outcome = self.adapter.perform(
                 Operation(op="delete", entity=ref.entity, id=ref.id, cleanup=True)
             )
+            kept = outcome.status == "ok" and outcome.kept
             self.emit(
                 "cleanup",
                 vendor=self.vendor,
                 scenario=scenario_id,
                 entity=ref.entity,
                 id=ref.id,
-                status=outcome.status,
-                message=outcome.message,
+                status="kept" if kept else outcome.status,
+                message=outcome.kept if kept else outcome.message,
             )
         self.created = []

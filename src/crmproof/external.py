@@ -88,6 +88,7 @@ class ExternalAdapter(Adapter):
         self._proc: subprocess.Popen[str] | None = None
         self._lines: queue.Queue[str | None] = queue.Queue()
         self._settings: Mapping[str, Any] | None = None
+        self._capabilities: Capabilities | None = None
         self._hello = self._start()
         self.name = self._hello.name
         self.version = self._hello.version
@@ -176,7 +177,7 @@ class ExternalAdapter(Adapter):
     # -- the Adapter interface ------------------------------------------------------------
 
     def capabilities(self) -> Capabilities:
-        return self._hello.capabilities
+        return self._capabilities or self._hello.capabilities
 
     def hello(self) -> Hello:
         return self._hello
@@ -186,6 +187,7 @@ class ExternalAdapter(Adapter):
         message = Open(settings=dict(settings), run_id=self.run_id, evidence_dir=self.evidence_dir)
         reply = self._request(message, Opened, self.start_timeout + self.timeout)
         assert isinstance(reply, Opened)
+        self._capabilities = reply.capabilities
         return reply.vendor_version
 
     def begin(self, scenario: str) -> None:

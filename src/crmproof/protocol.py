@@ -78,6 +78,9 @@ class Open(Message):
 class Opened(Message):
     kind: Literal["opened"] = "opened"
     vendor_version: str | None = Field(None, description="The vendor's product version.")
+    capabilities: Capabilities | None = Field(
+        None, description="Capabilities as they stand with these settings (e.g. actors)."
+    )
 
 
 class Begin(Message):
@@ -90,6 +93,11 @@ class RecordRef(Message):
 
     entity: str
     id: str
+    kept: str | None = Field(
+        None,
+        description="Set when the vendor keeps this record by design (a posted invoice): "
+        "how it was neutralised instead, e.g. 'cancelled'.",
+    )
 
 
 class Operation(Message):
@@ -144,6 +152,11 @@ class Outcome(Message):
     records: list[dict[str, Any]] | None = None
     message: str | None = None
     created: list[RecordRef] = Field(default_factory=list)
+    kept: str | None = Field(
+        None,
+        description="For a delete: the vendor keeps the record by design; how it was "
+        "neutralised instead (cancelled, archived).",
+    )
     effort: Effort | None = None
     evidence: list[Evidence] = Field(default_factory=list)
 

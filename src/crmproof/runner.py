@@ -217,6 +217,7 @@ class Run:
                     "timeout": evaluation.run.step_timeout,
                 }
             )
+            capabilities = adapter.capabilities()  # after open: settings may add actors
         except Exception as exc:
             emit(
                 "vendor",
@@ -250,11 +251,11 @@ class Run:
             adapter_version=hello.version,
             vendor_version=vendor_version,
             channel=hello.channel,
-            capabilities=hello.capabilities.model_dump(),
+            capabilities=capabilities.model_dump(),
         )
         runner = ScenarioRun(
             adapter,
-            hello.capabilities,
+            capabilities,
             vendor,
             self.run_id,
             emit,

@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -234,9 +234,28 @@ def status(home: SandboxHome) -> dict[str, Any]:
     return {**state, "vendor": home.vendor, "running": running}
 
 
+@contextlib.contextmanager
+def _locked(home: SandboxHome) -> Iterator[None]:
+    """One `up` or `down` of a vendor at a time, across processes."""
+    import fcntl
+
+    home.root.mkdir(parents=True, exist_ok=True)
+    with (home.root / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def up(sandbox: VendorSandbox, log: Log = print) -> dict[str, Any]:
     """Provision if needed, start if not running, record URL and credentials."""
     home = SandboxHome(sandbox.vendor)
+    with _locked(home):
+        return _up(sandbox, home, log)
+
+
+def _up(sandbox: VendorSandbox, home: SandboxHome, log: Log) -> dict[str, Any]:
     current = status(home)
     if current["running"]:
         log(f"{sandbox.vendor}: already running at {current['url']} (pid {current['pid']})")
@@ -306,4 +325,6 @@ def down_home(home: SandboxHome, timeout: float = 10.0) -> bool:
 
 
 def down(sandbox: VendorSandbox) -> bool:
-    return down_home(SandboxHome(sandbox.vendor))
+    home = SandboxHome(sandbox.vendor)
+    with _locked(home):
+        return down_home(home)

@@ -33,7 +33,8 @@ def handle(adapter: Adapter, message: Message) -> Message:
     if isinstance(message, Open):
         adapter.run_id = message.run_id
         adapter.evidence_dir = message.evidence_dir
-        return Opened(vendor_version=adapter.open(message.settings))
+        version = adapter.open(message.settings)
+        return Opened(vendor_version=version, capabilities=adapter.capabilities())
     if isinstance(message, Begin):
         adapter.begin(message.scenario)
         return Ack()

@@ -1,0 +1,652 @@
+"""The conformance kit's checks: each declared capability tried on the real vendor.
+
+For every entity the adapter declares, a small canonical fixture goes through create, get
+(the written fields must come back), find, update, advance through the declared stages,
+and delete (after which the record must be gone); convert and invoice are tried where
+declared. Every operation the adapter does *not* declare is sent too, and must come back
+`unsupported`. Each group of checks is one scenario (begin ... end), and everything it
+created is deleted at its end, as the runner's cleanup would.
+
+Each check gets one verdict: `pass`; `broken` (an adapter bug: an invalid message, an
+`error`, a non-canonical record, a declared capability answered `unsupported`, a record
+that cannot be read back); `lacks` (the vendor does not do this, or refused it for a
+business reason); or `skipped` (an earlier check left nothing to try it on).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from crmproof import vocabulary
+from crmproof.check_data import (
+    MARK,
+    NAME_FIELDS,
+    PREREQUISITE,
+    differences,
+    find_key,
+    fixture,
+    name_value,
+    record_problems,
+    same,
+    update_field,
+)
+from crmproof.check_link import Link
+from crmproof.external import ProtocolError
+from crmproof.protocol import Capabilities, EntitySupport, Operation, Outcome, RecordRef
+
+Verdict = Literal["pass", "broken", "lacks", "skipped"]
+Made = tuple[dict[str, Any], dict[str, Any]]  # a record, and the fields written to make it
+
+ABSENT_ID = f"{MARK}-absent"
+FIND_PATIENCE = 5.0  # seconds a search index may take to show a new record
+# Operations that make a record of an entity the adapter cannot create directly.
+PRODUCERS = {
+    "opportunity": ("convert", "lead"),
+    "order": ("convert", "opportunity"),
+    "invoice": ("invoice", "order"),
+}
+CONVERTS_TO = {"lead": "opportunity", "opportunity": "order"}
+
+
+@dataclass
+class Finding:
+    area: str  # an entity, or protocol / session / cleanup / undeclared
+    check: str
+    verdict: Verdict
+    detail: str = ""
+
+
+def applicable(entity: str) -> list[str]:
+    """The entity operations that mean something for `entity` in the vocabulary."""
+    ops = ["create", "get", "update", "delete", "find"]
+    if vocabulary.ENTITIES[entity].stages:
+        ops.append("advance")
+    if entity in CONVERTS_TO:
+        ops.append("convert")
+    if entity == "order":
+        ops.append("invoice")
+    return ops
+
+
+def capability_problems(caps: Capabilities) -> list[str]:
+    """Everything in a capability claim that is not canonical vocabulary."""
+    problems = []
+    for entity, support in caps.entities.items():
+        if entity not in vocabulary.ENTITIES:
+            problems.append(f"unknown entity {entity!r}")
+            continue
+        known = vocabulary.ENTITIES[entity]
+        for op in support.operations:
+            if op not in vocabulary.ENTITY_OPERATIONS:
+                problems.append(f"{entity}: unknown operation {op!r}")
+            elif op not in applicable(entity):
+                problems.append(f"{entity}: {op!r} does not apply to a {entity}")
+        foreign = [f for f in support.fields if f != "id" and f not in known.fields]
+        if foreign:
+            problems.append(f"{entity}: non-canonical field(s) {', '.join(foreign)}")
+        stages = [s for s in support.stages if s not in known.stages]
+        if stages:
+            problems.append(f"{entity}: non-canonical stage(s) {', '.join(stages)}")
+    for op in caps.operations:
+        if op not in vocabulary.SESSION_OPERATIONS:
+            problems.append(f"unknown session operation {op!r}")
+    return problems
+
+
+class Kit:
+    """Runs the checks through a `Link`; `record` receives each finding as it is made."""
+
+    def __init__(
+        self,
+        link: Link,
+        caps: Capabilities,
+        marker: str,
+        record: Callable[[Finding], None],
+        progress: Callable[[str], None] = lambda _: None,
+    ) -> None:
+        self.link = link
+        self.caps = caps
+        self.marker = marker
+        self.record = record
+        self.progress = progress
+        self.created: list[RecordRef] = []
+        self.gone: set[tuple[str, str]] = set()
+        self.refs: dict[str, str] = {}
+        self.product: str | None = None
+        self.serial = 0
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    def add(self, area: str, check: str, verdict: Verdict, detail: str = "") -> None:
+        notes = self.link.take_notes()
+        if notes:
+            verdict = "broken"
+            detail = "; ".join([*notes, detail] if detail else notes)
+        self.record(Finding(area, check, verdict, detail))
+
+    def perform(self, **fields: Any) -> Outcome:
+        outcome = self.link.perform(Operation(**fields))
+        for ref in outcome.created:
+            if ref not in self.created:
+                self.created.append(ref)
+        return outcome
+
+    def keep(self, entity: str, record_id: str) -> None:
+        ref = RecordRef(entity=entity, id=record_id)
+        if ref not in self.created:
+            self.created.append(ref)
+
+    def answered(self, area: str, check: str, outcome: Outcome, what: str) -> bool:
+        """True on ok; otherwise records why not (`what` is the declared capability)."""
+        if outcome.status == "ok":
+            return True
+        message = outcome.message or "(no message)"
+        if outcome.status == "error":
+            self.add(area, check, "broken", f"{what} answered error: {message}")
+        elif outcome.status == "unsupported":
+            self.add(
+                area,
+                check,
+                "broken",
+                f"the adapter declares {what} but answered unsupported: {message}",
+            )
+        else:
+            self.add(area, check, "lacks", f"the vendor refused {what}: {message}")
+        return False
+
+    def support(self, entity: str) -> EntitySupport:
+        return self.caps.entities.get(entity) or EntitySupport(operations=[])
+
+    def stages(self, entity: str) -> list[str]:
+        declared = self.support(entity).stages
+        canonical = vocabulary.ENTITIES[entity].stages
+        return [s for s in canonical if s in declared] if declared else list(canonical)
+
+    # -- groups: one scenario each ----------------------------------------------------
+
+    def run(self) -> None:
+        for entity in vocabulary.ENTITIES:
+            if entity in self.caps.entities:
+                self.group(entity, lambda e=entity: self.entity_checks(e))
+        if self.caps.operations or self.caps.actors:
+            self.group("session", self.session_checks)
+        self.group("undeclared", self.undeclared_checks)
+
+    def group(self, name: str, body: Callable[[], None]) -> None:
+        self.progress(f"checking {name}")
+        self.created, self.gone, self.refs, self.product = [], set(), {}, None
+        scenario = f"{self.marker}-{name}"
+        try:
+            self.link.begin(scenario)
+        except ProtocolError as exc:
+            self.add("protocol", f"begin ({name})", "broken", str(exc))
+            return
+        try:
+            body()
+        finally:
+            self.cleanup(name)
+            try:
+                self.link.end(scenario, "passed")
+            except ProtocolError as exc:
+                self.add("protocol", f"end ({name})", "broken", str(exc))
+
+    def cleanup(self, name: str) -> None:
+        """Delete what the group created, newest first, as the runner's cleanup does."""
+        deleted, left, broken = 0, [], False
+        for ref in reversed(list(self.created)):
+            if (ref.entity, ref.id) in self.gone:
+                continue
+            outcome = self.perform(op="delete", entity=ref.entity, id=ref.id, cleanup=True)
+            if outcome.status == "ok":
+                deleted += 1
+                self.gone.add((ref.entity, ref.id))
+            else:
+                broken = broken or outcome.status == "error"
+                left.append(f"{ref.entity} {ref.id} ({outcome.status}: {outcome.message})")
+        if left:
+            verdict: Verdict = "broken" if broken else "lacks"
+            self.add("cleanup", name, verdict, f"left in the vendor: {'; '.join(left)}")
+        elif deleted:
+            self.add("cleanup", name, "pass", f"{deleted} record(s) deleted")
+
+    # -- making records ---------------------------------------------------------------
+
+    def create(self, entity: str, area: str, check: str, quiet: bool = False) -> Made | None:
+        """Create a fixture (full, else minimal); None when there is no record to go on."""
+        declared = self.support(entity).fields
+        self.serial += 1
+        args = (entity, declared, self.marker, self.refs, self.product)
+        full = fixture(*args, full=True, serial=self.serial)
+        written, note = full, ""
+        outcome = self.perform(op="create", entity=entity, data=full)
+        if outcome.status in ("refused", "unsupported"):
+            # A finer refusal (one field's value) is the vendor's right: try the minimum.
+            minimal = fixture(*args, full=False, serial=self.serial)
+            if minimal != full:
+                second = self.perform(op="create", entity=entity, data=minimal)
+                if second.status == "ok":
+                    note = (
+                        f"the full fixture was {outcome.status} ({outcome.message}); "
+                        f"created with {', '.join(minimal) or 'no fields'} only"
+                    )
+                    written, outcome = minimal, second
+        if not self.answered(area, check, outcome, f"create {entity}"):
+            return None
+        record = outcome.record
+        problems = (
+            record_problems(entity, record)
+            if record is not None
+            else [f"create {entity} answered ok without the new record"]
+        )
+        record_id = str(record["id"]) if isinstance(record, dict) and record.get("id") else None
+        if record_id and RecordRef(entity=entity, id=record_id) not in outcome.created:
+            problems.append(
+                "the new record is not listed in the outcome's `created`, so a run "
+                "could not clean it up"
+            )
+            self.keep(entity, record_id)
+        if problems:
+            self.add(area, check, "broken", "; ".join(problems))
+        elif not quiet:
+            self.add(area, check, "pass", note or f"id {record_id}")
+        if record_id is None or not isinstance(record, dict):
+            return None
+        return record, written
+
+    def produce(self, entity: str, area: str, quiet: bool = False) -> Made | None:
+        """A record of an entity the adapter cannot create: by convert or invoice."""
+        if entity not in PRODUCERS:
+            return None
+        op, source = PRODUCERS[entity]
+        if not (self.caps.supports(op, source) and self.caps.supports("create", source)):
+            return None
+        made = self.create(source, area, f"create {source} (to {op})", quiet=True)
+        if made is None:
+            return None
+        source_id = str(made[0]["id"])
+        to = CONVERTS_TO.get(source)
+        outcome = self.perform(op=op, entity=source, id=source_id, to=to)
+        if (
+            outcome.status == "refused"
+            and op == "invoice"
+            and self.caps.supports("advance", source)
+            and "confirmed" in self.stages(source)
+        ):  # a vendor may invoice confirmed orders only
+            step = self.perform(op="advance", entity=source, id=source_id, to="confirmed")
+            if step.status == "ok":
+                outcome = self.perform(op=op, entity=source, id=source_id)
+        check = f"{op} {source}" + (f" to {to}" if to else "")
+        if not self.answered(area, check, outcome, f"{op} {source}"):
+            return None
+        record = outcome.record
+        problems = (
+            record_problems(entity, record)
+            if record is not None
+            else [f"{op} {source} answered ok without the {entity} it made"]
+        )
+        record_id = str(record["id"]) if isinstance(record, dict) and record.get("id") else None
+        if record_id:
+            self.keep(entity, record_id)
+        if problems:
+            self.add(area, check, "broken", "; ".join(problems))
+        elif not quiet:
+            self.add(area, check, "pass", f"{entity} {record_id}")
+        if record_id is None or not isinstance(record, dict):
+            return None
+        return record, {}
+
+    def fresh(self, entity: str, area: str, purpose: str) -> Made | None:
+        if self.caps.supports("create", entity):
+            return self.create(entity, area, f"create (for {purpose})", quiet=True)
+        return self.produce(entity, area, quiet=True)
+
+    def prepare(self, entity: str) -> None:
+        """The records a fixture points at: an account, a product for its lines."""
+        fields = self.support(entity).fields
+        if (
+            PREREQUISITE in fields
+            and entity != PREREQUISITE
+            and self.caps.supports("create", PREREQUISITE)
+        ):
+            made = self.create(PREREQUISITE, entity, f"create {PREREQUISITE} (prerequisite)", True)
+            if made:
+                self.refs[PREREQUISITE] = str(made[0]["id"])
+            # A person at the account: some vendors sell to or bill only an account with one.
+            contact = self.support("contact")
+            if made and entity != "contact" and "create" in contact.operations:
+                if PREREQUISITE in contact.fields:
+                    person = self.create("contact", entity, "create contact (prerequisite)", True)
+                    if person:
+                        self.refs["contact"] = str(person[0]["id"])
+        if "lines" in fields and "product" in self.caps.entities:
+            if self.caps.supports("create", "product"):
+                made = self.create("product", entity, "create product (prerequisite)", True)
+                if made:
+                    self.product = str(made[0].get("code") or made[1].get("code") or made[0]["id"])
+            elif self.caps.supports("find", "product"):
+                outcome = self.perform(op="find", entity="product", where={})
+                hits = [r for r in outcome.records or [] if isinstance(r, dict)]
+                if hits:
+                    self.product = str(hits[0].get("code") or hits[0].get("id"))
+
+    # -- one entity ---------------------------------------------------------------------
+
+    def entity_checks(self, entity: str) -> None:
+        ops = set(self.support(entity).operations)
+        self.prepare(entity)
+        if "create" in ops:
+            made = self.create(entity, entity, "create")
+        else:
+            made = self.produce(entity, entity)
+        if made is None:
+            self.probe(entity, ops)
+        else:
+            record, written = made
+            record_id = str(record["id"])
+            if not written:  # produced: compare with what the producer returned
+                written = {k: v for k, v in record.items() if k not in ("id", "lines")}
+            if "get" in ops:
+                self.check_get(entity, record_id, written)
+            if "find" in ops:
+                self.check_find(entity, record_id, written)
+            if "update" in ops:
+                self.check_update(entity, record_id, written)
+            if "delete" in ops:
+                self.check_delete(entity, record_id, written)
+        if "advance" in ops:
+            self.check_advance(entity)
+        if "convert" in ops:
+            self.check_produce_from(entity, "convert")
+        if "invoice" in ops:
+            self.check_produce_from(entity, "invoice")
+
+    def probe(self, entity: str, ops: set[str]) -> None:
+        """No record to work on: a search for the marker must still answer, with nothing."""
+        if "find" in ops:
+            field = next((f for f in NAME_FIELDS if f in self.support(entity).fields), "id")
+            outcome = self.perform(op="find", entity=entity, where={field: ABSENT_ID})
+            if self.answered(entity, "find (nothing matches)", outcome, f"find {entity}"):
+                hits = outcome.records
+                if hits is None or hits:
+                    self.add(
+                        entity,
+                        "find (nothing matches)",
+                        "broken",
+                        f"find {field}={ABSENT_ID!r} should answer `records: []`, got {hits!r}",
+                    )
+                else:
+                    self.add(entity, "find (nothing matches)", "pass")
+        why = f"the kit has no {entity} to try it on (it cannot create one through this adapter)"
+        for op in ("get", "update", "delete"):
+            if op in ops:
+                self.add(entity, op, "skipped", why)
+
+    def check_get(self, entity: str, record_id: str, written: dict[str, Any]) -> None:
+        outcome = self.perform(op="get", entity=entity, id=record_id)
+        if outcome.status == "refused":
+            self.add(
+                entity,
+                "get",
+                "broken",
+                f"the {entity} just created cannot be read back: refused: {outcome.message}",
+            )
+            return
+        if not self.answered(entity, "get", outcome, f"get {entity}"):
+            return
+        record = outcome.record
+        if record is None:
+            self.add(entity, "get", "broken", "get answered ok without a record")
+            return
+        problems = record_problems(entity, record)
+        if isinstance(record, dict):
+            if str(record.get("id")) != record_id:
+                problems.append(f"get {record_id} returned the record {record.get('id')!r}")
+            problems += differences(entity, written, record)
+        checked = ", ".join(sorted(written)) or "id"
+        self.add(entity, "get", "broken" if problems else "pass", "; ".join(problems) or checked)
+
+    def _find(self, entity: str, key: str, value: Any, record_id: str) -> Outcome:
+        """Search until the record shows (a search index may lag a little)."""
+        deadline = time.monotonic() + FIND_PATIENCE
+        while True:
+            outcome = self.perform(op="find", entity=entity, where={key: value})
+            ids = [str(r.get("id")) for r in outcome.records or [] if isinstance(r, dict)]
+            if outcome.status != "ok" or record_id in ids or time.monotonic() > deadline:
+                return outcome
+            time.sleep(0.5)
+
+    def check_find(self, entity: str, record_id: str, written: dict[str, Any]) -> None:
+        key = find_key(entity, written, self.support(entity).fields)
+        value = record_id if key == "id" else written[key]
+        check = f"find by {key}"
+        outcome = self._find(entity, key, value, record_id)
+        if not self.answered(entity, check, outcome, f"find {entity}"):
+            return
+        if outcome.records is None:
+            self.add(entity, check, "broken", "find answered ok without `records` (a list)")
+            return
+        problems = [p for hit in outcome.records[:5] for p in record_problems(entity, hit)]
+        ids = [str(r.get("id")) for r in outcome.records if isinstance(r, dict)]
+        if record_id not in ids:
+            problems.append(
+                f"find {key}={value!r} did not return the {entity} just created "
+                f"(id {record_id}; got {len(ids)} record(s))"
+            )
+        detail = (
+            "; ".join(dict.fromkeys(problems)) or f"{len(ids)} record(s), the new one among them"
+        )
+        self.add(entity, check, "broken" if problems else "pass", detail)
+
+    def check_update(self, entity: str, record_id: str, written: dict[str, Any]) -> None:
+        field = update_field(entity, self.support(entity).fields)
+        if field is None:
+            self.add(entity, "update", "skipped", "no declared text field to update")
+            return
+        base = written.get(field) or name_value(entity, field, self.marker)
+        value = f"{base}-updated"
+        check = f"update {field}"
+        outcome = self.perform(op="update", entity=entity, id=record_id, data={field: value})
+        if not self.answered(entity, check, outcome, f"update {entity}"):
+            return
+        written[field] = value
+        record = outcome.record
+        problems = record_problems(entity, record) if record is not None else []
+        if (
+            isinstance(record, dict)
+            and field in record
+            and not same(entity, field, value, record[field])
+        ):
+            problems.append(f"update answered {field}={record[field]!r}, not {value!r}")
+        if self.caps.supports("get", entity):
+            again = self.perform(op="get", entity=entity, id=record_id)
+            if again.status != "ok" or not isinstance(again.record, dict):
+                problems.append(f"get after update answered {again.status}: {again.message}")
+            elif not same(entity, field, value, again.record.get(field)):
+                problems.append(
+                    f"after update, get reads {field}={again.record.get(field)!r}, not {value!r}"
+                )
+        self.add(
+            entity, check, "broken" if problems else "pass", "; ".join(problems) or "read back"
+        )
+
+    def check_delete(self, entity: str, record_id: str, written: dict[str, Any]) -> None:
+        outcome = self.perform(op="delete", entity=entity, id=record_id)
+        if not self.answered(entity, "delete", outcome, f"delete {entity}"):
+            return
+        self.gone.add((entity, record_id))
+        self.add(entity, "delete", "pass")
+        check = "gone after delete"
+        if self.caps.supports("get", entity):
+            again = self.perform(op="get", entity=entity, id=record_id)
+            if again.status == "refused":
+                self.add(entity, check, "pass", f"get refused: {again.message}")
+            elif again.status == "ok":
+                stage = again.record.get("stage") if isinstance(again.record, dict) else None
+                kept = f" (stage {stage})" if stage else ""
+                self.add(
+                    entity,
+                    check,
+                    "broken",
+                    f"delete answered ok, yet get still returns it{kept}: when the vendor "
+                    "keeps a record (archived, cancelled), delete must answer refused",
+                )
+            else:
+                self.answered(entity, check, again, f"get {entity}")
+        elif self.caps.supports("find", entity):
+            key = find_key(entity, written, self.support(entity).fields)
+            value = record_id if key == "id" else written[key]
+            again = self.perform(op="find", entity=entity, where={key: value})
+            if self.answered(entity, check, again, f"find {entity}"):
+                ids = [str(r.get("id")) for r in again.records or [] if isinstance(r, dict)]
+                if record_id in ids:
+                    self.add(entity, check, "broken", "delete answered ok, yet find still finds it")
+                else:
+                    self.add(entity, check, "pass", "find no longer finds it")
+
+    def check_advance(self, entity: str) -> None:
+        """Walk one record through the declared stages; each terminal stage on its own."""
+        canonical = vocabulary.ENTITIES[entity]
+        declared = self.stages(entity)
+        terminal = [s for s in declared if s in canonical.terminal]
+        walk = [s for s in declared if s not in canonical.terminal]
+        made = self.fresh(entity, entity, "advance") if walk else None
+        if walk and made is None:
+            self.add(entity, "advance", "skipped", f"no {entity} to advance")
+        if made is not None:
+            current = made[0].get("stage")
+            start = canonical.stages.index(current) if current in canonical.stages else 0
+            for stage in walk:
+                if canonical.stages.index(stage) <= start:
+                    continue
+                if not self.advance(entity, str(made[0]["id"]), stage):
+                    break
+        for stage in terminal:
+            made = self.fresh(entity, entity, f"advance to {stage}")
+            if made is None:
+                self.add(entity, f"advance to {stage}", "skipped", f"no {entity} to advance")
+            else:
+                self.advance(entity, str(made[0]["id"]), stage)
+
+    def advance(self, entity: str, record_id: str, stage: str) -> bool:
+        check = f"advance to {stage}"
+        outcome = self.perform(op="advance", entity=entity, id=record_id, to=stage)
+        if not self.answered(entity, check, outcome, f"advance {entity} to {stage}"):
+            return False
+        record = outcome.record
+        problems = record_problems(entity, record) if record is not None else []
+        if isinstance(record, dict) and "stage" in record and record["stage"] != stage:
+            problems.append(f"advanced to {stage!r}, but the record says {record['stage']!r}")
+        self.add(entity, check, "broken" if problems else "pass", "; ".join(problems))
+        return not problems
+
+    def check_produce_from(self, source: str, op: str) -> None:
+        """`convert` a lead or opportunity, `invoice` an order: a canonical record back."""
+        target = CONVERTS_TO.get(source) if op == "convert" else "invoice"
+        if target is None:
+            return
+        made = self.fresh(source, source, op)
+        if made is None:
+            self.add(source, op, "skipped", f"no {source} to {op}")
+            return
+        source_id = str(made[0]["id"])
+        check = f"{op} to {target}" if op == "convert" else op
+        outcome = self.perform(op=op, entity=source, id=source_id, to=CONVERTS_TO.get(source))
+        if (
+            op == "invoice"
+            and outcome.status == "refused"
+            and self.caps.supports("advance", source)
+            and "confirmed" in self.stages(source)
+        ):
+            step = self.perform(op="advance", entity=source, id=source_id, to="confirmed")
+            if step.status == "ok":
+                outcome = self.perform(op=op, entity=source, id=source_id)
+        if not self.answered(source, check, outcome, f"{op} {source}"):
+            return
+        record = outcome.record
+        if record is None:
+            self.add(source, check, "broken", f"{op} answered ok without the {target} it made")
+            return
+        problems = record_problems(target, record)
+        if isinstance(record, dict) and record.get("id"):
+            self.keep(target, str(record["id"]))
+        self.add(source, check, "broken" if problems else "pass", "; ".join(problems))
+
+    # -- sessions and what is not declared ----------------------------------------------
+
+    def session_checks(self) -> None:
+        ops = self.caps.operations
+        finder = next((e for e in self.caps.entities if self.caps.supports("find", e)), None)
+        for actor in self.caps.actors:
+            if "login" in ops:
+                outcome = self.perform(op="login", actor=actor)
+                if self.answered("session", f"login as {actor}", outcome, "login"):
+                    self.add("session", f"login as {actor}", "pass")
+            elif finder:
+                field = next((f for f in NAME_FIELDS if f in self.support(finder).fields), "id")
+                outcome = self.perform(
+                    op="find", entity=finder, where={field: ABSENT_ID}, actor=actor
+                )
+                if self.answered("session", f"find {finder} as {actor}", outcome, "acting as"):
+                    self.add("session", f"find {finder} as {actor}", "pass")
+        for op in ("offline", "online"):
+            if op in ops:
+                outcome = self.perform(op=op)
+                if self.answered("session", op, outcome, op):
+                    self.add("session", op, "pass")
+
+    def undeclared_checks(self) -> None:
+        for entity, known in vocabulary.ENTITIES.items():
+            for op in applicable(entity):
+                if self.caps.supports(op, entity):
+                    continue
+                name = next((f for f in NAME_FIELDS if f in known.fields), None)
+                data = {name: name_value(entity, name, self.marker)} if name else {}
+                fields: dict[str, Any] = {"op": op, "entity": entity}
+                if op in ("create", "update"):
+                    fields["data"] = data
+                if op not in ("create", "find"):
+                    fields["id"] = ABSENT_ID
+                if op == "find":
+                    fields["where"] = data
+                if op == "advance":
+                    fields["to"] = known.stages[0]
+                if op == "convert":
+                    fields["to"] = CONVERTS_TO[entity]
+                self.expect_unsupported(f"{op} {entity}", self.perform(**fields), entity)
+        for op in vocabulary.SESSION_OPERATIONS:
+            if op not in self.caps.operations:
+                actor = f"{MARK}-actor" if op == "login" else None
+                self.expect_unsupported(op, self.perform(op=op, actor=actor), None)
+
+    def expect_unsupported(self, what: str, outcome: Outcome, entity: str | None) -> None:
+        if outcome.status == "unsupported":
+            self.add("undeclared", what, "lacks", outcome.message or "")
+        elif outcome.status == "refused":
+            self.add(
+                "undeclared",
+                what,
+                "lacks",
+                f"refused ({outcome.message}); `unsupported` is the answer for an "
+                "operation an adapter does not declare",
+            )
+        elif outcome.status == "ok":
+            record = outcome.record
+            if (
+                entity
+                and isinstance(record, dict)
+                and record.get("id")
+                and what.startswith("create")
+            ):
+                self.keep(entity, str(record["id"]))
+            self.add(
+                "undeclared",
+                what,
+                "broken",
+                "answered ok to an operation the adapter does not declare: declare it, "
+                "or answer unsupported",
+            )
+        else:
+            self.add("undeclared", what, "broken", f"answered error: {outcome.message}")
