@@ -15,18 +15,13 @@ sign-in codes per e-mail address per hour: later `up`s reuse the tokens while th
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
-import shutil
-import subprocess
-from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from crmproof.sandbox import (
     Launch,
     Log,
-    SandboxError,
     SandboxHome,
     VendorSandbox,
     make_venv,
@@ -68,22 +63,10 @@ CELERY_RESULT_BACKEND = "cache+memory://"
 # Sign-in codes are read from the mail printed into the server log.
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
 MEDIA_ROOT = os.environ["CRMPROOF_BOTTLECRM_MEDIA"]
+STATIC_ROOT = os.environ["CRMPROOF_BOTTLECRM_STATIC"]  # no UI is served; it only has to exist
+# Row-level security is PostgreSQL's; on SQLite every request would warn that it is absent.
+LOGGING["loggers"]["common.middleware.rls_context"] = {"level": "ERROR"}  # noqa: F405
 '''
-
-
-def _python312() -> str:
-    """An absolute python3.12, preferring pyenv's real interpreter over its shim.
-
-    A pyenv shim is on PATH but fails unless 3.12 is the selected version, so asking
-    `shutil.which` alone finds a command that does not run.
-    """
-    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
-    for candidate in sorted(pyenv_root.glob(f"versions/3.12*/bin/{PYTHON}"), reverse=True):
-        return str(candidate)
-    found = shutil.which(PYTHON)
-    if found and subprocess.run([found, "-V"], capture_output=True).returncode == 0:
-        return found
-    raise SandboxError(f"{PYTHON} not found: install it (pyenv install 3.12) and retry")
 
 
 class Paths:
@@ -95,6 +78,7 @@ class Paths:
         self.workdir = home.root / "run"  # cwd: Django writes its own log files here
         self.db = home.data / "bottlecrm.sqlite3"
         self.media = home.data / "media"
+        self.static = home.data / "static"
         self.migrated = home.data / "migrated"  # marker: which package version migrated
         self.credentials = home.root / "credentials.json"  # mode 600
 
@@ -114,8 +98,8 @@ class BottleCRMSandbox(VendorSandbox):
 
     def provision(self, home: SandboxHome, log: Log) -> None:
         paths = Paths(home)
-        make_venv(home, _python312(), PACKAGES, log)
-        for folder in (paths.conf, paths.workdir, home.data, paths.media):
+        make_venv(home, PYTHON, PACKAGES, log)
+        for folder in (paths.conf, paths.workdir, home.data, paths.media, paths.static):
             folder.mkdir(parents=True, exist_ok=True)
         settings_file = paths.conf / f"{SETTINGS_MODULE}.py"
         if not settings_file.exists() or settings_file.read_text() != SETTINGS_SOURCE:
@@ -128,7 +112,7 @@ class BottleCRMSandbox(VendorSandbox):
         wanted = self._installed_version(home)
         if paths.db.exists() and paths.migrated.exists() and paths.migrated.read_text() == wanted:
             return
-        log(f"bottlecrm: migrating the database (about 90-110 s, once) into {paths.db}")
+        log(f"bottlecrm: migrating {paths.db} (about two minutes when new)")
         env = {**os.environ, **self._env(home, creds)}
         admin = [home.bin("django-admin")]
         run([*admin, "migrate", "--noinput"], log, cwd=paths.workdir, env=env)
@@ -137,8 +121,13 @@ class BottleCRMSandbox(VendorSandbox):
         paths.migrated.write_text(wanted)
 
     def _installed_version(self, home: SandboxHome) -> str:
+        """The exact django-crm release installed, e.g. 1.35.0 (the API does not say)."""
         dist = sorted(home.venv.glob("lib/python*/site-packages/django_crm-*.dist-info"))
-        return dist[-1].name if dist else PACKAGE_VERSION
+        return (
+            dist[-1].name.removeprefix("django_crm-").removesuffix(".dist-info")
+            if dist
+            else PACKAGE_VERSION
+        )
 
     def _credentials(self, paths: Paths) -> Credentials:
         return Credentials.load(paths.credentials)
@@ -152,6 +141,7 @@ class BottleCRMSandbox(VendorSandbox):
             "PYTHONUNBUFFERED": "1",
             "CRMPROOF_BOTTLECRM_DB": str(paths.db),
             "CRMPROOF_BOTTLECRM_MEDIA": str(paths.media),
+            "CRMPROOF_BOTTLECRM_STATIC": str(paths.static),
             "SECRET_KEY": creds.secret_key,
             "DEBUG": "False",
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
@@ -202,15 +192,5 @@ class BottleCRMSandbox(VendorSandbox):
             "BOTTLECRM_TOKEN": creds.tokens["admin"],
             "BOTTLECRM_REP_A_TOKEN": creds.tokens["rep_a"],
             "BOTTLECRM_REP_B_TOKEN": creds.tokens["rep_b"],
+            "BOTTLECRM_VERSION": self._installed_version(home),
         }
-
-
-def state_summary(home: SandboxHome) -> dict[str, Any]:
-    """What the sandbox home holds, without secrets (for debugging)."""
-    paths = Paths(home)
-    data = json.loads(paths.credentials.read_text()) if paths.credentials.exists() else {}
-    return {
-        "migrated": paths.migrated.read_text() if paths.migrated.exists() else None,
-        "org_id": data.get("org_id"),
-        "actors": sorted(data.get("tokens", {})),
-    }

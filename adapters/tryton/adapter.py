@@ -1,9 +1,128 @@
-from crmproof.adapter import Adapter
-from crmproof.protocol import Capabilities
+"""The Tryton adapter: canonical CRM operations over Tryton's JSON-RPC API.
+
+Settings (resolved by the engine): `url`, `database`, `user`, `password`, and optionally
+`actors`, a mapping of actor name to `{user, password}` for steps that act as someone
+else. The entity handlers live in parties.py (account, contact), pipeline.py (lead,
+opportunity) and orders.py (product, order, invoice); this class says what they claim.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crmproof.protocol import Capabilities, EntitySupport, RecordRef
+
+from .orders import INVOICE, PRODUCT, SALE
+from .parties import ACCOUNT_FIELDS, CONTACT_CATEGORY, CONTACT_FIELDS, PARTY, PartyOps
+from .pipeline import LEAD_FIELDS, OPPORTUNITY, OPPORTUNITY_FIELDS, PipelineOps
+
+CRUD = ["create", "get", "update", "delete", "find"]
 
 
-class TrytonAdapter(Adapter):
-    name = "tryton"
+class TrytonAdapter(PartyOps, PipelineOps):
+    """Tryton 8.0 through JSON-RPC, as an API client would drive it."""
 
     def capabilities(self) -> Capabilities:
-        return Capabilities()
+        return Capabilities(
+            entities={
+                "account": EntitySupport(operations=CRUD, fields=sorted(ACCOUNT_FIELDS)),
+                "contact": EntitySupport(operations=CRUD, fields=sorted(CONTACT_FIELDS)),
+                "lead": EntitySupport(
+                    operations=[*CRUD, "advance", "convert"],
+                    fields=sorted(LEAD_FIELDS),
+                    stages=["new", "converted", "lost"],
+                ),
+                "opportunity": EntitySupport(
+                    operations=[*CRUD, "advance", "convert"],
+                    fields=sorted(OPPORTUNITY_FIELDS),
+                    stages=["prospecting", "qualification", "proposal", "won", "lost"],
+                ),
+                "product": EntitySupport(operations=CRUD, fields=["code", "name", "price"]),
+                "order": EntitySupport(
+                    operations=[*CRUD, "advance", "invoice"],
+                    fields=[
+                        "account",
+                        "lines",
+                        "opportunity",
+                        "payment_term",
+                        "reference",
+                        "stage",
+                        "total",
+                    ],
+                    stages=["draft", "quoted", "confirmed", "cancelled"],
+                ),
+                "invoice": EntitySupport(
+                    operations=["get", "find", "advance", "delete"],
+                    fields=[
+                        "account",
+                        "due_date",
+                        "lines",
+                        "order",
+                        "payment_term",
+                        "stage",
+                        "total",
+                    ],
+                    stages=["draft", "posted", "cancelled"],
+                ),
+            },
+            operations=["login"] if self._actors else [],
+            actors=sorted(self._actors),
+        )
+
+    def leftovers(self, marker: str) -> list[RecordRef]:
+        """Every record, archived or cancelled too, whose name-like field holds `marker`.
+
+        Orders and invoices have no name: they count when their reference, description
+        or party's name holds it.
+        """
+        like = f"%{marker}%"
+        refs: list[RecordRef] = []
+
+        def add(entity: str, model: str, domain: list[Any]) -> list[dict[str, Any]]:
+            fields = ["id", *_KEPT_FIELDS.get(model, [])]
+            rows = self.search_read(model, domain, fields, active_test=False)
+            refs.extend(
+                RecordRef(entity=entity, id=str(r["id"]), kept=_kept(model, r)) for r in rows
+            )
+            return rows
+
+        tagged = [["name", "=", CONTACT_CATEGORY]]
+        add("account", PARTY, [["name", "ilike", like], ["categories", "not where", tagged]])
+        add("contact", PARTY, [["name", "ilike", like], ["categories", "where", tagged]])
+        add("opportunity", OPPORTUNITY, [["description", "ilike", like]])
+        add("product", PRODUCT, [["name", "ilike", like]])
+        by_party = ["party.name", "ilike", like]
+        add(
+            "order",
+            SALE,
+            ["OR", ["reference", "ilike", like], ["description", "ilike", like], by_party],
+        )
+        add(
+            "invoice",
+            INVOICE,
+            ["OR", ["reference", "ilike", like], ["description", "ilike", like], by_party],
+        )
+        return refs
+
+
+# What marks a record Tryton keeps by design, neutralised by cleanup rather than deleted.
+_KEPT_FIELDS = {
+    PARTY: ["active"],
+    PRODUCT: ["active"],
+    OPPORTUNITY: ["state"],
+    SALE: ["state"],
+    INVOICE: ["state"],
+}
+
+
+def _kept(model: str, row: dict[str, Any]) -> str | None:
+    if "active" in row:
+        return None if row["active"] else "archived"
+    state = row.get("state")
+    if model == INVOICE and state == "cancelled":
+        return "cancelled"
+    if model == OPPORTUNITY and state == "won":
+        return "won: Tryton keeps a won opportunity"
+    if model == SALE and state in ("confirmed", "processing", "done"):
+        return f"{state}: Tryton keeps a sale once confirmed"
+    return None

@@ -1,6 +1,8 @@
 """The business set-up of a fresh Tryton database, run once by the sandbox's own python.
 
-Usage: python prepare.py <trytond.conf> <database> <sales-password-file>
+Usage: python prepare.py <trytond.conf> <database> [<login>:<password-file> ...]
+
+Each login:password-file pair becomes a sales rep, a second actor for scenarios.
 
 Runs with proteus in direct mode (no server), so it lives outside the adapter package's
 imports: only the sandbox venv has trytond. Tryton's own test helpers
@@ -117,9 +119,10 @@ def set_up_relations() -> None:
     works_for.save()
 
 
-def set_up_sales_user(company: object, password: str) -> None:
-    """A second actor: a sales rep with the Sales and Opportunity groups only."""
-    person = Model.get("party.party")(name="Sam Sales")
+def set_up_sales_user(company: object, login: str, password: str) -> None:
+    """Another actor: a sales rep with the Sales and Opportunity groups only."""
+    name = "Rep " + login.removeprefix("rep_").upper()
+    person = Model.get("party.party")(name=name)
     person.save()
     employee = Model.get("company.employee")(party=person, company=company)
     employee.save()
@@ -132,7 +135,7 @@ def set_up_sales_user(company: object, password: str) -> None:
             ("sale_opportunity", "group_opportunity"),
         ]
     ]
-    user = Model.get("res.user")(login="sales", name="Sam Sales", password=password)
+    user = Model.get("res.user")(login=login, name=name, password=password)
     user.groups.extend(groups)
     user.companies.append(Model.get("company.company")(company.id))
     user.company = company
@@ -150,16 +153,18 @@ def finish_config_wizards() -> None:
     item_model.save(items)
 
 
-def main(conf: str, database: str, sales_password_file: str) -> None:
+def main(conf: str, database: str, *reps: str) -> None:
     cfg = config.set_trytond(database=database, config_file=conf)
     company = set_up_company(cfg)
     set_up_accounting(company)
     set_up_products(company)
     set_up_relations()
-    set_up_sales_user(company, Path(sales_password_file).read_text().strip())
+    for rep in reps:
+        login, _, password_file = rep.partition(":")
+        set_up_sales_user(company, login, Path(password_file).read_text().strip())
     finish_config_wizards()
     print("tryton business set-up done")
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    main(*sys.argv[1:])

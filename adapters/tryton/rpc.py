@@ -12,29 +12,62 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import fcntl
+import hashlib
 import itertools
 import json
+import tempfile
 import threading
 from decimal import Decimal
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 import httpx
 
 from crmproof.adapter import Refused, VendorError
 
 # SQLite behind Tryton's threaded server has no isolation: two writes at once collide
-# ("The code on party must be unique"). One lock per server serialises this process's
-# calls to it.
-_LOCKS: dict[str, threading.RLock] = {}
+# ("The code on party must be unique"). Writes to one server are serialised across this
+# process's threads and across processes (two runs, or a run and a test, at once).
+_LOCKS: dict[str, ServerLock] = {}
 _LOCKS_GUARD = threading.Lock()
 
 # Methods that only read; they need no lock.
 _READS = frozenset({"read", "search", "search_read", "search_count", "fields_get"})
 
 
-def server_lock(url: str) -> threading.RLock:
+class ServerLock:
+    """A reentrant lock for one server URL: a thread lock plus a lock file for processes."""
+
+    def __init__(self, url: str) -> None:
+        digest = hashlib.sha256(url.encode()).hexdigest()[:16]
+        self._path = Path(tempfile.gettempdir()) / f"crmproof-tryton-{digest}.lock"
+        self._thread_lock = threading.RLock()
+        self._depth = 0
+        self._file: IO[str] | None = None
+
+    def __enter__(self) -> None:
+        self._thread_lock.acquire()
+        if self._depth == 0:
+            self._file = self._path.open("a")
+            fcntl.flock(self._file, fcntl.LOCK_EX)
+        self._depth += 1
+
+    def __exit__(self, *exc: object) -> None:
+        self._depth -= 1
+        if self._depth == 0 and self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+        self._thread_lock.release()
+
+
+def server_lock(url: str) -> ServerLock:
     with _LOCKS_GUARD:
-        return _LOCKS.setdefault(url.rstrip("/"), threading.RLock())
+        key = url.rstrip("/")
+        if key not in _LOCKS:
+            _LOCKS[key] = ServerLock(key)
+        return _LOCKS[key]
 
 
 def _encode(value: Any) -> Any:
@@ -100,7 +133,10 @@ class TrytonClient:
         self.user_id, token = answer[0], answer[1]
         session = base64.b64encode(f"{user}:{self.user_id}:{token}".encode()).decode()
         self.http.headers["Authorization"] = f"Session {session}"
-        self.context = self.call("model.res.user.get_preferences", True, {})
+        try:  # not through call(): a refused session must not log in again, and again
+            self.context = self._post(self._rpc_url, "model.res.user.get_preferences", [True, {}])
+        except _Unauthorized:
+            raise Refused(f"Tryton gave user '{user}' a session it then refused") from None
 
     def call(self, method: str, *params: Any) -> Any:
         """Call `method` with `params` as given (the caller adds the context if needed)."""
@@ -142,7 +178,9 @@ class TrytonClient:
         return f"{self.url}/{self.database}/rpc/"
 
     def _post(self, url: str, method: str, params: list[Any]) -> Any:
-        body = json.dumps({"id": next(self._ids), "method": method, "params": params}, default=_encode)
+        body = json.dumps(
+            {"id": next(self._ids), "method": method, "params": params}, default=_encode
+        )
         try:
             response = self.http.post(
                 url, content=body, headers={"Content-Type": "application/json"}

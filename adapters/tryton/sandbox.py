@@ -8,6 +8,8 @@ direct mode), once; a marker file remembers it, so a second `up` only starts the
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import os
 import secrets
@@ -35,7 +37,8 @@ PACKAGES = [
 ]
 DATABASE = "crmproof"
 ADMIN = "admin"
-SALES_USER = "sales"
+# Sales reps, named like the other vendors' second and third actors.
+REPS = ("rep_a", "rep_b")
 PREPARE_SCRIPT = Path(__file__).with_name("prepare.py")
 
 
@@ -67,10 +70,22 @@ class TrytonSandbox(VendorSandbox):
     start_timeout = 60.0
 
     def provision(self, home: SandboxHome, log: Log) -> None:
+        # Two `up`s at once (two test sessions, say) must not build the database together.
+        home.root.mkdir(parents=True, exist_ok=True)
+        with (home.root / ".provision.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                self._provision(home, log)
+            finally:
+                with contextlib.suppress(OSError):
+                    fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _provision(self, home: SandboxHome, log: Log) -> None:
         make_venv(home, "python3.11", PACKAGES, log)
         home.data.mkdir(parents=True, exist_ok=True)
         _ensure_secret(_secret_file(home, ADMIN))
-        _ensure_secret(_secret_file(home, SALES_USER))
+        for rep in REPS:
+            _ensure_secret(_secret_file(home, rep))
         _conf(home).write_text(
             "[database]\n"
             "uri = sqlite://\n"
@@ -88,7 +103,10 @@ class TrytonSandbox(VendorSandbox):
         log("tryton: creating the database (about 30 s)")
         marker.unlink(missing_ok=True)
         db_file = home.data / f"{DATABASE}.sqlite"
-        db_file.unlink(missing_ok=True)
+        # A stale write-ahead log from an earlier database would be replayed into the
+        # new one, so it goes too.
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            db_file.with_name(db_file.name + suffix).unlink(missing_ok=True)
         db_file.touch()  # trytond-admin needs the SQLite file to exist
         run(
             [
@@ -112,7 +130,7 @@ class TrytonSandbox(VendorSandbox):
                 PREPARE_SCRIPT,
                 _conf(home),
                 DATABASE,
-                _secret_file(home, SALES_USER),
+                *(f"{rep}:{_secret_file(home, rep)}" for rep in REPS),
             ],
             log,
         )
@@ -127,11 +145,13 @@ class TrytonSandbox(VendorSandbox):
         )
 
     def configure(self, home: SandboxHome, base_url: str, log: Log) -> dict[str, str]:
-        return {
+        values = {
             "TRYTON_URL": base_url,
             "TRYTON_DATABASE": DATABASE,
             "TRYTON_USER": ADMIN,
             "TRYTON_PASSWORD": _secret_file(home, ADMIN).read_text().strip(),
-            "TRYTON_SALES_USER": SALES_USER,
-            "TRYTON_SALES_PASSWORD": _secret_file(home, SALES_USER).read_text().strip(),
         }
+        for rep in REPS:
+            values[f"TRYTON_{rep.upper()}_USER"] = rep
+            values[f"TRYTON_{rep.upper()}_PASSWORD"] = _secret_file(home, rep).read_text().strip()
+        return values

@@ -330,19 +330,24 @@ class BrowserAdapter(Adapter):
         except Exception as exc:
             raise self._load_failure(url, exc) from None
 
-    def click(self, selector: str, navigates: bool = False) -> None:
-        """One click; with `navigates`, wait for the page it loads (and count it)."""
+    def click(self, selector: str, navigates: bool = False) -> Any:
+        """One click; with `navigates`, wait for the page it loads (and count it).
+
+        Returns the navigation's response (None without `navigates`), so the caller can
+        tell a server error page from the page it wanted.
+        """
         page = self._need_page()
         self.step.add_effort(clicks=1)
         if not navigates:
             page.click(selector)
-            return
+            return None
         self.step.add_effort(pages=1)
         try:
-            with page.expect_navigation(wait_until="load"):
+            with page.expect_navigation(wait_until="load") as navigation:
                 page.click(selector)
         except Exception as exc:
             raise self._load_failure(selector, exc) from None
+        return navigation.value
 
     def click_element(self, handle: Any) -> None:
         """One click on an element found otherwise than by a selector."""

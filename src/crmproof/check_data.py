@@ -129,7 +129,7 @@ def find_key(entity: str, written: Mapping[str, Any], declared: Iterable[str]) -
     for name in name_fields(entity, have):
         if isinstance(written.get(name), str) and MARK in written[name]:
             return name
-    for name, value in written.items():
+    for name in written:
         if name in have and field_type(entity, name) == "email":
             return name
     for name in FREE_TEXT:

@@ -316,11 +316,15 @@ class Kit:
                 self.refs[PREREQUISITE] = str(made[0]["id"])
             # A person at the account: some vendors sell to or bill only an account with one.
             contact = self.support("contact")
-            if made and entity != "contact" and "create" in contact.operations:
-                if PREREQUISITE in contact.fields:
-                    person = self.create("contact", entity, "create contact (prerequisite)", True)
-                    if person:
-                        self.refs["contact"] = str(person[0]["id"])
+            if (
+                made
+                and entity != "contact"
+                and "create" in contact.operations
+                and PREREQUISITE in contact.fields
+            ):
+                person = self.create("contact", entity, "create contact (prerequisite)", True)
+                if person:
+                    self.refs["contact"] = str(person[0]["id"])
         if "lines" in fields and "product" in self.caps.entities:
             if self.caps.supports("create", "product"):
                 made = self.create("product", entity, "create product (prerequisite)", True)

@@ -18,7 +18,6 @@ LABELS = {
     "lacks": "vendor lacks this",
     "skipped": "skipped",
 }
-ORDER = {"broken": 0, "lacks": 1, "skipped": 2, "pass": 3}
 
 
 def _folded(findings: list[Finding]) -> list[Finding]:
@@ -41,7 +40,7 @@ def _folded(findings: list[Finding]) -> list[Finding]:
 def rows(report: Report) -> list[Finding]:
     """The findings to show: folded, adapter bugs first, else in the order they were made."""
     folded = _folded(report.findings)
-    return sorted(folded, key=lambda f: ORDER[f.verdict] if f.verdict == "broken" else 1)
+    return sorted(folded, key=lambda f: 0 if f.verdict == "broken" else 1)
 
 
 def summary(report: Report) -> str:
@@ -83,7 +82,10 @@ def _md(text: str) -> str:
 
 
 def markdown(report: Report) -> str:
-    """A self-contained Markdown report, for `$GITHUB_STEP_SUMMARY` or a PR comment."""
+    """A self-contained Markdown report, for `$GITHUB_STEP_SUMMARY` or a PR comment.
+
+    The table is written unpadded: long details would otherwise pad every row.
+    """
     verdict = "conforms" if report.conforms else "does NOT conform"
     table = [
         [
@@ -102,7 +104,9 @@ def markdown(report: Report) -> str:
             "",
             f"**{summary(report)}**",
             "",
-            tabulate(table, headers=["area", "check", "verdict", "detail"], tablefmt="github"),
+            "| area | check | verdict | detail |",
+            "|---|---|---|---|",
+            *("| " + " | ".join(row) + " |" for row in table),
             "",
             "*ADAPTER BROKEN*: a bug of the adapter (invalid message, `error`, a record that is "
             "not canonical or cannot be read back, a declared capability answered "

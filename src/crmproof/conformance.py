@@ -139,7 +139,9 @@ def _instantiate(target: Target) -> Adapter:
     except discovery.AdapterLoadError as exc:
         raise ProtocolError(str(exc)) from None
     except Exception as exc:
-        raise ProtocolError(f"the adapter class failed to start: {type(exc).__name__}: {exc}")
+        raise ProtocolError(
+            f"the adapter class failed to start: {type(exc).__name__}: {exc}"
+        ) from None
 
 
 def check(

@@ -55,9 +55,9 @@ def headline(card: Scorecard) -> list[str]:
                 f"{vendor.name} is DISQUALIFIED: must requirement(s) not met: "
                 f"{', '.join(vendor.disqualified_by)}"
             )
-        if vendor.leftovers:
+        if vendor.left_behind:
             lines.append(
-                f"{vendor.name}: {len(vendor.leftovers)} record(s) of this run were "
+                f"{vendor.name}: {len(vendor.left_behind)} record(s) of this run were "
                 "left behind in the vendor (see scorecard.json)"
             )
     if not card.complete:
@@ -120,7 +120,12 @@ def terminal(card: Scorecard) -> str:
         if vendor.leftovers is None:
             cleanup = "not verified (the adapter cannot list leftovers)"
         else:
-            cleanup = f"verified, {len(vendor.leftovers)} record(s) left"
+            cleanup = f"verified, {len(vendor.left_behind)} record(s) left behind"
+            if vendor.kept:
+                cleanup += (
+                    f"; {len(vendor.kept)} kept by the vendor's rules and neutralised "
+                    f"({', '.join(sorted({r['kept'].split(':')[0] for r in vendor.kept}))})"
+                )
         parts.append(f"{vendor.name} cleanup: {cleanup}")
         if vendor.effort:
             parts.append(

@@ -143,8 +143,8 @@ def make_venv(home: SandboxHome, python: str, packages: list[str], log: Log) -> 
     """
     marker = home.venv / ".crmproof-packages"
     wanted = "\n".join([python, *packages])
-    if marker.exists() and marker.read_text() == wanted:
-        return
+    if marker.exists() and marker.read_text().splitlines()[1:] == packages:
+        return  # the same pins: nothing to do, whichever path found the interpreter
     exe = _find_python(python)
     run([exe, "-m", "venv", "--clear", home.venv], log)
     run([home.bin("python"), "-m", "pip", "install", "-q", "--upgrade", "pip"], log)
@@ -153,18 +153,27 @@ def make_venv(home: SandboxHome, python: str, packages: list[str], log: Log) -> 
 
 
 def _find_python(python: str) -> str:
-    """Resolve e.g. 'python3.12', also through pyenv where the shim is not on PATH."""
+    """An absolute interpreter for e.g. 'python3.12' that really runs.
+
+    pyenv's real binaries come first: its shim is on PATH but fails unless that version
+    is the selected one, so `which` alone can find a command that does not run.
+    """
     import shutil
 
+    version = python.removeprefix("python")
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    candidates = [
+        str(p) for p in sorted(pyenv_root.glob(f"versions/{version}*/bin/{python}"), reverse=True)
+    ]
+    if python == f"python{sys.version_info.major}.{sys.version_info.minor}":
+        candidates.append(sys.executable)
     found = shutil.which(python)
     if found:
-        return found
-    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
-    version = python.removeprefix("python")
-    for candidate in sorted(pyenv_root.glob(f"versions/{version}*/bin/{python}"), reverse=True):
-        return str(candidate)
-    if python == f"python{sys.version_info.major}.{sys.version_info.minor}":
-        return sys.executable
+        candidates.append(found)
+    for candidate in candidates:
+        probe = subprocess.run([candidate, "-c", "pass"], capture_output=True)
+        if probe.returncode == 0:
+            return candidate
     raise SandboxError(f"{python} not found: install it (pyenv install {version}) and retry")
 
 
@@ -267,7 +276,9 @@ def _up(sandbox: VendorSandbox, home: SandboxHome, log: Log) -> dict[str, Any]:
     launch = sandbox.launch(home, port)
     url = f"http://127.0.0.1:{port}"
     log(f"{sandbox.vendor}: starting on {url}")
-    with home.log.open("ab") as logfile:
+    fd = os.open(home.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)  # may hold codes
+    os.chmod(home.log, 0o600)
+    with os.fdopen(fd, "ab") as logfile:
         proc = subprocess.Popen(
             launch.argv,
             cwd=launch.cwd or home.root,

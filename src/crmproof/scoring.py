@@ -60,9 +60,19 @@ class VendorCard(BaseModel):
     rollups: dict[str, dict[str, float]] = Field(default_factory=dict)
     effort: dict[str, int] | None = None
     cleanup_failed: int = 0
-    leftovers: list[dict[str, str]] | None = Field(
+    leftovers: list[dict[str, Any]] | None = Field(
         None, description="Records of this run found in the vendor afterwards; None: not checked."
     )
+
+    @property
+    def left_behind(self) -> list[dict[str, Any]]:
+        """Records of the run still live in the vendor: a cleanup failure."""
+        return [r for r in self.leftovers or [] if not r.get("kept")]
+
+    @property
+    def kept(self) -> list[dict[str, Any]]:
+        """Records the vendor keeps by design, neutralised (cancelled, archived)."""
+        return [r for r in self.leftovers or [] if r.get("kept")]
 
 
 class Scorecard(BaseModel):
@@ -163,7 +173,7 @@ def score(events: Iterable[dict[str, Any]]) -> Scorecard:
                 duration_ms=event.get("duration_ms", 0),
                 failed_step=failed_steps.get((card.name, event["scenario"])),
             )
-        elif kind == "cleanup" and event["status"] != "ok":
+        elif kind == "cleanup" and event["status"] not in ("ok", "kept"):
             card.cleanup_failed += 1
         elif kind == "leftovers":
             card.leftovers = event["records"] if event["checked"] else None

@@ -1,0 +1,533 @@
+"""Canonical records <-> BottleCRM's JSON, one pair of functions per entity.
+
+Only this module knows BottleCRM's field names, choice values and stage codes. Reading
+functions accept both a list row and a detail object: BottleCRM serialises references
+sometimes as an id string, sometimes as `{"id", "name"}`, and amounts as decimal strings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from crmproof.adapter import Refused, Unsupported
+
+Record = dict[str, Any]
+
+# -- stages: canonical -> BottleCRM ----------------------------------------------------
+
+OPPORTUNITY_STAGES = {
+    "prospecting": "PROSPECTING",
+    "qualification": "QUALIFICATION",
+    "proposal": "PROPOSAL",
+    "negotiation": "NEGOTIATION",
+    "won": "CLOSED_WON",
+    "lost": "CLOSED_LOST",
+}
+# BottleCRM's lead statuses: assigned, in process, converted, recycled, closed. There is
+# no "qualified" status, so that canonical stage is not claimed.
+LEAD_STAGES = {
+    "new": "assigned",
+    "contacted": "in process",
+    "converted": "converted",
+    "lost": "closed",
+}
+LEAD_STAGES_READ = {**{v: k for k, v in LEAD_STAGES.items()}, "recycled": "new"}
+CASE_STAGES = {"open": "New", "pending": "Pending", "closed": "Closed"}
+CASE_STAGES_READ = {
+    **{v: k for k, v in CASE_STAGES.items()},
+    "Assigned": "open",
+    "Rejected": "closed",
+    "Duplicate": "closed",
+}
+TASK_STAGES = {"planned": "New", "done": "Completed"}
+TASK_STAGES_READ = {"New": "planned", "In Progress": "planned", "Completed": "done"}
+INVOICE_STAGES_READ = {
+    "Draft": "draft",
+    "Sent": "posted",
+    "Viewed": "posted",
+    "Pending": "posted",
+    "Overdue": "posted",
+    "Partially_Paid": "posted",
+    "Paid": "paid",
+    "Cancelled": "cancelled",
+}
+CASE_PRIORITIES = ("Low", "Normal", "High", "Urgent")
+PAYMENT_TERMS = {
+    "DUE_ON_RECEIPT": "Due on Receipt",
+    "NET_15": "Net 15",
+    "NET_30": "Net 30",
+    "NET_45": "Net 45",
+    "NET_60": "Net 60",
+    "CUSTOM": "Custom",
+}
+
+# -- canonical fields each entity maps (what capabilities() claims) --------------------
+
+FIELDS: dict[str, list[str]] = {
+    "account": ["name", "email", "phone", "website", "industry", "city", "country"],
+    "contact": ["first_name", "last_name", "name", "email", "phone", "title", "account"],
+    "lead": [
+        "name",
+        "first_name",
+        "last_name",
+        "company",
+        "email",
+        "phone",
+        "source",
+        "amount",
+        "stage",
+    ],
+    "opportunity": [
+        "name",
+        "account",
+        "contact",
+        "amount",
+        "probability",
+        "close_date",
+        "description",
+        "stage",
+    ],
+    "case": ["subject", "account", "contact", "description", "priority", "stage"],
+    "activity": [
+        "subject",
+        "kind",
+        "account",
+        "contact",
+        "opportunity",
+        "case",
+        "due_date",
+        "description",
+        "stage",
+    ],
+    "invoice": ["account", "lines", "total", "due_date", "payment_term", "stage"],
+    "product": ["code", "name", "price"],
+}
+READ_ONLY = {"invoice": {"total"}}
+
+
+# -- small value helpers ---------------------------------------------------------------
+
+
+def ref_id(value: Any) -> str | None:
+    """An id out of a reference, whichever way BottleCRM wrote it."""
+    if isinstance(value, dict):
+        value = value.get("id")
+    return str(value) if value else None
+
+
+def first_ref(values: Any) -> str | None:
+    return ref_id(values[0]) if isinstance(values, list) and values else None
+
+
+def number(value: Any) -> int | float | None:
+    """A decimal string as a number: int when it is whole, float otherwise."""
+    if value is None or value == "":
+        return None
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return int(amount) if amount == amount.to_integral_value() else float(amount)
+
+
+def decimal_text(value: Any, field: str) -> str | None:
+    if value is None:
+        return None
+    try:
+        return str(Decimal(str(value)))
+    except InvalidOperation:
+        raise Refused(f"{field} must be a number, not {value!r}") from None
+
+
+def stage_to_vendor(entity: str, stage: str, table: Mapping[str, str]) -> str:
+    if stage not in table:
+        raise Unsupported(f"BottleCRM has no {entity} stage matching '{stage}'")
+    return table[stage]
+
+
+def _only_known(entity: str, data: Mapping[str, Any]) -> None:
+    known = set(FIELDS[entity]) - READ_ONLY.get(entity, set())
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise Unsupported(f"BottleCRM's {entity} has no field for: {', '.join(unknown)}")
+
+
+class Choices:
+    """Choice lists that live in the vendor (countries, industries, lead sources).
+
+    They are read once from the API, lazily, so a canonical value may be given either
+    as BottleCRM's code or as its label.
+    """
+
+    def __init__(self, load: Callable[[], Mapping[str, list[list[str]]]]) -> None:
+        self._load = load
+        self._cache: Mapping[str, list[list[str]]] | None = None
+
+    def pairs(self, kind: str) -> list[list[str]]:
+        if self._cache is None:
+            self._cache = self._load()
+        return list(self._cache.get(kind, []))
+
+    def code(self, kind: str, value: str) -> str:
+        """The code for `value` (a code or a label, any case); unknown ones pass as is."""
+        wanted = value.strip().lower()
+        for code, label in self.pairs(kind):
+            if wanted in (str(code).lower(), str(label).lower()):
+                return str(code)
+        return value
+
+    def label(self, kind: str, code: Any) -> Any:
+        for known, label in self.pairs(kind):
+            if known == code:
+                return label
+        return code
+
+
+# -- account ---------------------------------------------------------------------------
+
+
+def account_out(data: Mapping[str, Any], choices: Choices) -> Record:
+    _only_known("account", data)
+    body: Record = {}
+    for name in ("name", "email", "phone", "website", "city"):
+        if name in data:
+            body[name] = data[name]
+    if "industry" in data:
+        body["industry"] = (
+            choices.code("industries", data["industry"]) if data["industry"] else None
+        )
+    if "country" in data:
+        body["country"] = choices.code("countries", data["country"]) if data["country"] else None
+    return body
+
+
+def account_in(obj: Mapping[str, Any]) -> Record:
+    return {
+        "id": str(obj["id"]),
+        "name": obj.get("name"),
+        "email": obj.get("email"),
+        "phone": obj.get("phone"),
+        "website": obj.get("website"),
+        "industry": obj.get("industry"),
+        "city": obj.get("city"),
+        # BottleCRM stores an ISO code and shows a name; the name is what a person reads.
+        "country": obj.get("country_display") or obj.get("country"),
+    }
+
+
+# -- contact ---------------------------------------------------------------------------
+
+
+def contact_out(data: Mapping[str, Any]) -> Record:
+    _only_known("contact", data)
+    body: Record = {}
+    if "name" in data and not ({"first_name", "last_name"} & set(data)):
+        # One name field in the scenario, two in BottleCRM: the last word is the family name.
+        first, _, last = str(data["name"]).strip().rpartition(" ")
+        body["first_name"], body["last_name"] = first, last
+    for name in ("first_name", "last_name", "email", "phone", "title"):
+        if name in data:
+            body[name] = data[name]
+    if "account" in data:
+        body["account"] = data["account"]
+    return body
+
+
+def contact_in(obj: Mapping[str, Any]) -> Record:
+    first, last = obj.get("first_name") or "", obj.get("last_name") or ""
+    return {
+        "id": str(obj["id"]),
+        "first_name": obj.get("first_name"),
+        "last_name": obj.get("last_name"),
+        "name": f"{first} {last}".strip() or None,
+        "email": obj.get("email"),
+        "phone": obj.get("phone"),
+        "title": obj.get("title"),
+        "account": ref_id(obj.get("account")),
+    }
+
+
+# -- lead ------------------------------------------------------------------------------
+
+
+def lead_out(data: Mapping[str, Any], choices: Choices) -> Record:
+    _only_known("lead", data)
+    renames = {
+        "name": "title",
+        "first_name": "first_name",
+        "last_name": "last_name",
+        "company": "company_name",
+        "email": "email",
+        "phone": "phone",
+    }
+    body: Record = {vendor: data[canon] for canon, vendor in renames.items() if canon in data}
+    if "source" in data:
+        body["source"] = choices.code("sources", data["source"]) if data["source"] else None
+    if "amount" in data:
+        body["opportunity_amount"] = decimal_text(data["amount"], "amount")
+    if "stage" in data:
+        body["status"] = stage_to_vendor("lead", data["stage"], LEAD_STAGES)
+    return body
+
+
+def lead_in(obj: Mapping[str, Any]) -> Record:
+    status = obj.get("status")
+    return {
+        "id": str(obj["id"]),
+        "name": obj.get("title"),
+        "first_name": obj.get("first_name"),
+        "last_name": obj.get("last_name"),
+        "company": obj.get("company_name"),
+        "email": obj.get("email"),
+        "phone": obj.get("phone"),
+        "source": obj.get("source"),
+        "amount": number(obj.get("opportunity_amount")),
+        "stage": LEAD_STAGES_READ.get(status, status) if status else "new",
+    }
+
+
+# -- opportunity -----------------------------------------------------------------------
+
+
+def opportunity_out(data: Mapping[str, Any]) -> Record:
+    _only_known("opportunity", data)
+    body: Record = {}
+    for canon, vendor in (
+        ("name", "name"),
+        ("account", "account"),
+        ("close_date", "closed_on"),
+        ("description", "description"),
+        ("probability", "probability"),
+    ):
+        if canon in data:
+            body[vendor] = data[canon]
+    if "amount" in data:
+        body["amount"] = decimal_text(data["amount"], "amount")
+    if "contact" in data:
+        body["contacts"] = [data["contact"]] if data["contact"] else []
+    if "stage" in data:
+        body["stage"] = stage_to_vendor("opportunity", data["stage"], OPPORTUNITY_STAGES)
+    return body
+
+
+def opportunity_in(obj: Mapping[str, Any]) -> Record:
+    stage = obj.get("stage")
+    read = {v: k for k, v in OPPORTUNITY_STAGES.items()}
+    return {
+        "id": str(obj["id"]),
+        "name": obj.get("name"),
+        "account": ref_id(obj.get("account")),
+        "contact": first_ref(obj.get("contacts")),
+        "amount": number(obj.get("amount")),
+        "probability": obj.get("probability"),
+        "close_date": obj.get("closed_on"),
+        "description": obj.get("description"),
+        "stage": read.get(stage, stage),
+    }
+
+
+# -- case ------------------------------------------------------------------------------
+
+
+def case_out(data: Mapping[str, Any]) -> Record:
+    _only_known("case", data)
+    body: Record = {}
+    for canon, vendor in (
+        ("subject", "name"),
+        ("account", "account"),
+        ("description", "description"),
+    ):
+        if canon in data:
+            body[vendor] = data[canon]
+    if "contact" in data:
+        body["contacts"] = [data["contact"]] if data["contact"] else []
+    if "priority" in data:
+        wanted = str(data["priority"]).capitalize()
+        if wanted not in CASE_PRIORITIES:
+            raise Unsupported(f"BottleCRM has no case priority '{data['priority']}'")
+        body["priority"] = wanted
+    if "stage" in data:
+        body["status"] = stage_to_vendor("case", data["stage"], CASE_STAGES)
+    return body
+
+
+def case_in(obj: Mapping[str, Any]) -> Record:
+    status, priority = obj.get("status"), obj.get("priority")
+    return {
+        "id": str(obj["id"]),
+        "subject": obj.get("name"),
+        "account": ref_id(obj.get("account")),
+        "contact": first_ref(obj.get("contacts")),
+        "description": obj.get("description"),
+        "priority": priority.lower() if isinstance(priority, str) else priority,
+        "stage": CASE_STAGES_READ.get(status, status),
+    }
+
+
+# -- activity (BottleCRM tasks) --------------------------------------------------------
+
+
+def activity_out(data: Mapping[str, Any]) -> Record:
+    _only_known("activity", data)
+    kind = data.get("kind")
+    if kind and str(kind).lower() != "task":
+        raise Unsupported(f"BottleCRM's API keeps tasks as activities, not '{kind}'")
+    body: Record = {}
+    for canon, vendor in (
+        ("subject", "title"),
+        ("account", "account"),
+        ("opportunity", "opportunity"),
+        ("case", "case"),
+        ("due_date", "due_date"),
+        ("description", "description"),
+    ):
+        if canon in data:
+            body[vendor] = data[canon]
+    if "contact" in data:
+        body["contacts"] = [data["contact"]] if data["contact"] else []
+    if "stage" in data:
+        body["status"] = stage_to_vendor("activity", data["stage"], TASK_STAGES)
+    return body
+
+
+def activity_in(obj: Mapping[str, Any]) -> Record:
+    status = obj.get("status")
+    return {
+        "id": str(obj["id"]),
+        "subject": obj.get("title"),
+        "kind": "task",
+        "account": ref_id(obj.get("account")),
+        "contact": first_ref(obj.get("contacts")),
+        "opportunity": ref_id(obj.get("opportunity")),
+        "case": ref_id(obj.get("case")),
+        "due_date": obj.get("due_date"),
+        "description": obj.get("description"),
+        "stage": TASK_STAGES_READ.get(status, status),
+    }
+
+
+# -- product (BottleCRM keeps its catalogue under invoices) ---------------------------
+
+
+def product_out(data: Mapping[str, Any]) -> Record:
+    _only_known("product", data)
+    body: Record = {}
+    if "code" in data:
+        body["sku"] = data["code"]
+    if "name" in data:
+        body["name"] = data["name"]
+    if "price" in data:
+        body["price"] = decimal_text(data["price"], "price")
+    return body
+
+
+def product_in(obj: Mapping[str, Any]) -> Record:
+    return {
+        "id": str(obj["id"]),
+        "code": obj.get("sku"),
+        "name": obj.get("name"),
+        "price": number(obj.get("price")),
+    }
+
+
+# -- invoice ---------------------------------------------------------------------------
+
+
+def payment_term_code(value: str) -> str:
+    wanted = str(value).strip().lower()
+    for code, label in PAYMENT_TERMS.items():
+        if wanted in (code.lower(), label.lower(), code.lower().replace("_", " ")):
+            return code
+    raise Unsupported(f"BottleCRM has no payment term '{value}'")
+
+
+def invoice_lines_out(
+    lines: Any, product: Callable[[str], Mapping[str, Any] | None]
+) -> list[Record]:
+    """Invoice lines; a line naming a BottleCRM product (code or id) is linked to it.
+
+    The line keeps the scenario's own word for the product as its name, so it reads
+    back unchanged; a line without a price takes the product's list price.
+    """
+    if not isinstance(lines, list):
+        raise Refused("invoice lines must be a list")
+    out = []
+    for line in lines:
+        given = str(line.get("product") or "")
+        known = product(given) if given else None
+        price = line.get("price", known.get("price") if known else 0)
+        item: Record = {
+            "name": given,
+            "description": (known or {}).get("name") or given,
+            "quantity": decimal_text(line.get("quantity", 1), "quantity"),
+            "unit_price": decimal_text(price, "price"),
+        }
+        if known:
+            item["product"] = str(known["id"])
+        out.append(item)
+    return out
+
+
+def invoice_out(
+    data: Mapping[str, Any], product: Callable[[str], Mapping[str, Any] | None]
+) -> Record:
+    _only_known("invoice", data)
+    body: Record = {}
+    if "account" in data:
+        body["account_id"] = data["account"]
+    if "due_date" in data:
+        body["due_date"] = data["due_date"]
+    if "payment_term" in data:
+        body["payment_terms"] = payment_term_code(data["payment_term"])
+    if "lines" in data:
+        body["line_items"] = invoice_lines_out(data["lines"], product)
+    if "stage" in data and data["stage"] != "draft":
+        raise Unsupported("a BottleCRM invoice starts as a draft; advance it instead")
+    return body
+
+
+def invoice_in(obj: Mapping[str, Any]) -> Record:
+    status, term = obj.get("status"), obj.get("payment_terms")
+    record: Record = {
+        "id": str(obj["id"]),
+        "account": ref_id(obj.get("account")),
+        "total": number(obj.get("total_amount")),
+        "due_date": obj.get("due_date"),
+        "payment_term": PAYMENT_TERMS.get(term, term) if term else None,
+        "stage": INVOICE_STAGES_READ.get(status, status),
+    }
+    if "line_items" in obj:  # the detail has them, list rows do not
+        record["lines"] = [
+            {
+                "product": item.get("name") or item.get("description"),
+                "quantity": number(item.get("quantity")),
+                "price": number(item.get("unit_price")),
+            }
+            for item in obj["line_items"]
+        ]
+    return record
+
+
+def normalize_where(entity: str, where: Mapping[str, Any], choices: Choices) -> Record:
+    """`find` values spelled the way records read back, so equality means the same thing.
+
+    A scenario may filter on a label where BottleCRM keeps a code (an industry, a lead
+    source) or on a code where the record reads a label (a country, a payment term).
+    """
+    out = dict(where)
+    for key, value in where.items():
+        if not isinstance(value, str) or not value:
+            continue
+        if (entity, key) == ("account", "industry"):
+            out[key] = choices.code("industries", value)
+        elif (entity, key) == ("account", "country"):
+            out[key] = choices.label("countries", choices.code("countries", value))
+        elif (entity, key) == ("lead", "source"):
+            out[key] = choices.code("sources", value)
+        elif (entity, key) == ("case", "priority"):
+            out[key] = value.lower()
+        elif (entity, key) == ("invoice", "payment_term"):
+            out[key] = PAYMENT_TERMS[payment_term_code(value)]
+    return out

@@ -1,0 +1,332 @@
+"""The Tryton adapter against a real Tryton 8.0 server (the local sandbox).
+
+Each test drives the adapter the way the runner does, through `perform`, and checks both
+what the adapter answers and, where it matters, what Tryton itself then holds.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crmproof import discovery
+from crmproof.adapter import Adapter
+from crmproof.protocol import Operation, Outcome, RecordRef
+from crmproof.sandbox import read_secrets
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _settings() -> dict[str, Any]:
+    s = read_secrets()
+    return {
+        "url": s["TRYTON_URL"],
+        "database": s["TRYTON_DATABASE"],
+        "user": s["TRYTON_USER"],
+        "password": s["TRYTON_PASSWORD"],
+        "actors": {
+            rep: {
+                "user": s[f"TRYTON_{rep.upper()}_USER"],
+                "password": s[f"TRYTON_{rep.upper()}_PASSWORD"],
+            }
+            for rep in ("rep_a", "rep_b")
+        },
+    }
+
+
+class Driver:
+    """Performs operations as the runner would and remembers what they created."""
+
+    def __init__(self, adapter: Adapter) -> None:
+        self.adapter = adapter
+        self.created: list[RecordRef] = []
+
+    def __call__(self, op: str, entity: str | None = None, **kwargs: Any) -> Outcome:
+        outcome = self.adapter.perform(Operation(op=op, entity=entity, **kwargs))
+        self.created.extend(r for r in outcome.created if r not in self.created)
+        return outcome
+
+    def ok(self, op: str, entity: str | None = None, **kwargs: Any) -> Any:
+        outcome = self(op, entity, **kwargs)
+        assert outcome.status == "ok", outcome.message
+        return outcome.records if outcome.records is not None else outcome.record
+
+    def cleanup(self) -> dict[tuple[str, str], Outcome]:
+        """Delete everything created, newest first, as the runner's cleanup does."""
+        results = {}
+        for ref in reversed(self.created):
+            results[(ref.entity, ref.id)] = self("delete", ref.entity, id=ref.id, cleanup=True)
+        self.created = []
+        return results
+
+
+@pytest.fixture(scope="module")
+def adapter(vendor_sandbox: Callable[[str], dict[str, Any]]) -> Iterator[Adapter]:
+    vendor_sandbox("tryton")
+    package = discovery.load("tryton", ROOT / "adapters")
+    instance = package.adapter()
+    instance.open(_settings())
+    yield instance
+    instance.close()
+
+
+@pytest.fixture
+def run(adapter: Adapter) -> Iterator[Driver]:
+    driver = Driver(adapter)
+    yield driver
+    driver.cleanup()
+
+
+@pytest.fixture
+def marker() -> str:
+    return f"zz{uuid.uuid4().hex[:10]}"
+
+
+def test_open_reports_the_server_series(adapter: Adapter) -> None:
+    version = adapter.open(_settings())
+    assert version and version.startswith("8.0 (") and "sale_opportunity 8.0." in version
+
+
+def test_capabilities_name_only_implemented_methods(adapter: Adapter) -> None:
+    caps = adapter.capabilities()
+    for entity, support in caps.entities.items():
+        for op in support.operations:
+            assert callable(getattr(adapter, f"{op}_{entity}", None)), f"{op}_{entity}"
+    assert "negotiation" not in caps.entities["opportunity"].stages
+    assert caps.actors == ["rep_a", "rep_b"] and caps.operations == ["login"]
+
+
+def test_account_create_get_update_find_delete(run: Driver, marker: str) -> None:
+    name = f"Globex {marker}"
+    created = run.ok(
+        "create", "account", data={"name": name, "email": "ap@globex.test", "phone": "+1 555 0100"}
+    )
+    assert created["name"] == name and isinstance(created["id"], str)
+    got = run.ok("get", "account", id=created["id"])
+    assert (got["email"], got["phone"]) == ("ap@globex.test", "+1 555 0100")
+
+    updated = run.ok(
+        "update",
+        "account",
+        id=created["id"],
+        data={"phone": "+1 555 0199", "city": "Springfield", "payment_term": "Net 30 days"},
+    )
+    assert updated["phone"] == "+1 555 0199"
+    assert (updated["city"], updated["payment_term"]) == ("Springfield", "Net 30 days")
+
+    found = run.ok("find", "account", where={"name": name})
+    assert [r["id"] for r in found] == [created["id"]]
+    assert found[0]["phone"] == "+1 555 0199"
+    assert run.ok("find", "account", where={"phone": "+1 555 0199", "name": name})
+    assert run.ok("find", "account", where={"name": f"Nobody {marker}"}) == []
+
+    assert run.ok("delete", "account", id=created["id"]) == {"id": created["id"]}
+    assert run("get", "account", id=created["id"]).status == "refused"
+    assert run.adapter.leftovers(marker) == []  # type: ignore[attr-defined]
+
+
+def test_contact_works_for_an_account(run: Driver, marker: str) -> None:
+    account = run.ok("create", "account", data={"name": f"Initech {marker}"})
+    contact = run.ok(
+        "create",
+        "contact",
+        data={"name": f"Bill {marker}", "email": "bill@initech.test", "account": account["id"]},
+    )
+    assert contact["account"] == account["id"]
+    assert [c["id"] for c in run.ok("find", "contact", where={"account": account["id"]})] == [
+        contact["id"]
+    ]
+    # A contact is a party too, but not an account.
+    assert run.ok("find", "account", where={"name": f"Bill {marker}"}) == []
+
+
+def test_opportunity_is_won_through_its_order(run: Driver, marker: str) -> None:
+    account = run.ok("create", "account", data={"name": f"Umbrella {marker}"})
+    deal = run.ok(
+        "create",
+        "opportunity",
+        data={"name": f"Fleet {marker}", "account": account["id"], "amount": 3000},
+    )
+    assert deal["stage"] == "prospecting"
+    assert run.ok("advance", "opportunity", id=deal["id"], to="qualification")["stage"] == (
+        "qualification"
+    )
+    converted = run(
+        "convert",
+        "opportunity",
+        id=deal["id"],
+        to="order",
+        data={"lines": [{"product": "LICENSE", "quantity": 2, "unit_price": 1500}]},
+    )
+    assert converted.status == "ok", converted.message
+    order = converted.record
+    assert RecordRef(entity="order", id=order["id"]) in converted.created
+    assert (order["opportunity"], order["stage"], order["total"]) == (deal["id"], "draft", 3000)
+    assert run.ok("get", "opportunity", id=deal["id"])["stage"] == "proposal"
+
+    confirmed = run("advance", "order", id=order["id"], to="confirmed")
+    assert confirmed.status == "ok", confirmed.message
+    assert confirmed.record["stage"] == "confirmed"
+    assert [r.entity for r in confirmed.created] == ["invoice"]  # Tryton invoices on confirm
+    won = run.ok("get", "opportunity", id=deal["id"])
+    assert (won["stage"], won["amount"]) == ("won", 3000)
+    assert run.ok("find", "opportunity", where={"account": account["id"], "stage": "won"})
+
+
+def test_advance_straight_to_won_sells_the_amount(run: Driver, marker: str) -> None:
+    account = run.ok("create", "account", data={"name": f"Hooli {marker}"})
+    deal = run.ok(
+        "create",
+        "opportunity",
+        data={"name": f"Renewal {marker}", "account": account["id"], "amount": 120000},
+    )
+    won = run("advance", "opportunity", id=deal["id"], to="won")
+    assert won.status == "ok", won.message
+    assert won.record["stage"] == "won" and won.record["amount"] == 120000
+    assert sorted(r.entity for r in won.created) == ["invoice", "order"]
+
+
+def test_order_becomes_a_posted_invoice(run: Driver, marker: str) -> None:
+    account = run.ok("create", "account", data={"name": f"Soylent {marker}"})
+    order = run.ok(
+        "create",
+        "order",
+        data={
+            "account": account["id"],
+            "reference": f"PO-{marker}",
+            "lines": [{"product": "SERVICE-HOURS", "quantity": 10, "unit_price": 150}],
+        },
+    )
+    assert (order["stage"], order["total"]) == ("draft", 1500)
+    assert order["lines"] == [
+        {"product": "SERVICE-HOURS", "quantity": 10, "unit_price": 150, "amount": 1500}
+    ]
+    assert run.ok("advance", "order", id=order["id"], to="quoted")["stage"] == "quoted"
+    invoiced = run("invoice", "order", id=order["id"])
+    assert invoiced.status == "ok", invoiced.message
+    invoice = invoiced.record
+    assert RecordRef(entity="invoice", id=invoice["id"]) in invoiced.created
+    assert (invoice["stage"], invoice["order"], invoice["total"]) == ("draft", order["id"], 1500)
+
+    posted = run.ok("advance", "invoice", id=invoice["id"], to="posted")
+    assert posted["stage"] == "posted" and posted["due_date"]
+    found = run.ok("find", "invoice", where={"account": account["id"]})
+    assert [(i["id"], i["stage"], i["total"]) for i in found] == [(invoice["id"], "posted", 1500)]
+    assert run.ok("get", "order", id=order["id"])["stage"] == "confirmed"
+    assert run.ok("find", "order", where={"reference": f"PO-{marker}"})[0]["id"] == order["id"]
+
+
+def test_cleanup_leaves_no_record(run: Driver, marker: str) -> None:
+    account = run.ok("create", "account", data={"name": f"Acme {marker}", "email": "x@acme.test"})
+    run.ok("create", "contact", data={"name": f"Wile {marker}", "account": account["id"]})
+    lead = run.ok("create", "lead", data={"name": f"Lead {marker}", "amount": 10})
+    run.ok("convert", "lead", id=lead["id"], data={"account": account["id"]})
+    run.ok(
+        "convert",
+        "opportunity",
+        id=lead["id"],
+        data={"lines": [{"product": "HARDWARE", "quantity": 1}]},
+    )
+    product = run.ok("create", "product", data={"code": marker, "name": f"Anvil {marker}"})
+    order = run.ok(
+        "create",
+        "order",
+        data={"account": account["id"], "lines": [{"product": marker, "quantity": 2}]},
+    )
+    run.ok("advance", "order", id=order["id"], to="quoted")
+    kinds = {r.entity for r in run.adapter.leftovers(marker)}  # type: ignore[attr-defined]
+    assert kinds == {"account", "contact", "opportunity", "product", "order"}
+
+    created = list(run.created)
+    results = run.cleanup()
+    assert {k: o.status for k, o in results.items()} == {k: "ok" for k in results}
+    assert run.adapter.leftovers(marker) == []  # type: ignore[attr-defined]
+    # Cleaning up again finds everything gone, and that is fine.
+    again = [run("delete", r.entity, id=r.id, cleanup=True) for r in created]
+    assert {o.status for o in again} == {"ok"}
+    assert run("delete", "product", id=product["id"]).status == "refused"  # not a cleanup
+
+
+def test_cleanup_of_a_sale_says_what_tryton_keeps(run: Driver, marker: str) -> None:
+    """Tryton keeps what reached the books: cleanup neutralises it and says how."""
+    account = run.ok("create", "account", data={"name": f"Cyberdyne {marker}"})
+    order = run.ok(
+        "create",
+        "order",
+        data={"account": account["id"], "lines": [{"product": "HARDWARE", "quantity": 1}]},
+    )
+    invoice = run.ok("invoice", "order", id=order["id"])
+    run.ok("advance", "invoice", id=invoice["id"], to="posted")
+    results = run.cleanup()
+    statuses = {entity: o.status for (entity, _), o in results.items()}
+    assert statuses == {"invoice": "ok", "order": "ok", "account": "ok"}
+    kept = {entity: o.kept or "" for (entity, _), o in results.items()}
+    assert kept["invoice"].startswith("cancelled")
+    assert kept["account"].startswith("archived")
+    assert kept["order"].startswith(("confirmed", "processing"))
+    assert run.ok("get", "invoice", id=invoice["id"])["stage"] == "cancelled"
+    left = {(r.entity, r.id): r.kept for r in run.adapter.leftovers(marker)}  # type: ignore[attr-defined]
+    assert set(left) == {
+        ("account", account["id"]),
+        ("order", order["id"]),
+        ("invoice", invoice["id"]),
+    }
+    assert all(left.values()), left  # every one of them neutralised, none live
+
+
+def test_refused_operations(run: Driver, marker: str) -> None:
+    missing = run("get", "account", id="999999")
+    assert missing.status == "refused" and "999999" in (missing.message or "")
+    account = run.ok("create", "account", data={"name": f"Vandelay {marker}"})
+    empty = run.ok("create", "order", data={"account": account["id"]})
+    quote = run("advance", "order", id=empty["id"], to="quoted")
+    assert quote.status == "refused" and "no lines" in (quote.message or "")
+    lead = run.ok("create", "lead", data={"name": f"Partyless {marker}"})
+    convert = run("convert", "lead", id=lead["id"])
+    assert convert.status == "refused" and "Party" in (convert.message or "")
+    # A sales rep may not delete products: Tryton's access rules answer.
+    assert run.ok("login", actor="rep_a") == {"id": "rep_a"}
+    product = run.ok("create", "product", data={"code": marker, "name": f"Latex {marker}"})
+    denied = run("delete", "product", id=product["id"], actor="rep_a")
+    assert denied.status == "refused" and "not allowed" in (denied.message or "")
+    assert run.ok("get", "product", id=product["id"], actor="rep_a")["code"] == marker
+
+
+def test_unsupported_operations(run: Driver, marker: str) -> None:
+    assert run("create", "case", data={"subject": "x"}).status == "unsupported"
+    assert run("login", actor="nobody").status == "unsupported"
+    account = run.ok("create", "account", data={"name": f"Kramerica {marker}"})
+    deal = run.ok(
+        "create", "opportunity", data={"name": f"Deal {marker}", "account": account["id"]}
+    )
+    assert run("advance", "opportunity", id=deal["id"], to="negotiation").status == "unsupported"
+    assert run("create", "account", data={"name": "x", "industry": "Oil"}).status == "unsupported"
+
+
+def test_opportunities_are_lost_and_leads_converted(run: Driver, marker: str) -> None:
+    account = run.ok("create", "account", data={"name": f"Wonka {marker}"})
+    lost = run.ok(
+        "create", "opportunity", data={"name": f"Lost {marker}", "account": account["id"]}
+    )
+    lost = run.ok("advance", "opportunity", id=lost["id"], to="lost", data={"lost_reason": "Price"})
+    assert (lost["stage"], lost["lost_reason"]) == ("lost", "Price")
+    # A converted one is lost when its order is cancelled.
+    quoted = run.ok(
+        "create", "opportunity", data={"name": f"Quoted {marker}", "account": account["id"]}
+    )
+    assert run.ok("advance", "opportunity", id=quoted["id"], to="proposal")["stage"] == "proposal"
+    assert run.ok("advance", "opportunity", id=quoted["id"], to="lost")["stage"] == "lost"
+    assert run.ok("find", "opportunity", where={"account": account["id"], "stage": "lost"})
+
+    lead = run.ok("create", "lead", data={"name": f"Lead {marker}", "account": account["id"]})
+    assert lead["stage"] == "new"
+    assert run.ok("advance", "lead", id=lead["id"], to="converted")["stage"] == "converted"
+    assert run.ok("get", "opportunity", id=lead["id"])["stage"] == "qualification"
+    assert [r["id"] for r in run.ok("find", "lead", where={"name": f"Lead {marker}"})] == [
+        lead["id"]
+    ]
+    assert run("advance", "lead", id=lead["id"], to="contacted").status == "unsupported"
