@@ -1,4 +1,4 @@
-"""The whole chain on the real Tryton server: YAML -> runner -> adapter -> results -> scorecard.
+"""The whole chain on real vendors: YAML -> runner -> adapter -> results -> scorecard.
 
 Runs the starter suite through the real `crmproof` command, as a user would, then reads
 what it wrote and asks Tryton itself whether anything the run created is left.
@@ -28,6 +28,7 @@ def starter_run(
     vendor_sandbox: Callable[[str], dict[str, Any]], tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Path, str]:
     vendor_sandbox("tryton")
+    vendor_sandbox("bottlecrm")
     reports = tmp_path_factory.mktemp("reports")
     proc = subprocess.run(
         [
@@ -39,6 +40,8 @@ def starter_run(
             str(STARTER),
             "--vendor",
             "tryton",
+            "--vendor",
+            "bottlecrm",
             "--reports",
             str(reports),
         ],
@@ -54,19 +57,35 @@ def starter_run(
 def test_wrong_expectation_fails_and_the_rest_pass(starter_run: tuple[Path, str]) -> None:
     folder, _ = starter_run
     events = list(read_events(folder / "results.jsonl"))
-    scenarios = {e["scenario"]: e for e in events if e["event"] == "scenario"}
-    messages = {s: e.get("message") for s, e in scenarios.items()}
-    assert scenarios["STARTER-ACCOUNT"]["status"] == "passed", messages
-    assert scenarios["STARTER-OPPORTUNITY-WON"]["status"] == "passed", messages
-    assert scenarios["STARTER-ORDER-TO-INVOICE"]["status"] == "passed", messages
-    assert scenarios["STARTER-WRONG"]["status"] == "failed"
-    failed = [e for e in events if e["event"] == "step" and e["status"] == "failed"]
-    assert len(failed) == 1
-    assert failed[0]["expected"].startswith("'Pied Piper ")
-    assert failed[0]["actual"].startswith("'Hooli ")
-    assert failed[0]["line"] == 12  # the expect step in wrong.yaml
+    status = {(e["vendor"], e["scenario"]): e["status"] for e in events if e["event"] == "scenario"}
+    messages = {
+        k: e.get("message") for e in events if e["event"] == "scenario" for k in [e["scenario"]]
+    }
+    assert status == {
+        ("tryton", "STARTER-ACCOUNT"): "passed",
+        ("tryton", "STARTER-OPPORTUNITY-WON"): "passed",
+        ("tryton", "STARTER-ORDER-TO-INVOICE"): "passed",
+        ("tryton", "STARTER-REP-PRIVACY"): "failed",  # every Tryton sales user sees all leads
+        ("tryton", "STARTER-WRONG"): "failed",
+        ("bottlecrm", "STARTER-ACCOUNT"): "passed",
+        ("bottlecrm", "STARTER-OPPORTUNITY-WON"): "passed",
+        ("bottlecrm", "STARTER-ORDER-TO-INVOICE"): "unsupported",  # no orders in its API
+        ("bottlecrm", "STARTER-REP-PRIVACY"): "passed",
+        ("bottlecrm", "STARTER-WRONG"): "failed",
+    }, messages
+    wrong = [
+        e
+        for e in events
+        if e["event"] == "step" and e["status"] == "failed" and e["scenario"] == "STARTER-WRONG"
+    ]
+    assert len(wrong) == 2
+    for step in wrong:
+        assert step["expected"].startswith("'Pied Piper ")
+        assert step["actual"].startswith("'Hooli ")
+        assert step["line"] == 12  # the expect step in wrong.yaml
     steps = [e for e in events if e["event"] == "step" and e["status"] == "passed"]
-    assert all(e["duration_ms"] > 0 for e in steps)
+    vendor_calls = [e for e in steps if not e["step"].startswith(("login", "expect value"))]
+    assert vendor_calls and all(e["duration_ms"] > 0 for e in vendor_calls)
 
 
 def test_scorecard_files_and_terminal_table(starter_run: tuple[Path, str]) -> None:
@@ -76,16 +95,28 @@ def test_scorecard_files_and_terminal_table(starter_run: tuple[Path, str]) -> No
     assert tryton["vendor_version"].startswith("8.0")
     verdicts = {rid: cell["verdict"] for rid, cell in tryton["requirements"].items()}
     assert verdicts == {
+        "O2C-0.1": "not met",
         "O2C-1.1": "partly met",
         "O2C-2.1": "met",
         "O2C-3.1": "met",
         "O2C-3.2": "met",
     }
+    bottlecrm = card["vendors"][1]
+    verdicts = {rid: cell["verdict"] for rid, cell in bottlecrm["requirements"].items()}
+    assert verdicts == {
+        "O2C-0.1": "met",
+        "O2C-1.1": "partly met",
+        "O2C-2.1": "met",
+        "O2C-3.1": "unsupported",
+        "O2C-3.2": "unsupported",
+    }
+    assert bottlecrm["leftovers"] is not None
+    assert [r for r in bottlecrm["leftovers"] if not r["kept"]] == []
     assert tryton["disqualified"] and tryton["disqualified_by"] == ["O2C-1.1"]
     assert stdout.index("DISQUALIFIED") < stdout.index("requirement")  # said first
     assert "STARTER-WRONG" in stdout and "expected: 'Pied Piper" in stdout
     assert (folder / "scorecard.md").read_text().startswith("# Scorecard: Starter suite")
-    assert 'failures="1"' in (folder / "junit.xml").read_text()
+    assert '<testsuite name="tryton" tests="5" failures="2"' in (folder / "junit.xml").read_text()
     rerendered = subprocess.run(
         [sys.executable, "-m", "crmproof.cli", "report", str(folder)],
         capture_output=True,
