@@ -82,9 +82,11 @@ class Run:
         cls, suite: Suite, reports: Path, run_id: str, progress: Progress | None = None
     ) -> Run:
         """The unfinished part of a killed run: its remaining jobs and its orphans."""
-        path = reports / run_id / "results.jsonl"
+        folder = (reports / run_id).resolve()  # `latest` names the newest run
+        path = folder / "results.jsonl"
         if not path.exists():
             raise ValueError(f"no run {run_id} in {reports}")
+        run_id = folder.name
         events = list(read_events(path))
         first = next((e for e in events if e["event"] == "run"), None)
         if first is None:
