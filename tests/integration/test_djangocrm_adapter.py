@@ -1,0 +1,411 @@
+"""The DjangoCRM adapter against a real DjangoCRM sandbox, through its web UI only.
+
+Each test is a small scenario: it acts, checks what came back, deletes what it made as
+the runner's cleanup would (newest first), and then asks the UI for anything still
+carrying its marker. The sandbox is started by the session fixture when not running.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crmproof import discovery
+from crmproof.protocol import Operation, Outcome, RecordRef
+from crmproof.sandbox import read_secrets
+
+WORKSPACE = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def djangocrm(vendor_sandbox: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    vendor_sandbox("djangocrm")
+    secrets = read_secrets()
+    adapter = discovery.load("djangocrm", WORKSPACE / "adapters").adapter()
+    run = tmp_path_factory.mktemp("run")
+    adapter.evidence_dir = str(run / "evidence" / "djangocrm")
+    adapter.open(
+        {
+            "url": secrets["DJANGOCRM_URL"],
+            "user": secrets["DJANGOCRM_ADMIN_USER"],
+            "password": secrets["DJANGOCRM_ADMIN_PASSWORD"],
+            "actors": {
+                actor: {
+                    "user": secrets[f"DJANGOCRM_{actor.upper()}_USER"],
+                    "password": secrets[f"DJANGOCRM_{actor.upper()}_PASSWORD"],
+                }
+                for actor in ("rep_a", "rep_b")
+            },
+        }
+    )
+    yield adapter
+    adapter.close()
+
+
+class Scenario:
+    """A scenario's worth of steps, with the runner's bookkeeping of created records."""
+
+    def __init__(self, adapter: Any, name: str) -> None:
+        self.adapter = adapter
+        self.name = name
+        self.marker = f"cp{uuid.uuid4().hex[:10]}"
+        self.created: list[RecordRef] = []
+        # evidence_dir is <run folder>/evidence/djangocrm; evidence paths are relative
+        # to the run folder.
+        self.run_folder = Path(adapter.evidence_dir).parent.parent
+        adapter.begin(name)
+
+    def do(self, op: str, entity: str | None = None, **kwargs: Any) -> Outcome:
+        outcome = self.adapter.perform(Operation(op=op, entity=entity, **kwargs))
+        self.created += [r for r in outcome.created if r not in self.created]
+        if op == "delete" and outcome.status == "ok":
+            self.created = [r for r in self.created if (r.entity, r.id) != (entity, kwargs["id"])]
+        return outcome
+
+    def ok(self, op: str, entity: str | None = None, **kwargs: Any) -> Outcome:
+        outcome = self.do(op, entity, **kwargs)
+        assert outcome.status == "ok", f"{op} {entity}: {outcome.status}: {outcome.message}"
+        return outcome
+
+    def finish(self, status: str = "passed") -> list[RecordRef]:
+        """Clean up as the runner does, end the scenario, return what is left behind."""
+        problems = []
+        for ref in reversed(self.created):
+            outcome = self.adapter.perform(
+                Operation(op="delete", entity=ref.entity, id=ref.id, cleanup=True)
+            )
+            if outcome.status != "ok":
+                problems.append(f"{ref.entity} {ref.id}: {outcome.message}")
+        self.created = []
+        self.adapter.end(self.name, status)
+        assert not problems, problems
+        return self.adapter.leftovers(self.marker)
+
+
+@pytest.fixture
+def scenario(djangocrm: Any, request: pytest.FixtureRequest) -> Iterator[Scenario]:
+    s = Scenario(djangocrm, request.node.name)
+    yield s
+    if s.created:  # the test failed before finishing: still leave nothing behind
+        s.finish("failed")
+
+
+def test_company_and_contact_crud_and_find(scenario: Scenario) -> None:
+    s, m = scenario, scenario.marker
+    s.ok("login", actor="admin")
+    name, email = f"Globex {m}", "ap@globex.test"
+    account = s.ok("create", "account", data={"name": name, "email": email, "country": "Germany"})
+    assert account.record == {
+        "id": account.record["id"],
+        "name": name,
+        "email": email,
+        "phone": None,
+        "website": None,
+        "country": "Germany",
+    }
+    # one form page and the saved page; two fields typed, one country chosen, one click
+    # for the country and one for Save.
+    effort = account.effort
+    assert effort is not None
+    assert (effort.pages, effort.fields, effort.clicks) == (2, 3, 2)
+    assert effort.keystrokes == len(name) + len(email)
+    assert [e.kind for e in account.evidence] == ["screenshot"]
+    shot = s.run_folder / account.evidence[0].path
+    assert shot.stat().st_size > 0
+
+    acc_id = account.record["id"]
+    updated = s.ok("update", "account", id=acc_id, data={"phone": "+49 30 1234"})
+    assert updated.record["phone"] == "+49 30 1234"
+    assert s.ok("get", "account", id=acc_id).record["phone"] == "+49 30 1234"
+    found = s.ok("find", "account", where={"name": name})
+    assert [r["id"] for r in found.records] == [acc_id]
+
+    contact = s.ok(
+        "create",
+        "contact",
+        data={"name": f"Ada {m}", "email": "ada@globex.test", "account": acc_id},
+    )
+    assert contact.record["first_name"] == "Ada"
+    assert contact.record["last_name"] == m
+    assert contact.record["account"] == acc_id
+    by_account = s.ok("find", "contact", where={"account": acc_id})
+    assert [r["id"] for r in by_account.records] == [contact.record["id"]]
+    s.ok("update", "contact", id=contact.record["id"], data={"title": "CFO"})
+    assert s.ok("get", "contact", id=contact.record["id"]).record["title"] == "CFO"
+
+    s.ok("delete", "contact", id=contact.record["id"])
+    gone = s.do("get", "contact", id=contact.record["id"])
+    assert gone.status == "refused"
+    assert s.ok("find", "contact", where={"account": acc_id}).records == []
+    assert s.finish() == []
+
+
+def test_contact_without_company_is_refused(scenario: Scenario) -> None:
+    refused = scenario.do(
+        "create", "contact", data={"name": f"Nobody {scenario.marker}", "email": "n@x.test"}
+    )
+    assert refused.status == "refused"
+    assert "rejected the form" in (refused.message or "")
+    assert scenario.finish() == []
+
+
+def test_lead_converts_to_opportunity(scenario: Scenario) -> None:
+    s, m = scenario, scenario.marker
+    lead = s.ok(
+        "create",
+        "lead",
+        data={
+            "name": f"Lena {m}",
+            "email": f"lena.{m}@initech.test",
+            "company": f"Initech {m}",
+        },
+    )
+    assert lead.record["stage"] == "new"
+    assert [r["id"] for r in s.ok("find", "lead", where={"company": f"Initech {m}"}).records] == [
+        lead.record["id"]
+    ]
+    converted = s.ok(
+        "convert", "lead", id=lead.record["id"], to="opportunity", data={"amount": 5000}
+    )
+    deal = converted.record
+    assert deal["stage"] == "prospecting"
+    assert deal["amount"] == 5000
+    assert {r.entity for r in converted.created} == {"account", "contact", "opportunity"}
+    assert s.ok("get", "account", id=deal["account"]).record["name"] == f"Initech {m}"
+    person = s.ok("get", "contact", id=deal["contact"]).record
+    assert (person["name"], person["account"]) == (f"Lena {m}", deal["account"])
+    assert s.do("get", "lead", id=lead.record["id"]).status == "refused"  # converted: gone
+    assert s.finish() == []
+
+
+def test_deal_created_and_advanced_to_won(scenario: Scenario) -> None:
+    s, m = scenario, scenario.marker
+    account = s.ok("create", "account", data={"name": f"Acme {m}", "email": "buy@acme.test"})
+    acc_id = account.record["id"]
+    contact = s.ok(
+        "create",
+        "contact",
+        data={"name": f"Wile {m}", "email": "wile@acme.test", "account": acc_id},
+    )
+    deal = s.ok(
+        "create",
+        "opportunity",
+        data={
+            "name": f"Fleet {m}",
+            "account": acc_id,
+            "contact": contact.record["id"],
+            "amount": 120000,
+            "stage": "qualification",
+        },
+    )
+    record = deal.record
+    assert (record["stage"], record["amount"], record["account"]) == (
+        "qualification",
+        120000,
+        acc_id,
+    )
+    assert record["request"]  # the request the deal was made from
+    for stage in ("proposal", "negotiation"):
+        assert s.ok("advance", "opportunity", id=record["id"], to=stage).record["stage"] == stage
+    won = s.ok("advance", "opportunity", id=record["id"], to="won")
+    assert won.record["stage"] == "won"
+    # a closed deal leaves the default list but is still found
+    found = s.ok("find", "opportunity", where={"account": acc_id})
+    assert [(r["id"], r["stage"]) for r in found.records] == [(record["id"], "won")]
+    assert s.finish() == []
+
+
+def test_lost_deal_needs_and_keeps_its_reason(scenario: Scenario) -> None:
+    s, m = scenario, scenario.marker
+    account = s.ok("create", "account", data={"name": f"Lost {m}", "email": "l@lost.test"})
+    deal = s.ok(
+        "create",
+        "opportunity",
+        data={"name": f"Maybe {m}", "account": account.record["id"], "amount": 10},
+    )
+    # DjangoCRM's reasons are a fixed list: a free-text one is refused, naming the list
+    free = s.do("update", "opportunity", id=deal.record["id"], data={"lost_reason": "Too dear"})
+    assert free.status == "refused" and "The price is not competitive" in (free.message or "")
+    lost = s.ok(
+        "advance",
+        "opportunity",
+        id=deal.record["id"],
+        to="lost",
+        data={"lost_reason": "The price is not competitive"},
+    )
+    assert (lost.record["stage"], lost.record["lost_reason"]) == (
+        "lost",
+        "The price is not competitive",
+    )
+    # without a contact, DjangoCRM filed the request's person (the account, by its
+    # e-mail) as a new contact of the company: reported as created, before the deal
+    assert [r.entity for r in deal.created] == ["contact", "opportunity"]
+    assert deal.record["account"] == account.record["id"]
+    assert s.finish() == []
+
+
+def test_case_opened_and_closed(scenario: Scenario) -> None:
+    s, m = scenario, scenario.marker
+    account = s.ok("create", "account", data={"name": f"Umbrella {m}", "email": "u@u.test"})
+    contact = s.ok(
+        "create",
+        "contact",
+        data={"name": f"Alice {m}", "email": "alice@u.test", "account": account.record["id"]},
+    )
+    case = s.ok(
+        "create",
+        "case",
+        data={
+            "subject": f"Broken widget {m}",
+            "contact": contact.record["id"],
+            "description": "It broke on Monday",
+        },
+    )
+    assert case.record["stage"] == "open"
+    assert case.record["description"] == "It broke on Monday"
+    closed = s.ok("advance", "case", id=case.record["id"], to="closed")
+    assert closed.record["stage"] == "closed"
+    found = s.ok("find", "case", where={"subject": f"Broken widget {m}"})
+    assert [(r["id"], r["stage"]) for r in found.records] == [(case.record["id"], "closed")]
+    assert s.finish() == []
+
+
+def test_task_planned_then_done(scenario: Scenario) -> None:
+    s, m = scenario, scenario.marker
+    task = s.ok(
+        "create",
+        "activity",
+        data={"subject": f"Call back {m}", "due_date": "2030-12-01", "description": "widget"},
+    )
+    assert (task.record["stage"], task.record["due_date"]) == ("planned", "2030-12-01")
+    done = s.ok("advance", "activity", id=task.record["id"], to="done")
+    assert done.record["stage"] == "done"
+    found = s.ok("find", "activity", where={"subject": f"Call back {m}"})
+    assert [r["stage"] for r in found.records] == ["done"]
+    call = s.do("create", "activity", data={"subject": f"Ring {m}", "kind": "call"})
+    assert call.status == "unsupported"
+    assert s.finish() == []
+
+
+def test_rep_b_cannot_see_rep_a_deal(scenario: Scenario) -> None:
+    s, m = scenario, scenario.marker
+    s.ok("login", actor="rep_a")
+    account = s.ok(
+        "create", "account", actor="rep_a", data={"name": f"Secret {m}", "email": "s@secret.test"}
+    )
+    deal = s.ok(
+        "create",
+        "opportunity",
+        actor="rep_a",
+        data={"name": f"Secret deal {m}", "account": account.record["id"], "amount": 99},
+    )
+    deal_id = deal.record["id"]
+    assert (
+        s.ok("get", "opportunity", id=deal_id, actor="rep_a").record["name"] == f"Secret deal {m}"
+    )
+    hidden = s.do("get", "opportunity", id=deal_id, actor="rep_b")
+    assert hidden.status == "refused", hidden.message
+    assert "doesn" in (hidden.message or "")  # "... doesn't exist. Perhaps it was deleted?"
+    assert hidden.effort and hidden.effort.pages >= 3  # the login counted, then the page
+    assert (
+        s.ok("find", "opportunity", actor="rep_b", where={"name": f"Secret deal {m}"}).records == []
+    )
+    # the default actor (the admin) sees it, and cleans up
+    assert s.ok("get", "opportunity", id=deal_id).record["id"] == deal_id
+    assert s.finish() == []
+
+
+def test_offline_create_is_refused_with_a_screenshot(scenario: Scenario) -> None:
+    s, m = scenario, scenario.marker
+    s.ok("login", actor="admin")
+    s.ok("offline")
+    refused = s.do("create", "account", data={"name": f"Offline {m}", "email": "o@o.test"})
+    assert refused.status == "refused"
+    assert (refused.message or "").startswith("the UI cannot work offline")
+    shots = [e for e in refused.evidence if e.kind == "screenshot"]
+    assert shots and (s.run_folder / shots[0].path).exists()
+    s.ok("online")
+    again = s.ok("create", "account", data={"name": f"Online {m}", "email": "o@o.test"})
+    assert again.record["name"] == f"Online {m}"
+    assert s.finish("failed") == []
+    trace = s.run_folder / "evidence/djangocrm/traces" / f"{s.name}.zip"
+    assert trace.stat().st_size > 0
+
+
+def test_capabilities_are_honest(djangocrm: Any) -> None:
+    caps = djangocrm.capabilities()
+    assert caps.operations == ["login", "offline", "online"]
+    assert caps.actors == ["admin", "rep_a", "rep_b"]
+    assert not {"invoice", "order", "product"} & set(caps.entities)
+    assert caps.entities["opportunity"].stages[-2:] == ["won", "lost"]
+
+
+def test_open_cases_of_an_account_seen_by_its_rep(scenario: Scenario) -> None:
+    s, m = scenario, scenario.marker
+    account = s.ok(
+        "create", "account", actor="rep_a", data={"name": f"Coho {m}", "email": f"i.{m}@coho.test"}
+    )
+    acc_id = account.record["id"]
+    first = s.ok("create", "case", data={"subject": f"Licence key {m}", "account": acc_id})
+    second = s.ok("create", "case", data={"subject": f"Invoice address {m}", "account": acc_id})
+    closed = s.ok("advance", "case", id=second.record["id"], to="closed")
+    # closing filed the requester as a contact of the company, which keeps the case's account
+    assert (closed.record["stage"], closed.record["account"]) == ("closed", acc_id)
+    assert [r.entity for r in closed.created] == ["contact"]
+    open_ = s.ok("find", "case", where={"account": acc_id, "stage": "open"})
+    assert [r["id"] for r in open_.records] == [first.record["id"]]
+    assert len(s.ok("find", "case", where={"account": acc_id}).records) == 2
+    seen = s.ok("find", "case", actor="rep_a", where={"account": acc_id, "stage": "open"})
+    assert [r["subject"] for r in seen.records] == [f"Licence key {m}"]
+    assert s.ok("find", "case", actor="rep_b", where={"account": acc_id}).records == []
+    assert s.finish() == []
+
+
+def test_lead_keeps_its_title_person_and_source(scenario: Scenario) -> None:
+    s, m = scenario, scenario.marker
+    lead = s.ok(
+        "create",
+        "lead",
+        data={
+            "name": f"Warehouse scanners {m}",
+            "first_name": "Priya",
+            "last_name": f"Raman {m}",
+            "company": f"Contoso {m}",
+            "email": f"priya.{m}@contoso.test",
+            "source": "exhibition",
+        },
+    )
+    record = s.ok("get", "lead", id=lead.record["id"]).record
+    # DjangoCRM re-splits the name (middle name "Raman"); it reads back whole
+    assert (record["name"], record["first_name"], record["last_name"]) == (
+        f"Warehouse scanners {m}",
+        "Priya",
+        f"Raman {m}",
+    )
+    assert (record["source"], record["stage"]) == ("exhibition", "new")
+    hits = s.ok("find", "lead", where={"company": f"Contoso {m}", "last_name": f"Raman {m}"})
+    assert [r["id"] for r in hits.records] == [lead.record["id"]]
+    unknown = s.do("update", "lead", id=lead.record["id"], data={"source": "Trade show"})
+    assert unknown.status == "refused" and "exhibition" in (unknown.message or "")
+    lost = s.ok("advance", "lead", id=lead.record["id"], to="lost")
+    assert lost.record["stage"] == "lost"
+    assert s.finish() == []
+
+
+def test_rep_lead_is_private(scenario: Scenario) -> None:
+    s, m = scenario, scenario.marker
+    lead = s.ok(
+        "create",
+        "lead",
+        actor="rep_a",
+        data={"name": f"Point-of-sale refresh {m}", "email": f"lena.{m}@fourth.test"},
+    )
+    assert s.do("get", "lead", id=lead.record["id"], actor="rep_b").status == "refused"
+    where = {"name": f"Point-of-sale refresh {m}", "email": f"lena.{m}@fourth.test"}
+    assert s.ok("find", "lead", actor="rep_b", where=where).records == []
+    assert len(s.ok("find", "lead", actor="rep_a", where=where).records) == 1
+    assert s.finish() == []
