@@ -457,7 +457,7 @@ def invoice_lines_out(
     for line in lines:
         given = str(line.get("product") or "")
         known = product(given) if given else None
-        price = line.get("price", known.get("price") if known else 0)
+        price = line.get("unit_price", known.get("price") if known else 0)
         item: Record = {
             "name": given,
             "description": (known or {}).get("name") or given,
@@ -503,7 +503,7 @@ def invoice_in(obj: Mapping[str, Any]) -> Record:
             {
                 "product": item.get("name") or item.get("description"),
                 "quantity": number(item.get("quantity")),
-                "price": number(item.get("unit_price")),
+                "unit_price": number(item.get("unit_price")),
             }
             for item in obj["line_items"]
         ]

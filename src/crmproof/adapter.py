@@ -13,6 +13,7 @@ not a crashed run.
 
 from __future__ import annotations
 
+import json
 import time
 import traceback
 from abc import ABC, abstractmethod
@@ -149,6 +150,9 @@ class Adapter(ABC):
         return self._outcome("ok", record=result)
 
     def _outcome(self, status: str, **kwargs: Any) -> Outcome:
+        for key in ("record", "records"):  # as over the protocol: Decimals, dates -> JSON
+            if kwargs.get(key) is not None:
+                kwargs[key] = json.loads(json.dumps(kwargs[key], default=str))
         return Outcome(
             status=status,  # type: ignore[arg-type]
             created=self.step.created,

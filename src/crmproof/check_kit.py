@@ -9,54 +9,34 @@ created is deleted at its end, as the runner's cleanup would.
 
 Each check gets one verdict: `pass`; `broken` (an adapter bug: an invalid message, an
 `error`, a non-canonical record, a declared capability answered `unsupported`, a record
-that cannot be read back); `lacks` (the vendor does not do this, or refused it for a
-business reason); or `skipped` (an earlier check left nothing to try it on).
+that cannot be read back, a plain `ok` to a delete that left the record); `lacks` (the
+vendor does not do this, refused it for a business reason, or keeps a record by design and
+the outcome says so in `kept`); or `skipped` (an earlier check left nothing to try it on).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from crmproof import vocabulary
+from crmproof.check_bench import CONVERTS_TO, Bench, Finding, Verdict
 from crmproof.check_data import (
     MARK,
     NAME_FIELDS,
-    PREREQUISITE,
     differences,
     find_key,
-    fixture,
     name_value,
     record_problems,
     same,
     update_field,
 )
-from crmproof.check_link import Link
-from crmproof.external import ProtocolError
-from crmproof.protocol import Capabilities, EntitySupport, Operation, Outcome, RecordRef
+from crmproof.protocol import Capabilities, Outcome
 
-Verdict = Literal["pass", "broken", "lacks", "skipped"]
-Made = tuple[dict[str, Any], dict[str, Any]]  # a record, and the fields written to make it
+__all__ = ["Finding", "Kit", "Verdict", "applicable", "capability_problems"]
 
 ABSENT_ID = f"{MARK}-absent"
 FIND_PATIENCE = 5.0  # seconds a search index may take to show a new record
-# Operations that make a record of an entity the adapter cannot create directly.
-PRODUCERS = {
-    "opportunity": ("convert", "lead"),
-    "order": ("convert", "opportunity"),
-    "invoice": ("invoice", "order"),
-}
-CONVERTS_TO = {"lead": "opportunity", "opportunity": "order"}
-
-
-@dataclass
-class Finding:
-    area: str  # an entity, or protocol / session / cleanup / undeclared
-    check: str
-    verdict: Verdict
-    detail: str = ""
 
 
 def applicable(entity: str) -> list[str]:
@@ -96,76 +76,8 @@ def capability_problems(caps: Capabilities) -> list[str]:
     return problems
 
 
-class Kit:
-    """Runs the checks through a `Link`; `record` receives each finding as it is made."""
-
-    def __init__(
-        self,
-        link: Link,
-        caps: Capabilities,
-        marker: str,
-        record: Callable[[Finding], None],
-        progress: Callable[[str], None] = lambda _: None,
-    ) -> None:
-        self.link = link
-        self.caps = caps
-        self.marker = marker
-        self.record = record
-        self.progress = progress
-        self.created: list[RecordRef] = []
-        self.gone: set[tuple[str, str]] = set()
-        self.refs: dict[str, str] = {}
-        self.product: str | None = None
-        self.serial = 0
-
-    # -- plumbing ---------------------------------------------------------------------
-
-    def add(self, area: str, check: str, verdict: Verdict, detail: str = "") -> None:
-        notes = self.link.take_notes()
-        if notes:
-            verdict = "broken"
-            detail = "; ".join([*notes, detail] if detail else notes)
-        self.record(Finding(area, check, verdict, detail))
-
-    def perform(self, **fields: Any) -> Outcome:
-        outcome = self.link.perform(Operation(**fields))
-        for ref in outcome.created:
-            if ref not in self.created:
-                self.created.append(ref)
-        return outcome
-
-    def keep(self, entity: str, record_id: str) -> None:
-        ref = RecordRef(entity=entity, id=record_id)
-        if ref not in self.created:
-            self.created.append(ref)
-
-    def answered(self, area: str, check: str, outcome: Outcome, what: str) -> bool:
-        """True on ok; otherwise records why not (`what` is the declared capability)."""
-        if outcome.status == "ok":
-            return True
-        message = outcome.message or "(no message)"
-        if outcome.status == "error":
-            self.add(area, check, "broken", f"{what} answered error: {message}")
-        elif outcome.status == "unsupported":
-            self.add(
-                area,
-                check,
-                "broken",
-                f"the adapter declares {what} but answered unsupported: {message}",
-            )
-        else:
-            self.add(area, check, "lacks", f"the vendor refused {what}: {message}")
-        return False
-
-    def support(self, entity: str) -> EntitySupport:
-        return self.caps.entities.get(entity) or EntitySupport(operations=[])
-
-    def stages(self, entity: str) -> list[str]:
-        declared = self.support(entity).stages
-        canonical = vocabulary.ENTITIES[entity].stages
-        return [s for s in canonical if s in declared] if declared else list(canonical)
-
-    # -- groups: one scenario each ----------------------------------------------------
+class Kit(Bench):
+    """Runs the checks through a `Link`: one group (scenario) per entity, then the rest."""
 
     def run(self) -> None:
         for entity in vocabulary.ENTITIES:
@@ -174,167 +86,6 @@ class Kit:
         if self.caps.operations or self.caps.actors:
             self.group("session", self.session_checks)
         self.group("undeclared", self.undeclared_checks)
-
-    def group(self, name: str, body: Callable[[], None]) -> None:
-        self.progress(f"checking {name}")
-        self.created, self.gone, self.refs, self.product = [], set(), {}, None
-        scenario = f"{self.marker}-{name}"
-        try:
-            self.link.begin(scenario)
-        except ProtocolError as exc:
-            self.add("protocol", f"begin ({name})", "broken", str(exc))
-            return
-        try:
-            body()
-        finally:
-            self.cleanup(name)
-            try:
-                self.link.end(scenario, "passed")
-            except ProtocolError as exc:
-                self.add("protocol", f"end ({name})", "broken", str(exc))
-
-    def cleanup(self, name: str) -> None:
-        """Delete what the group created, newest first, as the runner's cleanup does."""
-        deleted, left, broken = 0, [], False
-        for ref in reversed(list(self.created)):
-            if (ref.entity, ref.id) in self.gone:
-                continue
-            outcome = self.perform(op="delete", entity=ref.entity, id=ref.id, cleanup=True)
-            if outcome.status == "ok":
-                deleted += 1
-                self.gone.add((ref.entity, ref.id))
-            else:
-                broken = broken or outcome.status == "error"
-                left.append(f"{ref.entity} {ref.id} ({outcome.status}: {outcome.message})")
-        if left:
-            verdict: Verdict = "broken" if broken else "lacks"
-            self.add("cleanup", name, verdict, f"left in the vendor: {'; '.join(left)}")
-        elif deleted:
-            self.add("cleanup", name, "pass", f"{deleted} record(s) deleted")
-
-    # -- making records ---------------------------------------------------------------
-
-    def create(self, entity: str, area: str, check: str, quiet: bool = False) -> Made | None:
-        """Create a fixture (full, else minimal); None when there is no record to go on."""
-        declared = self.support(entity).fields
-        self.serial += 1
-        args = (entity, declared, self.marker, self.refs, self.product)
-        full = fixture(*args, full=True, serial=self.serial)
-        written, note = full, ""
-        outcome = self.perform(op="create", entity=entity, data=full)
-        if outcome.status in ("refused", "unsupported"):
-            # A finer refusal (one field's value) is the vendor's right: try the minimum.
-            minimal = fixture(*args, full=False, serial=self.serial)
-            if minimal != full:
-                second = self.perform(op="create", entity=entity, data=minimal)
-                if second.status == "ok":
-                    note = (
-                        f"the full fixture was {outcome.status} ({outcome.message}); "
-                        f"created with {', '.join(minimal) or 'no fields'} only"
-                    )
-                    written, outcome = minimal, second
-        if not self.answered(area, check, outcome, f"create {entity}"):
-            return None
-        record = outcome.record
-        problems = (
-            record_problems(entity, record)
-            if record is not None
-            else [f"create {entity} answered ok without the new record"]
-        )
-        record_id = str(record["id"]) if isinstance(record, dict) and record.get("id") else None
-        if record_id and RecordRef(entity=entity, id=record_id) not in outcome.created:
-            problems.append(
-                "the new record is not listed in the outcome's `created`, so a run "
-                "could not clean it up"
-            )
-            self.keep(entity, record_id)
-        if problems:
-            self.add(area, check, "broken", "; ".join(problems))
-        elif not quiet:
-            self.add(area, check, "pass", note or f"id {record_id}")
-        if record_id is None or not isinstance(record, dict):
-            return None
-        return record, written
-
-    def produce(self, entity: str, area: str, quiet: bool = False) -> Made | None:
-        """A record of an entity the adapter cannot create: by convert or invoice."""
-        if entity not in PRODUCERS:
-            return None
-        op, source = PRODUCERS[entity]
-        if not (self.caps.supports(op, source) and self.caps.supports("create", source)):
-            return None
-        made = self.create(source, area, f"create {source} (to {op})", quiet=True)
-        if made is None:
-            return None
-        source_id = str(made[0]["id"])
-        to = CONVERTS_TO.get(source)
-        outcome = self.perform(op=op, entity=source, id=source_id, to=to)
-        if (
-            outcome.status == "refused"
-            and op == "invoice"
-            and self.caps.supports("advance", source)
-            and "confirmed" in self.stages(source)
-        ):  # a vendor may invoice confirmed orders only
-            step = self.perform(op="advance", entity=source, id=source_id, to="confirmed")
-            if step.status == "ok":
-                outcome = self.perform(op=op, entity=source, id=source_id)
-        check = f"{op} {source}" + (f" to {to}" if to else "")
-        if not self.answered(area, check, outcome, f"{op} {source}"):
-            return None
-        record = outcome.record
-        problems = (
-            record_problems(entity, record)
-            if record is not None
-            else [f"{op} {source} answered ok without the {entity} it made"]
-        )
-        record_id = str(record["id"]) if isinstance(record, dict) and record.get("id") else None
-        if record_id:
-            self.keep(entity, record_id)
-        if problems:
-            self.add(area, check, "broken", "; ".join(problems))
-        elif not quiet:
-            self.add(area, check, "pass", f"{entity} {record_id}")
-        if record_id is None or not isinstance(record, dict):
-            return None
-        return record, {}
-
-    def fresh(self, entity: str, area: str, purpose: str) -> Made | None:
-        if self.caps.supports("create", entity):
-            return self.create(entity, area, f"create (for {purpose})", quiet=True)
-        return self.produce(entity, area, quiet=True)
-
-    def prepare(self, entity: str) -> None:
-        """The records a fixture points at: an account, a product for its lines."""
-        fields = self.support(entity).fields
-        if (
-            PREREQUISITE in fields
-            and entity != PREREQUISITE
-            and self.caps.supports("create", PREREQUISITE)
-        ):
-            made = self.create(PREREQUISITE, entity, f"create {PREREQUISITE} (prerequisite)", True)
-            if made:
-                self.refs[PREREQUISITE] = str(made[0]["id"])
-            # A person at the account: some vendors sell to or bill only an account with one.
-            contact = self.support("contact")
-            if (
-                made
-                and entity != "contact"
-                and "create" in contact.operations
-                and PREREQUISITE in contact.fields
-            ):
-                person = self.create("contact", entity, "create contact (prerequisite)", True)
-                if person:
-                    self.refs["contact"] = str(person[0]["id"])
-        if "lines" in fields and "product" in self.caps.entities:
-            if self.caps.supports("create", "product"):
-                made = self.create("product", entity, "create product (prerequisite)", True)
-                if made:
-                    self.product = str(made[0].get("code") or made[1].get("code") or made[0]["id"])
-            elif self.caps.supports("find", "product"):
-                outcome = self.perform(op="find", entity="product", where={})
-                hits = [r for r in outcome.records or [] if isinstance(r, dict)]
-                if hits:
-                    self.product = str(hits[0].get("code") or hits[0].get("id"))
 
     # -- one entity ---------------------------------------------------------------------
 
@@ -481,6 +232,9 @@ class Kit:
         if not self.answered(entity, "delete", outcome, f"delete {entity}"):
             return
         self.gone.add((entity, record_id))
+        if outcome.kept:  # the vendor keeps it by design, and the adapter says how
+            self.add(entity, "delete", "lacks", f"the vendor keeps it by design: {outcome.kept}")
+            return
         self.add(entity, "delete", "pass")
         check = "gone after delete"
         if self.caps.supports("get", entity):
@@ -495,7 +249,8 @@ class Kit:
                     check,
                     "broken",
                     f"delete answered ok, yet get still returns it{kept}: when the vendor "
-                    "keeps a record (archived, cancelled), delete must answer refused",
+                    "keeps a record by design (archived, cancelled), the outcome must say "
+                    "so in `kept`",
                 )
             else:
                 self.answered(entity, check, again, f"get {entity}")

@@ -21,7 +21,7 @@ from pydantic_core import PydanticSerializationError
 from crmproof.adapter import Adapter
 from crmproof.check_data import non_json
 from crmproof.external import ExternalAdapter, ProtocolError, parse_message
-from crmproof.protocol import Ended, Hello, Message, Opened, Operation, Outcome
+from crmproof.protocol import Capabilities, Ended, Hello, Message, Opened, Operation, Outcome
 
 M = TypeVar("M", bound=Message)
 
@@ -81,20 +81,29 @@ class Link:
             raise ProtocolError(f"hello() returned {type(hello).__name__}, not a Hello message")
         return self._check(hello)
 
-    def open(self, settings: Mapping[str, Any]) -> str | None:
+    def open(self, settings: Mapping[str, Any]) -> tuple[str | None, Capabilities]:
+        """Open the vendor: its version, and the capabilities as they stand after open.
+
+        Settings can change a claim (the actors configured, say), so the kit checks what
+        the adapter claims once open, as the runner does.
+        """
         try:
             version = self.adapter.open(settings)
+            capabilities = self.adapter.capabilities()
         except ProtocolError:
             raise
         except Exception as exc:
             raise ProtocolError(f"open raised {_crash(exc)}") from None
+        if self.external:  # the adapter's `opened` line was validated as it came in
+            return version, capabilities
         try:
-            opened = Opened(vendor_version=version)
-        except ValidationError:
-            raise ProtocolError(
-                f"open returned {version!r}; the vendor version must be a string or None"
-            ) from None
-        return self._check(opened).vendor_version
+            opened = Opened(vendor_version=version, capabilities=capabilities)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise ProtocolError(f"invalid opened message: {where}: {first['msg']}") from None
+        opened = self._check(opened)
+        return opened.vendor_version, opened.capabilities or capabilities
 
     def begin(self, scenario: str) -> None:
         try:

@@ -238,7 +238,13 @@ def adapter_serve(name: str, workspace: str | None) -> None:
 @click.argument("target")
 @click.option("--workspace", "-w", default=None, help="Workspace folder (default: .).")
 @click.option("--settings-from", default=None, metavar="VENDOR", help="Use VENDOR's settings.")
-@click.option("--markdown", "markdown_file", default=None, type=click.Path(dir_okay=False))
+@click.option(
+    "--markdown",
+    "markdown_file",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Also write the report as Markdown (for a CI step summary).",
+)
 def adapter_check(
     target: str, workspace: str | None, settings_from: str | None, markdown_file: str | None
 ) -> None:

@@ -172,8 +172,18 @@ def check(
             return report
         report.adapter, report.version, report.channel = hello.name, hello.version, hello.channel
         add("protocol", "hello", "pass", f"{hello.name} {hello.version} ({hello.channel})")
-        problems = capability_problems(hello.capabilities)
-        claimed = ", ".join(hello.capabilities.entities) or "no entities"
+        try:
+            settings = {**target.settings, "trace": "on-failure", "timeout": target.step_timeout}
+            report.vendor_version, capabilities = link.open(settings)
+        except ProtocolError as exc:
+            add("protocol", "open", "broken", f"could not open the vendor: {exc}")
+            link.close()
+            return report
+        add("protocol", "open", "pass", report.vendor_version or "")
+        problems = capability_problems(capabilities)
+        claimed = ", ".join(capabilities.entities) or "no entities"
+        if capabilities != hello.capabilities:
+            claimed += " (as claimed once open)"
         add(
             "protocol",
             "capabilities",
@@ -181,15 +191,7 @@ def check(
             "; ".join(problems) or claimed,
         )
         try:
-            settings = {**target.settings, "trace": "on-failure", "timeout": target.step_timeout}
-            report.vendor_version = link.open(settings)
-        except ProtocolError as exc:
-            add("protocol", "open", "broken", f"could not open the vendor: {exc}")
-            link.close()
-            return report
-        add("protocol", "open", "pass", report.vendor_version or "")
-        try:
-            kit = Kit(link, hello.capabilities, report.marker, report.findings.append, progress)
+            kit = Kit(link, capabilities, report.marker, report.findings.append, progress)
             kit.run()
         finally:
             with contextlib.suppress(Exception):

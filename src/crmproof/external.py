@@ -55,7 +55,11 @@ def parse_message(line: str) -> Message:
         data = json.loads(line)
     except json.JSONDecodeError as exc:
         raise ProtocolError(f"not JSON: {line[:120]!r} ({exc.msg})") from None
-    kind = data.get("kind") if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        raise ProtocolError(
+            f"a message is a JSON object, not {type(data).__name__}: {line[:120]!r}"
+        )
+    kind = data.get("kind")
     model = MESSAGES.get(kind) if isinstance(kind, str) else None
     if model is None:
         raise ProtocolError(f"unknown message kind {kind!r}; expected one of {sorted(MESSAGES)}")
@@ -190,14 +194,20 @@ class ExternalAdapter(Adapter):
         self._capabilities = reply.capabilities
         return reply.vendor_version
 
+    def _restart(self) -> None:
+        assert self._settings is not None
+        self._hello = self._start()
+        self.open(self._settings)
+
     def begin(self, scenario: str) -> None:
         if self._proc is None and self._settings is not None:  # it crashed: start afresh
-            self._hello = self._start()
-            self.open(self._settings)
+            self._restart()
         self._request(Begin(scenario=scenario), Ack, self.timeout)
 
     def perform(self, op: Operation) -> Outcome:
         try:
+            if self._proc is None and self._settings is not None:
+                self._restart()  # it crashed or hung earlier: cleanup must still happen
             reply = self._request(op, Outcome, self.timeout)
         except ProtocolError as exc:
             return Outcome(status="error", message=f"adapter process: {exc}")

@@ -357,11 +357,12 @@ def _type_problem(entity: str, kind: str, value: Any) -> str | None:
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
             return f"expected a list of lines like [{{product: CODE, quantity: 1}}], got {shown}"
         for line in value:
-            extra = set(line) - {"product", "quantity", "unit_price", "description"}
+            extra = set(line) - set(vocab.LINE_KEYS)
             if extra:
                 return (
-                    f"unknown line key '{sorted(extra)[0]}'; expected product, quantity, "
-                    "unit_price, description"
+                    f"unknown line key '{sorted(extra)[0]}'"
+                    f"{did_you_mean(sorted(extra)[0], vocab.LINE_KEYS)}; "
+                    f"expected {', '.join(vocab.LINE_KEYS)}"
                 )
             if "product" not in line:
                 return "each line needs a product"

@@ -149,7 +149,9 @@ ENTITIES: dict[str, Entity] = {
             {
                 "account": _f("ref:account", "The buying account."),
                 "opportunity": _f("ref:opportunity", "The opportunity it came from."),
-                "lines": _f("lines", "Order lines: product (code or id), quantity, price."),
+                "lines": _f(
+                    "lines", "Order lines: product (code or id), quantity, unit_price, description."
+                ),
                 "reference": _f("text", "Customer reference (PO number)."),
                 "payment_term": _f("text", "Name of the payment term."),
                 "total": _f("number", "Total amount (read only)."),
@@ -164,7 +166,10 @@ ENTITIES: dict[str, Entity] = {
             {
                 "account": _f("ref:account", "The invoiced account."),
                 "order": _f("ref:order", "The order it bills."),
-                "lines": _f("lines", "Invoice lines: product, quantity, price."),
+                "lines": _f(
+                    "lines",
+                    "Invoice lines: product (code or id), quantity, unit_price, description.",
+                ),
                 "total": _f("number", "Total amount (read only)."),
                 "due_date": _f("date", "Payment due date."),
                 "payment_term": _f("text", "Name of the payment term."),
@@ -185,6 +190,9 @@ ENTITIES: dict[str, Entity] = {
         ),
     ]
 }
+
+# The keys of one order or invoice line.
+LINE_KEYS = ("product", "quantity", "unit_price", "description")
 
 # Operations on an entity (`create: account`) and operations on the session (`login: rep`).
 ENTITY_OPERATIONS: dict[str, str] = {
