@@ -1,0 +1,100 @@
+"""Secrets never reach a report, a log line, an error message or evidence.
+
+Two canary runs of the starter suite: one with the sandboxes' real credentials (random,
+unique strings), and one where every credential is replaced by a unique canary, so that
+the vendors refuse them and every error path is taken. After each, every file of the run
+folder (inside archives too) and everything crmproof printed is searched for the secrets.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import uuid
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crmproof.sandbox import read_secrets
+
+ROOT = Path(__file__).resolve().parents[2]
+STARTER = ROOT / "examples" / "starter"
+SECRET_NAME = re.compile(r"PASS|TOKEN|SECRET|KEY", re.IGNORECASE)
+
+
+def texts_of(folder: Path) -> dict[str, bytes]:
+    """Every file of a run folder, and every member of every zip in it, as bytes."""
+    out: dict[str, bytes] = {}
+    for path in folder.rglob("*"):
+        if not path.is_file():
+            continue
+        data = path.read_bytes()
+        out[str(path)] = data
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                for name in archive.namelist():
+                    out[f"{path}!{name}"] = archive.read(name)
+    return out
+
+
+def occurrences(secrets: dict[str, str], haystacks: dict[str, bytes]) -> list[str]:
+    found = []
+    for name, secret in secrets.items():
+        needle = secret.encode()
+        found += [f"{name} in {where}" for where, data in haystacks.items() if needle in data]
+    return found
+
+
+def run_starter(tmp: Path, env: dict[str, str], *vendors: str) -> tuple[Path, str]:
+    reports = tmp / "reports"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "crmproof.cli",
+            "run",
+            "-w",
+            str(STARTER),
+            "--reports",
+            str(reports),
+            *[a for v in vendors for a in ("--vendor", v)],
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, **env},
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return (reports / "latest").resolve(), proc.stdout + proc.stderr
+
+
+@pytest.fixture
+def api_vendors(vendor_sandbox: Callable[[str], dict[str, Any]]) -> list[str]:
+    vendor_sandbox("tryton")
+    vendor_sandbox("bottlecrm")
+    return ["tryton", "bottlecrm"]
+
+
+def test_real_credentials_appear_nowhere(api_vendors: list[str], tmp_path: Path) -> None:
+    secrets = {k: v for k, v in read_secrets().items() if SECRET_NAME.search(k)}
+    assert len(secrets) >= 4  # passwords and tokens of both vendors
+    folder, printed = run_starter(tmp_path, {}, *api_vendors)
+    haystacks = texts_of(folder) | {"crmproof output": printed.encode()}
+    assert len(haystacks) >= 4
+    assert occurrences(secrets, haystacks) == []
+
+
+def test_canary_credentials_appear_nowhere(api_vendors: list[str], tmp_path: Path) -> None:
+    names = [k for k in read_secrets() if SECRET_NAME.search(k)]
+    canaries = {name: f"canary-{name.lower()}-{uuid.uuid4().hex}" for name in names}
+    folder, printed = run_starter(tmp_path, canaries, *api_vendors)
+    results = (folder / "results.jsonl").read_text()
+    assert '"status": "error"' in results  # the canaries were refused: error paths taken
+    haystacks = texts_of(folder) | {"crmproof output": printed.encode()}
+    assert occurrences(canaries, haystacks) == []
+    assert "canary-" not in printed
