@@ -14,7 +14,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from crmproof.results import read_events
-from crmproof.scoring import Scorecard, VendorCard, score
+from crmproof.scoring import Scorecard, VendorCard, score, stability_text
 
 SYMBOL = {
     "met": "met",
@@ -52,7 +52,7 @@ def headline(card: Scorecard) -> list[str]:
             lines.append(f"{vendor.name}: could not be evaluated: {vendor.message}")
         if vendor.disqualified:
             lines.append(
-                f"{vendor.name} is DISQUALIFIED: must requirement(s) not met: "
+                f"{vendor.name} is DISQUALIFIED: must requirement(s) not fully met: "
                 f"{', '.join(vendor.disqualified_by)}"
             )
         if vendor.left_behind:
@@ -116,6 +116,9 @@ def terminal(card: Scorecard) -> str:
     parts += headline(card)
     parts += [tabulate(_rows(card), headers=header, tablefmt="simple"), ""]
     parts.append("ranking: " + " > ".join(card.ranking))
+    stability = stability_text(card.stability)
+    if stability:
+        parts.append(f"rank stability: {stability}")
     for vendor in card.vendors:
         if vendor.leftovers is None:
             cleanup = "not verified (the adapter cannot list leftovers)"
@@ -167,27 +170,37 @@ def markdown(card: Scorecard) -> str:
             )
             + " |"
         )
-    out += [
-        "",
-        "## Requirements",
-        "",
-        tabulate(_rows(card), headers=header, tablefmt="github"),
-        "",
-        "## By process",
-        "",
-    ]
-    names = {p["id"]: p["title"] for p in card.processes}
-    rows = [
-        [
-            f"{pid} {names.get(pid, '')}",
-            *(f"{v.rollups.get('process', {}).get(pid, 0):.0%}" for v in card.vendors),
+    stability = stability_text(card.stability)
+    if stability:
+        out += ["", f"Rank stability: {stability}."]
+    effort = [v for v in card.vendors if v.effort]
+    if effort:
+        out += [
+            "",
+            "User effort over all scenarios (browser vendors): "
+            + "; ".join(f"{v.name}: {_effort_text(v.effort)}" for v in effort)
+            + ".",
         ]
-        for pid in names
-    ]
-    out += [
-        tabulate(rows, headers=["process", *(v.name for v in card.vendors)], tablefmt="github"),
-        "",
-    ]
+    out += ["", "## Requirements", "", tabulate(_rows(card), headers=header, tablefmt="github")]
+    for layer, items, title in (
+        ("strategy", card.strategies, "By strategy"),
+        ("role", card.roles, "By role"),
+        ("process", card.processes, "By process"),
+    ):
+        rows = [
+            [
+                f"{item['id']} {item['title']}",
+                *(f"{v.rollups.get(layer, {}).get(item['id'], 0):.0%}" for v in card.vendors),
+            ]
+            for item in items
+        ]
+        out += [
+            "",
+            f"## {title}",
+            "",
+            tabulate(rows, headers=[layer, *(v.name for v in card.vendors)], tablefmt="github"),
+        ]
+    out.append("")
     failures = _failures(card)
     if failures:
         out += ["## Failures and errors", "", "```", *failures, "```", ""]

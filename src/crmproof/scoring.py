@@ -89,6 +89,9 @@ class Scorecard(BaseModel):
     roles: list[dict[str, Any]]
     vendors: list[VendorCard]
     ranking: list[str]
+    stability: dict[str, Any] | None = Field(
+        None, description="How far one weight must move before the top two swap places."
+    )
 
 
 def _add_effort(total: dict[str, int] | None, more: dict[str, int] | None) -> dict[str, int] | None:
@@ -213,6 +216,11 @@ def score(events: Iterable[dict[str, Any]]) -> Scorecard:
         for result in card.scenarios.values():
             card.effort = _add_effort(card.effort, result.effort)
     ranking = sorted(cards, key=lambda v: (cards[v].disqualified, -cards[v].score, v))
+    stability = (
+        rank_stability(suite["requirements"], cards[ranking[0]], cards[ranking[1]])
+        if len(ranking) > 1
+        else None
+    )
     end = next((e for e in events if e["event"] == "end"), None)
     return Scorecard(
         run_id=run["run_id"],
@@ -228,6 +236,7 @@ def score(events: Iterable[dict[str, Any]]) -> Scorecard:
         roles=suite["roles"],
         vendors=list(cards.values()),
         ranking=ranking,
+        stability=stability,
     )
 
 
@@ -258,3 +267,54 @@ def _rollups(suite: dict[str, Any], cells: dict[str, Cell]) -> dict[str, dict[st
         layer: {key: weighted(reqs, cells) for key, reqs in members.items()}
         for layer, members in groups.items()
     }
+
+
+def rank_stability(
+    requirements: list[dict[str, Any]], leader: VendorCard, runner_up: VendorCard
+) -> dict[str, Any]:
+    """The smallest change of one requirement's weight that would swap the top two.
+
+    With S = sum(w * (f_leader - f_runner_up)), moving weight w_r by d changes S by
+    d * (f_leader_r - f_runner_up_r); the order flips where S reaches 0. Among the
+    requirements where that needs a non-negative weight, the smallest |d| is reported:
+    a team sees at once whether its ranking hangs on one debatable weight.
+    """
+    counted = [r for r in requirements if r["priority"] != "wont"]
+    lead = sum(
+        r["weight"]
+        * (leader.requirements[r["id"]].fraction - runner_up.requirements[r["id"]].fraction)
+        for r in counted
+    )
+    best: dict[str, Any] | None = None
+    for r in counted:
+        gap = leader.requirements[r["id"]].fraction - runner_up.requirements[r["id"]].fraction
+        if gap == 0:
+            continue
+        change = -lead / gap
+        if r["weight"] + change < 0:
+            continue
+        if best is None or abs(change) < abs(best["change"]):
+            best = {"requirement": r["id"], "weight": r["weight"], "change": round(change, 2)}
+    return {
+        "leader": leader.name,
+        "runner_up": runner_up.name,
+        "margin": round(leader.score - runner_up.score, 4),
+        "flip": best,
+    }
+
+
+def stability_text(stability: dict[str, Any] | None) -> str | None:
+    if not stability:
+        return None
+    flip = stability["flip"]
+    head = (
+        f"{stability['leader']} leads {stability['runner_up']} by "
+        f"{stability['margin']:.1%} of the weighted score"
+    )
+    if flip is None:
+        return head + "; no change to a single weight would swap them"
+    to = flip["weight"] + flip["change"]
+    return (
+        f"{head}; they swap if {flip['requirement']}'s weight goes from "
+        f"{flip['weight']:g} to {to:g}"
+    )

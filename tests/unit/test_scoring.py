@@ -146,3 +146,30 @@ def test_report_rerenders_from_results_alone(tmp_path: Path) -> None:
         in (tmp_path / "junit.xml").read_text()
     )
     assert json.loads((tmp_path / "scorecard.json").read_text())["complete"] is True
+
+
+def test_rank_stability_names_the_weight_that_would_swap_the_top_two() -> None:
+    card = score(
+        events(
+            {
+                "good": {"A": "passed", "B": "passed", "C": "failed"},
+                "close": {"A": "passed", "B": "failed", "C": "passed"},
+            }
+        )
+    )
+    stability = card.stability
+    assert stability is not None and stability["leader"] == card.ranking[0]
+    flip = stability["flip"]
+    assert flip is not None
+    first, second = (next(v for v in card.vendors if v.name == n) for n in card.ranking)
+    lead = sum(
+        r["weight"] * (first.requirements[r["id"]].fraction - second.requirements[r["id"]].fraction)
+        for r in REQS
+        if r["priority"] != "wont"
+    )
+    # Applying the reported change makes the two scores equal: the flip point is exact.
+    gap = (
+        first.requirements[flip["requirement"]].fraction
+        - second.requirements[flip["requirement"]].fraction
+    )
+    assert abs(lead + flip["change"] * gap) < 0.01
