@@ -25,6 +25,7 @@ from crmproof.execute import ScenarioRun
 from crmproof.external import ExternalAdapter
 from crmproof.plan import Job
 from crmproof.protocol import RecordRef
+from crmproof.redaction import redact_file
 from crmproof.results import ResultsWriter, read_events
 from crmproof.workspace import Suite
 
@@ -178,6 +179,8 @@ class Run:
 
     def _emitter(self, writer: ResultsWriter) -> Callable[..., None]:
         def emit(event: str, **fields: Any) -> None:
+            for item in fields.get("evidence") or []:  # scrubbed before it is referenced
+                redact_file(self.folder / item["path"], writer.secrets)
             record = writer.emit(event, **fields)
             if self.progress:
                 self.progress(record)
