@@ -170,9 +170,38 @@ def run_cmd(
     )
     folder = run.execute()
     card = render.write_all(folder)
+    _write_manifest(suite, folder)
     click.echo(render.terminal(card))
     click.echo(f"reports: {workspace_display(folder)}", err=True)
     sys.exit(_exit_code(card, fail_on))
+
+
+def _write_manifest(suite: workspaces.Suite, folder: Path) -> None:
+    from crmproof import manifest
+
+    assert suite.evaluation is not None
+    adapters: dict[str, Path | None] = {
+        name: (suite.adapters_dir / v.adapter) if v.adapter else None
+        for name, v in suite.evaluation.model.vendors.items()
+    }
+    manifest.write(folder, adapters)
+
+
+@main.command("verify")
+@click.argument("run", required=False)
+@click.option("--workspace", "-w", default=None)
+@click.option("--reports", default=None, help="Folder of run folders (default: reports/).")
+def verify_cmd(run: str | None, workspace: str | None, reports: str | None) -> None:
+    """Check RUN's files (default: the latest) against its manifest.json."""
+    from crmproof import manifest
+
+    folder = _run_folder(_workspace(workspace), run, reports)
+    problems = manifest.verify(folder)
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        sys.exit(1)
+    click.echo(f"{workspace_display(folder)}: every file matches its manifest")
 
 
 def workspace_display(path: Path) -> str:

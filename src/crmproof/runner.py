@@ -267,8 +267,8 @@ class Run:
             scenario_timeout=evaluation.run.scenario_timeout,
         )
         try:
-            if orphans:
-                runner.cleanup("(resumed run)", orphans)
+            if self.orphans is not None:
+                runner.cleanup("(resumed run)", self._all_orphans(adapter, orphans))
             for job in jobs:
                 try:
                     runner.run(job.scenario)
@@ -289,6 +289,21 @@ class Run:
         finally:
             with contextlib.suppress(Exception):
                 adapter.close()
+
+    def _all_orphans(self, adapter: Any, recorded: list[RecordRef]) -> list[RecordRef]:
+        """What the killed run left: recorded creations, plus what the vendor still holds.
+
+        A run killed after the vendor created a record but before the step event was on
+        disk never learned its id; every record carries the run id, so the adapter's
+        leftovers hook finds it. The records come back in cleanup order (newest first).
+        """
+        try:
+            found = adapter.leftovers(self.run_id) or []
+        except Exception:
+            found = []
+        known = {(r.entity, r.id) for r in recorded}
+        unknown = [r for r in found if not r.kept and (r.entity, r.id) not in known]
+        return [*recorded, *unknown]  # cleanup walks it backwards: the unknown ones first
 
     def _check_leftovers(self, adapter: Any, vendor: str, emit: Callable[..., None]) -> None:
         """Ask the vendor for anything carrying this run's id: cleanup, verified."""

@@ -160,3 +160,30 @@ def test_no_record_of_the_run_is_left_in_tryton(starter_run: tuple[Path, str]) -
     assert {e for e, _ in kept} <= {"account", "opportunity", "order", "invoice"}
     assert any(v.startswith("cancelled") for k, v in kept.items() if k[0] == "invoice")
     assert "tryton cleanup: verified, 0 record(s) left behind" in stdout
+
+
+def test_manifest_verifies_and_catches_tampering(
+    starter_run: tuple[Path, str], tmp_path: Path
+) -> None:
+    import shutil
+
+    folder, _ = starter_run
+
+    def verify(target: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "crmproof.cli", "verify", str(target)],
+            capture_output=True,
+            text=True,
+        )
+
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert "results.jsonl" in manifest["files"] and "scorecard.json" in manifest["files"]
+    assert manifest["adapters"]["tryton"]["code_sha256"]
+    assert verify(folder).returncode == 0
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    with (copy / "results.jsonl").open("a") as results:
+        results.write('{"event": "scenario", "vendor": "tryton", "status": "passed"}\n')
+    tampered = verify(copy)
+    assert tampered.returncode == 1
+    assert "changed: results.jsonl" in tampered.stderr
