@@ -239,6 +239,40 @@ def junit(card: Scorecard) -> str:
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
 
+VERDICT_CSS = [
+    ("met", "v-met"),
+    ("partly met", "v-partly"),
+    ("not met", "v-not"),
+    ("unsupported", "v-unsupported"),
+    ("untested", "v-untested"),
+    ("not covered", "v-uncovered"),
+]
+
+
+def html(card: Scorecard) -> str:
+    """One self-contained page: no script, no external file; evidence linked relatively."""
+    import time
+
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(
+        loader=PackageLoader("crmproof", "templates"), autoescape=select_autoescape(["j2"])
+    )
+    ranked = [next(v for v in card.vendors if v.name == n) for n in card.ranking]
+    return env.get_template("index.html.j2").render(
+        card=card,
+        ranked=ranked,
+        headline=headline(card),
+        stability=stability_text(card.stability),
+        verdict_css=VERDICT_CSS,
+        css_of=dict(VERDICT_CSS),
+        total=max(1, len(card.requirements)),
+        layers=[("strategy", card.strategies), ("role", card.roles), ("process", card.processes)],
+        effort_text=_effort_text,
+        started=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(card.started)),
+    )
+
+
 def _write(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
@@ -251,4 +285,5 @@ def write_all(folder: Path) -> Scorecard:
     _write(folder / "scorecard.json", card.model_dump_json(indent=2))
     _write(folder / "scorecard.md", markdown(card))
     _write(folder / "junit.xml", junit(card))
+    _write(folder / "index.html", html(card))
     return card

@@ -34,6 +34,7 @@ class ScenarioResult(BaseModel):
     effort: dict[str, int] | None = None
     duration_ms: float = 0
     failed_step: dict[str, Any] | None = None
+    evidence: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class Cell(BaseModel):
@@ -175,6 +176,7 @@ def score(events: Iterable[dict[str, Any]]) -> Scorecard:
                 effort=event.get("effort"),
                 duration_ms=event.get("duration_ms", 0),
                 failed_step=failed_steps.get((card.name, event["scenario"])),
+                evidence=event.get("evidence") or [],
             )
         elif kind == "cleanup" and event["status"] not in ("ok", "kept"):
             card.cleanup_failed += 1
