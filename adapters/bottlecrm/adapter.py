@@ -1,11 +1,14 @@
 """The BottleCRM adapter: canonical operations over BottleCRM's REST API.
 
 What BottleCRM's API offers and this adapter claims: accounts, contacts, leads (with
-conversion), opportunities (through the pipeline's stages), cases, tasks (as activities)
-and invoices (created, advanced, and cancelled, since an invoice can never be deleted).
+conversion, and the qualified stage where the organisation has a lead pipeline),
+opportunities (through the pipeline's stages), cases, activities (a `task` is a BottleCRM
+task; a call, e-mail or meeting is a logged interaction, `/api/interactions/`) and
+invoices (created, advanced, and cancelled, since an invoice can never be deleted).
 Products are BottleCRM's invoice catalogue (`/api/invoices/products/`). What it does not
 offer, it does not claim: BottleCRM has an orders table but no orders API, so `order` is
-left to the base class, which reports it unsupported.
+left to the base class, which reports it unsupported; nor has it a place for a lead's
+account, an opportunity's lost reason, or an account's parent or payment term.
 
 Every step runs as an actor (`op.actor`; None is the admin) with that person's own
 personal access token, so BottleCRM's record-level rules apply: a USER sees the records
@@ -23,7 +26,7 @@ from crmproof.adapter import Adapter, Refused, Unsupported, VendorError
 from crmproof.protocol import Capabilities, EntitySupport, Operation, RecordRef
 
 from . import mapping as m
-from .client import Api, NotFound
+from .client import PAGE_SIZE, Api, NotFound
 
 PACKAGE_VERSION = "1.35"
 ADMIN = "admin"
@@ -145,6 +148,29 @@ SPECS: dict[str, Spec] = {
     ),
 }
 
+
+@dataclass(frozen=True)
+class LeadBoard:
+    """The canonical lead stages that are stages of the organisation's lead pipeline."""
+
+    ids: dict[str, str]  # canonical stage -> BottleCRM stage id
+    names: dict[str, str]  # BottleCRM stage id -> canonical stage
+
+    @classmethod
+    def of(cls, pipelines: list[Row]) -> LeadBoard:
+        """From the first active pipeline (the default sorts first) that has a stage
+        named Qualified, as BottleCRM's own template names it; empty if there is none."""
+        for pipeline in pipelines:
+            stages = {
+                str(stage.get("name", "")).strip().lower(): str(stage["id"])
+                for stage in pipeline.get("stages") or []
+            }
+            if pipeline.get("is_active", True) and "qualified" in stages:
+                ids = {s: stages[s] for s in m.LEAD_PIPELINE_STAGES if s in stages}
+                return cls(ids=ids, names={v: k for k, v in ids.items()})
+        return cls(ids={}, names={})
+
+
 ADVANCE = ["advance"]
 SUPPORT = {
     "account": CRUD,
@@ -157,7 +183,7 @@ SUPPORT = {
     "product": CRUD,
 }
 STAGES = {
-    "lead": list(m.LEAD_STAGES),
+    "lead": ["new", "contacted", "qualified", "converted", "lost"],
     "opportunity": list(m.OPPORTUNITY_STAGES),
     "case": list(m.CASE_STAGES),
     "activity": list(m.TASK_STAGES),
@@ -175,6 +201,10 @@ class BottleCRMAdapter(Adapter):
     def __init__(self) -> None:
         super().__init__()
         self._api: Api | None = None
+        # interaction id -> (home, home id): BottleCRM reads an interaction only in
+        # the timeline of the record it is logged on.
+        self._interaction_homes: dict[str, tuple[str, str]] = {}
+        self._lead_board_cache: LeadBoard | None = None
         self.choices = m.Choices(self._load_choices)
 
     # -- lifecycle ------------------------------------------------------------------
@@ -213,11 +243,18 @@ class BottleCRMAdapter(Adapter):
         return self._api
 
     def _load_choices(self) -> dict[str, list[list[str]]]:
+        """Countries and industries, and the organisation's own lead sources.
+
+        Lead sources are per organisation in BottleCRM (`/leads/sources/`); the `source`
+        list in the lead list's answer is its old fixed list, which an organisation's
+        own sources replace.
+        """
         body = self.api.call(ADMIN, "GET", "/leads/", params={"limit": 1})
+        sources = self.api.call(ADMIN, "GET", "/leads/sources/").get("sources", [])
         return {
             "countries": body.get("countries", []),
             "industries": body.get("industries", []),
-            "sources": body.get("source", []),
+            "sources": [[row["key"], row["label"]] for row in sources if row.get("is_active")],
         }
 
     # -- generic record plumbing ----------------------------------------------------
@@ -231,7 +268,13 @@ class BottleCRMAdapter(Adapter):
             raise Refused(f"get {entity} needs an id")
         spec = SPECS[entity]
         body = self.api.call(actor, "GET", f"{spec.path}{id_}/")
-        return spec.read(body[spec.detail_key] if spec.detail_key else body)
+        return self._read(entity, body[spec.detail_key] if spec.detail_key else body)
+
+    def _read(self, entity: str, obj: Mapping[str, Any]) -> m.Record:
+        """A record (list row or detail) in canonical terms."""
+        if entity == "lead":
+            return m.lead_in(obj, self._lead_board().names, self.choices)
+        return SPECS[entity].read(obj)
 
     def _create(self, entity: str, op: Operation, body: m.Record) -> m.Record:
         spec = SPECS[entity]
@@ -280,7 +323,7 @@ class BottleCRMAdapter(Adapter):
         found: list[m.Record] = []
         seen: set[str] = set()
         for row in self._rows(entity, actor, params):
-            record = spec.read(row)
+            record = self._read(entity, row)
             if record["id"] in seen or not _matches(record, on_row):
                 continue
             seen.add(record["id"])
@@ -340,17 +383,34 @@ class BottleCRMAdapter(Adapter):
     # -- lead -------------------------------------------------------------------------
 
     def create_lead(self, op: Operation) -> m.Record:
-        if op.data.get("stage") == "converted":
+        stage = op.data.get("stage")
+        if stage == "converted":
             raise Unsupported("a lead is converted by the convert operation, not created so")
-        return self._create("lead", op, m.lead_out(op.data, self.choices))
+        if stage:
+            self._lead_stage_move(stage)  # an unsupported stage is said before creating
+        actor = self._actor(op)
+        body = {**SPECS["lead"].defaults, **m.lead_out(op.data, self.choices)}
+        answer = self.api.call(actor, "POST", "/leads/", json=body)
+        lead_id = str(answer["id"])
+        self.step.created_record("lead", lead_id)
+        if stage:
+            self._set_lead_stage(actor, lead_id, stage)
+        return self._get("lead", lead_id, actor)
 
     def get_lead(self, op: Operation) -> m.Record:
         return self._get("lead", op.id, self._actor(op))
 
     def update_lead(self, op: Operation) -> m.Record:
-        if op.data.get("stage") == "converted":
+        stage = op.data.get("stage")
+        if stage == "converted":
             raise Unsupported("a lead is converted by the convert operation")
-        return self._update("lead", op, m.lead_out(op.data, self.choices))
+        if stage:
+            self._lead_stage_move(stage)
+        record = self._update("lead", op, m.lead_out(op.data, self.choices))
+        if not stage:
+            return record
+        self._set_lead_stage(self._actor(op), str(op.id), stage)
+        return self._get("lead", op.id, self._actor(op))
 
     def delete_lead(self, op: Operation) -> m.Record:
         return self._delete("lead", op)
@@ -361,10 +421,42 @@ class BottleCRMAdapter(Adapter):
     def advance_lead(self, op: Operation) -> m.Record:
         if op.to == "converted":
             self._convert(op)
-            return self._get("lead", op.id, self._actor(op))
-        status = m.stage_to_vendor("lead", op.to or "", m.LEAD_STAGES)
-        self.api.call(self._actor(op), "PATCH", f"/leads/{op.id}/", json={"status": status})
+        else:
+            self._set_lead_stage(self._actor(op), str(op.id), op.to or "")
         return self._get("lead", op.id, self._actor(op))
+
+    def _lead_board(self) -> LeadBoard:
+        """The organisation's lead pipeline with a Qualified stage, read once (as admin)."""
+        if self._lead_board_cache is None:
+            listed = self.api.call(ADMIN, "GET", "/leads/pipelines/").get("pipelines", [])
+            # The list carries no stages; each pipeline's detail does.
+            pipelines = [
+                self.api.call(ADMIN, "GET", f"/leads/pipelines/{row['id']}/") for row in listed
+            ]
+            self._lead_board_cache = LeadBoard.of(pipelines)
+        return self._lead_board_cache
+
+    def _lead_stage_move(self, stage: str) -> dict[str, Any]:
+        """The request body that puts a lead on canonical `stage` (not converted)."""
+        board = self._lead_board()
+        if stage in board.ids:
+            return {"stage_id": board.ids[stage]}
+        if stage == "qualified":
+            raise Unsupported(
+                "BottleCRM's lead statuses (assigned, in process, converted, recycled, "
+                "closed) have no 'qualified': only a lead pipeline's Qualified stage is, "
+                "and this organisation has no such pipeline"
+            )
+        return {"status": m.stage_to_vendor("lead", stage, m.LEAD_STAGES)}
+
+    def _set_lead_stage(self, actor: str, lead_id: str, stage: str) -> None:
+        """By the pipeline's stage where there is one (as BottleCRM's board moves a
+        lead, which also sets the stage's status), else by status."""
+        move = self._lead_stage_move(stage)
+        if "stage_id" in move:
+            self.api.call(actor, "PATCH", f"/leads/{lead_id}/move/", json=move)
+        else:
+            self.api.call(actor, "PATCH", f"/leads/{lead_id}/", json=move)
 
     def convert_lead(self, op: Operation) -> m.Record:
         """Convert; the answer is the record of `op.to` (the opportunity by default).
@@ -470,16 +562,112 @@ class BottleCRMAdapter(Adapter):
     def advance_case(self, op: Operation) -> m.Record:
         return self._update("case", op, m.case_out({"stage": op.to}))
 
-    # -- activity (tasks) -------------------------------------------------------------
+    # -- activity: tasks, and logged calls, e-mails and meetings ----------------------
 
     def create_activity(self, op: Operation) -> m.Record:
+        """A task (`kind: task`, or no kind) or a logged call, e-mail or meeting."""
+        kind = m.activity_kind(op.data)
+        if kind == "task":
+            return self._create_task(op)
+        if kind in m.INTERACTION_KINDS:
+            return self._create_interaction(op)
+        raise Unsupported(f"BottleCRM has no activity of kind '{op.data.get('kind')}'")
+
+    def get_activity(self, op: Operation) -> m.Record:
+        if not op.id:
+            raise Refused("get activity needs an id")
+        actor = self._actor(op)
+        if self._is_interaction(op.id, actor):
+            return m.interaction_in(self._interaction(op.id, actor))
+        return self._get("activity", op.id, actor)
+
+    def update_activity(self, op: Operation) -> m.Record:
+        actor = self._actor(op)
+        if not op.id:
+            raise Refused("update activity needs an id")
+        kind = m.activity_kind(op.data) if "kind" in op.data else None
+        if self._is_interaction(op.id, actor):
+            if kind == "task":
+                raise Unsupported("BottleCRM cannot turn a logged interaction into a task")
+            body = m.interaction_out(op.data)
+            body.update({k: op.data[k] for k in m.INTERACTION_HOMES if k in op.data})
+            answer = self.api.call(actor, "PATCH", f"/interactions/{op.id}/", json=body)
+            return self._remember(answer)
+        if kind not in (None, "task"):
+            raise Unsupported(f"BottleCRM cannot turn a task into a logged {kind}")
+        return self._update("activity", op, m.activity_out(_without(op.data, "kind")))
+
+    def delete_activity(self, op: Operation) -> m.Record:
+        """Delete the task or the interaction; BottleCRM deletes either by id alone."""
+        actor = self._actor(op)
+        first, second = ("/interactions/", "/tasks/")
+        if op.id not in self._interaction_homes:
+            first, second = second, first
+        try:
+            self.api.call(actor, "DELETE", f"{first}{op.id}/")
+        except NotFound:
+            try:
+                self.api.call(actor, "DELETE", f"{second}{op.id}/")
+            except NotFound:
+                if op.cleanup:
+                    return {"id": op.id}
+                raise
+        self._interaction_homes.pop(str(op.id), None)
+        return {"id": op.id}
+
+    def find_activity(self, op: Operation) -> list[m.Record]:
+        """Tasks and interactions matching `op.where`, tasks first.
+
+        BottleCRM lists interactions only per record (`?case=`, `?account=`, ...: the
+        interactions linked to that record). A search naming a record asks that record;
+        one naming none reads the timeline of every record the actor can open.
+        """
+        kind = m.activity_kind(op.where) if op.where.get("kind") else None
+        if kind:
+            op = op.model_copy(update={"where": {**op.where, "kind": kind}})
+        found: list[m.Record] = []
+        if kind in (None, "task"):
+            found += self._find("activity", op)
+        if kind is None or kind in m.INTERACTION_KINDS:
+            unknown = sorted(set(op.where) - {"id", *m.FIELDS["activity"]})
+            if unknown:
+                raise Unsupported(f"BottleCRM's activity has no field for: {', '.join(unknown)}")
+            actor = self._actor(op)
+            link = next((k for k in m.INTERACTION_HOMES if op.where.get(k)), None)
+            rows = (
+                self._interactions_of(actor, link, str(op.where[link]))
+                if link
+                else self._all_interactions(actor)
+            )
+            seen: set[str] = set()
+            for row in rows:
+                record = m.interaction_in(row)
+                if record["id"] not in seen and _matches(record, op.where):
+                    seen.add(record["id"])
+                    found.append(record)
+        return found
+
+    def advance_activity(self, op: Operation) -> m.Record:
+        actor = self._actor(op)
+        if op.id and self._is_interaction(op.id, actor):
+            if op.to != "done":
+                raise Unsupported(
+                    f"a logged BottleCRM interaction has happened: it cannot be '{op.to}'"
+                )
+            return m.interaction_in(self._interaction(op.id, actor))
+        return self._update("activity", op, m.activity_out({"stage": op.to}))
+
+    # tasks
+
+    def _create_task(self, op: Operation) -> m.Record:
         """Create a task. BottleCRM answers without its id, so look for the new one.
 
         The tasks of that title are listed before and after the create; the new one is
         the id that was not there before.
         """
-        body = m.activity_out(op.data)
         actor = self._actor(op)
+        data = self._drop_implied_links(op.data, m.TASK_PARENTS, actor)
+        body = m.activity_out(_without(data, "kind"))
         title = body.get("title")
         if not title:
             raise Refused("BottleCRM needs a subject (title) for a task")
@@ -492,20 +680,104 @@ class BottleCRMAdapter(Adapter):
         newest = max(new, key=lambda row: str(row.get("created_at", "")))
         return self._get("activity", str(newest["id"]), actor)
 
-    def get_activity(self, op: Operation) -> m.Record:
-        return self._get("activity", op.id, self._actor(op))
+    def _drop_implied_links(
+        self, data: Mapping[str, Any], homes: tuple[str, ...], actor: str
+    ) -> dict[str, Any]:
+        """The links to send, without those the most specific record already implies.
 
-    def update_activity(self, op: Operation) -> m.Record:
-        return self._update("activity", op, m.activity_out(op.data))
+        BottleCRM hangs a task off one parent record and logs an interaction on one
+        home record. A scenario may name more (a case and its account): the most
+        specific is the one BottleCRM records, and another is left out when that
+        record itself points at it (the case's own account, a contact of the case).
+        Anything else is sent as given, for BottleCRM to refuse. Nothing is added on
+        reading: the activity reads back the links BottleCRM keeps, no more.
+        """
+        named = [k for k in homes if data.get(k)]
+        if len(named) < 2:
+            return dict(data)
+        home = named[0]
+        implied = self._links_of(home, str(data[home]), actor)
+        kept = dict(data)
+        for other in named[1:]:
+            if str(data[other]) in implied.get(other, set()):
+                del kept[other]
+        return kept
 
-    def delete_activity(self, op: Operation) -> m.Record:
-        return self._delete("activity", op)
+    def _links_of(self, entity: str, id_: str, actor: str) -> dict[str, set[str]]:
+        """The account and contacts the record `id_` of `entity` points at."""
+        spec = SPECS[entity]
+        obj = self.api.call(actor, "GET", f"{spec.path}{id_}/")[spec.detail_key]
+        account = m.ref_id(obj.get("account"))
+        contacts = {m.ref_id(c) for c in obj.get("contacts") or []}
+        return {"account": {account} if account else set(), "contact": contacts - {None}}
 
-    def find_activity(self, op: Operation) -> list[m.Record]:
-        return self._find("activity", op)
+    # interactions (BottleCRM's logged calls, e-mails and meetings)
 
-    def advance_activity(self, op: Operation) -> m.Record:
-        return self._update("activity", op, m.activity_out({"stage": op.to}))
+    def _create_interaction(self, op: Operation) -> m.Record:
+        actor = self._actor(op)
+        data = self._drop_implied_links(op.data, m.INTERACTION_HOMES, actor)
+        body = m.interaction_out(data)
+        body.update({k: data[k] for k in m.INTERACTION_HOMES if data.get(k)})
+        answer = self.api.call(actor, "POST", "/interactions/", json=body)
+        return self._remember(answer)
+
+    def _remember(self, row: Row) -> m.Record:
+        """Note where an interaction lives (BottleCRM reads one only through its record)."""
+        home = str(row.get("home") or "")
+        if home and row.get(home):
+            self._interaction_homes[str(row["id"])] = (home, str(row[home]))
+        return m.interaction_in(row)
+
+    def _is_interaction(self, id_: str, actor: str) -> bool:
+        """Whether `id_` is an interaction rather than a task (a task is asked first)."""
+        if id_ in self._interaction_homes:
+            return True
+        try:
+            self.api.call(actor, "GET", f"/tasks/{id_}/")
+            return False
+        except NotFound:
+            pass
+        return any(row["id"] == id_ for row in self._all_interactions(actor))
+
+    def _interaction(self, id_: str, actor: str) -> Row:
+        """One interaction as `actor` reads it, through the record it is logged on.
+
+        BottleCRM has no read of one interaction by id (its detail route only edits and
+        deletes): an interaction is read in its home record's timeline, and whoever
+        cannot open that record cannot read it (404, as for any record).
+        """
+        where = self._interaction_homes.get(id_)
+        if where is not None:
+            for row in self._interactions_of(actor, *where, missing_ok=False):
+                if str(row["id"]) == id_:
+                    return row
+        raise NotFound(f"GET interaction {id_}: not found")
+
+    def _interactions_of(
+        self, actor: str, home: str, id_: str, *, missing_ok: bool = True
+    ) -> Iterator[Row]:
+        """The interactions linked to one record; none if `actor` cannot open it."""
+        params = {home: id_, "limit": PAGE_SIZE}
+        pages = self.api.pages(
+            actor, "/interactions/", params, lambda b: b["interactions"], lambda b: b["count"]
+        )
+        try:
+            for row in pages:
+                self._remember(row)
+                yield row
+        except NotFound:
+            if not missing_ok:
+                raise
+
+    def _all_interactions(self, actor: str) -> Iterator[Row]:
+        """Every interaction `actor` can read: the timelines of every record they open."""
+        seen: set[str] = set()
+        for home in ("account", "contact", "opportunity", "case", "lead"):
+            for record in self._rows(home, actor, {}):
+                for row in self._interactions_of(actor, home, str(record["id"])):
+                    if row["id"] not in seen:
+                        seen.add(row["id"])
+                        yield row
 
     # -- invoice ----------------------------------------------------------------------
 
@@ -557,10 +829,12 @@ class BottleCRMAdapter(Adapter):
     def delete_invoice(self, op: Operation) -> m.Record:
         """Invoices cannot be deleted in BottleCRM; cancelling is the closest it allows.
 
-        In cleanup, a paid invoice (which BottleCRM will not cancel) first has its
-        payments removed, then is cancelled.
+        The answer says so (`kept`), in cleanup and out of it alike. In cleanup, a paid
+        invoice (which BottleCRM will not cancel) first has its payments removed, then is
+        cancelled; outside cleanup BottleCRM's refusal to cancel a paid one stands.
         """
         actor = self._actor(op)
+        kept = {"id": op.id, "kept": "cancelled: BottleCRM never deletes an invoice"}
         try:
             invoice = self.api.call(actor, "GET", f"/invoices/{op.id}/")["invoice"]
         except NotFound:
@@ -569,15 +843,13 @@ class BottleCRMAdapter(Adapter):
             raise
         if invoice.get("status") == "Cancelled":
             if op.cleanup:
-                return {"id": op.id, "kept": "cancelled: BottleCRM never deletes an invoice"}
+                return kept
             raise Refused("BottleCRM: this invoice is already cancelled")
         if op.cleanup:
             for payment in invoice.get("payments") or []:
                 self.api.call(actor, "DELETE", f"/invoices/{op.id}/payments/{payment['id']}/")
-        answer = self.api.call(actor, "POST", f"/invoices/{op.id}/cancel/", json={})
-        if op.cleanup:
-            return {"id": op.id, "kept": "cancelled: BottleCRM never deletes an invoice"}
-        return m.invoice_in(answer["invoice"])
+        self.api.call(actor, "POST", f"/invoices/{op.id}/cancel/", json={})
+        return kept
 
     def advance_invoice(self, op: Operation) -> m.Record:
         """posted = sent to the client, paid = payment recorded, cancelled = cancelled."""
@@ -615,7 +887,8 @@ class BottleCRMAdapter(Adapter):
         """Records whose name holds `marker`; cancelled or deactivated ones marked `kept`.
 
         Read as the admin, who sees the whole organisation. Converted leads are not in
-        BottleCRM's lead list, so the global search is asked for them as well.
+        BottleCRM's lead list, so the global search is asked for them as well. Logged
+        calls, e-mails and meetings have no list of their own (see below).
         """
         found: list[RecordRef] = []
         narrow = {
@@ -643,7 +916,23 @@ class BottleCRMAdapter(Adapter):
         for hit in hits:
             if hit.get("type") == "lead" and str(hit["id"]) not in listed:
                 found.append(RecordRef(entity="lead", id=str(hit["id"])))
+        # Interactions are listed per record: those of the run's records (an
+        # interaction goes when its home record is deleted), and of any record this
+        # adapter logged one on.
+        homes = {(ref.entity, ref.id) for ref in found if ref.entity in m.INTERACTION_HOMES}
+        homes |= {(ref.entity, ref.id) for ref in found if ref.entity == "lead"}
+        homes |= set(self._interaction_homes.values())
+        seen: set[str] = set()
+        for home, home_id in sorted(homes):
+            for row in self._interactions_of(ADMIN, home, home_id):
+                if row["id"] not in seen and marker in str(row.get("subject") or ""):
+                    seen.add(row["id"])
+                    found.append(RecordRef(entity="activity", id=str(row["id"])))
         return found
+
+
+def _without(data: Mapping[str, Any], *keys: str) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k not in keys}
 
 
 def _matches(record: Mapping[str, Any], where: Mapping[str, Any]) -> bool:

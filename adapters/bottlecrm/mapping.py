@@ -8,6 +8,7 @@ sometimes as an id string, sometimes as `{"id", "name"}`, and amounts as decimal
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -25,8 +26,14 @@ OPPORTUNITY_STAGES = {
     "won": "CLOSED_WON",
     "lost": "CLOSED_LOST",
 }
-# BottleCRM's lead statuses: assigned, in process, converted, recycled, closed. There is
-# no "qualified" status, so that canonical stage is not claimed.
+# BottleCRM's lead statuses: assigned, in process, converted, recycled, closed. None of
+# them means "qualified": BottleCRM's own lead pipeline template (`POST
+# /leads/pipelines/`, stages New, Contacted, Qualified, Proposal, Won, Lost) files its
+# Contacted, Qualified and Proposal stages all under "in process". So a lead is only
+# qualified in BottleCRM on a lead pipeline's "Qualified" stage (`PATCH
+# /leads/{id}/move/`): where the organisation has such a pipeline, the canonical stages
+# are its stages of the same names (each also sets the matching status); where it has
+# none, they are statuses, and `qualified` is unsupported.
 LEAD_STAGES = {
     "new": "assigned",
     "contacted": "in process",
@@ -34,6 +41,8 @@ LEAD_STAGES = {
     "lost": "closed",
 }
 LEAD_STAGES_READ = {**{v: k for k, v in LEAD_STAGES.items()}, "recycled": "new"}
+LEAD_PIPELINE_STAGES = ("new", "contacted", "qualified", "lost")  # by their stage names
+LEAD_FINAL_STATUSES = ("converted", "closed")  # these win over the stage a lead is on
 CASE_STAGES = {"open": "New", "pending": "Pending", "closed": "Closed"}
 CASE_STAGES_READ = {
     **{v: k for k, v in CASE_STAGES.items()},
@@ -267,13 +276,24 @@ def lead_out(data: Mapping[str, Any], choices: Choices) -> Record:
         body["source"] = choices.code("sources", data["source"]) if data["source"] else None
     if "amount" in data:
         body["opportunity_amount"] = decimal_text(data["amount"], "amount")
-    if "stage" in data:
-        body["status"] = stage_to_vendor("lead", data["stage"], LEAD_STAGES)
-    return body
+    return body  # the stage is set apart, by status or by pipeline stage
 
 
-def lead_in(obj: Mapping[str, Any]) -> Record:
+def lead_in(
+    obj: Mapping[str, Any],
+    stages: Mapping[str, str] | None = None,
+    choices: Choices | None = None,
+) -> Record:
+    """A lead; `stages` reads pipeline stage ids, `choices` source labels, if given."""
     status = obj.get("status")
+    on_stage = (stages or {}).get(str(ref_id(obj.get("stage"))))
+    if status in LEAD_FINAL_STATUSES or not on_stage:
+        stage = LEAD_STAGES_READ.get(status, status) if status else "new"
+    else:
+        stage = on_stage
+    source = obj.get("source")
+    if choices is not None and source:
+        source = choices.label("sources", source)
     return {
         "id": str(obj["id"]),
         "name": obj.get("title"),
@@ -282,9 +302,9 @@ def lead_in(obj: Mapping[str, Any]) -> Record:
         "company": obj.get("company_name"),
         "email": obj.get("email"),
         "phone": obj.get("phone"),
-        "source": obj.get("source"),
+        "source": source,
         "amount": number(obj.get("opportunity_amount")),
-        "stage": LEAD_STAGES_READ.get(status, status) if status else "new",
+        "stage": stage,
     }
 
 
@@ -366,14 +386,27 @@ def case_in(obj: Mapping[str, Any]) -> Record:
     }
 
 
-# -- activity (BottleCRM tasks) --------------------------------------------------------
+# -- activity: BottleCRM tasks, and its logged calls, e-mails and meetings ------------
+
+# Kinds BottleCRM logs as interactions (`/api/interactions/`); a `task` is a task
+# (`/api/tasks/`). BottleCRM also logs WhatsApp messages and SMS, which the canonical
+# vocabulary does not name.
+INTERACTION_KINDS = ("call", "meeting", "email")
+# The records an interaction or a task may hang off, the most specific first: BottleCRM
+# takes exactly one "home" record for an interaction, and one parent for a task (its
+# contacts are a separate list).
+INTERACTION_HOMES = ("case", "opportunity", "contact", "account")
+TASK_PARENTS = ("case", "opportunity", "account")
+
+
+def activity_kind(data: Mapping[str, Any]) -> str:
+    """The canonical kind asked for; no kind means a task, as BottleCRM's default."""
+    return str(data.get("kind") or "task").strip().lower()
 
 
 def activity_out(data: Mapping[str, Any]) -> Record:
+    """A task's body; links are sent as given (the adapter drops the implied ones)."""
     _only_known("activity", data)
-    kind = data.get("kind")
-    if kind and str(kind).lower() != "task":
-        raise Unsupported(f"BottleCRM's API keeps tasks as activities, not '{kind}'")
     body: Record = {}
     for canon, vendor in (
         ("subject", "title"),
@@ -405,6 +438,65 @@ def activity_in(obj: Mapping[str, Any]) -> Record:
         "due_date": obj.get("due_date"),
         "description": obj.get("description"),
         "stage": TASK_STAGES_READ.get(status, status),
+    }
+
+
+def interaction_out(data: Mapping[str, Any]) -> Record:
+    """A logged call, e-mail or meeting, without its record links (the adapter's job).
+
+    BottleCRM logs what happened: an interaction has no status and no planned state, so
+    the canonical `done` is what every interaction is and `planned` has no place. The
+    canonical date is when it happened (`occurred_at`, midnight UTC of that day);
+    BottleCRM refuses one more than five minutes in the future.
+    """
+    _only_known("activity", data)
+    body: Record = {}
+    if "kind" in data:
+        body["kind"] = activity_kind(data)
+    if "subject" in data:
+        body["subject"] = data["subject"] or ""
+    if "description" in data:
+        body["body"] = data["description"] or ""
+    if data.get("due_date"):
+        body["occurred_at"] = occurred_at(data["due_date"])
+    if data.get("stage") not in (None, "done"):
+        raise Unsupported(
+            f"BottleCRM logs calls, e-mails and meetings that happened; it keeps no "
+            f"'{data['stage']}' one (a planned follow-up is a task)"
+        )
+    return body
+
+
+def occurred_at(value: Any) -> str:
+    """A canonical date (or date-time) as the moment BottleCRM records."""
+    text = str(value)
+    try:
+        return f"{date.fromisoformat(text).isoformat()}T00:00:00Z"
+    except ValueError:
+        pass
+    try:
+        return datetime.fromisoformat(text).isoformat()
+    except ValueError:
+        raise Refused(f"due_date must be a date, not {value!r}") from None
+
+
+def interaction_in(obj: Mapping[str, Any]) -> Record:
+    when = obj.get("occurred_at")
+    day = None
+    if when:
+        moment = datetime.fromisoformat(str(when))
+        day = (moment.astimezone(UTC) if moment.tzinfo else moment).date().isoformat()
+    return {
+        "id": str(obj["id"]),
+        "subject": obj.get("subject") or None,
+        "kind": obj.get("kind"),
+        "account": ref_id(obj.get("account")),
+        "contact": ref_id(obj.get("contact")),
+        "opportunity": ref_id(obj.get("opportunity")),
+        "case": ref_id(obj.get("case")),
+        "due_date": day,
+        "description": obj.get("body") or None,
+        "stage": "done",
     }
 
 
@@ -525,7 +617,7 @@ def normalize_where(entity: str, where: Mapping[str, Any], choices: Choices) -> 
         elif (entity, key) == ("account", "country"):
             out[key] = choices.label("countries", choices.code("countries", value))
         elif (entity, key) == ("lead", "source"):
-            out[key] = choices.code("sources", value)
+            out[key] = choices.label("sources", choices.code("sources", value))
         elif (entity, key) == ("case", "priority"):
             out[key] = value.lower()
         elif (entity, key) == ("invoice", "payment_term"):

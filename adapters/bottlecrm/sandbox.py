@@ -11,6 +11,8 @@ every Django command and the server run from `run/` inside the sandbox home.
 Credentials are obtained the way a real API client would (see `signin.py`) and kept
 in `credentials.json` in the sandbox home, mode 600, because BottleCRM allows only five
 sign-in codes per e-mail address per hour: later `up`s reuse the tokens while they work.
+The organisation's business set-up (a lead pipeline, lead sources) follows, through the
+API (see `orgsetup.py`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from crmproof.sandbox import (
     run,
 )
 
+from .orgsetup import ensure_org_setup
 from .signin import Credentials, ensure_credentials
 
 # Pinned: the adapter is written against this API. 1.35 needs Python 3.12 (on 3.11 pip
@@ -187,6 +190,7 @@ class BottleCRMSandbox(VendorSandbox):
             save=lambda: creds.save(paths.credentials),
             log=log,
         )
+        ensure_org_setup(base_url, creds.tokens["admin"], log)
         return {
             "BOTTLECRM_URL": base_url,
             "BOTTLECRM_TOKEN": creds.tokens["admin"],

@@ -210,7 +210,7 @@ def test_lead_crud_and_find(crm: Crm) -> None:
             "stage": "new",
         },
     )
-    assert lead["amount"] == 1234.5 and lead["stage"] == "new" and lead["source"] == "call"
+    assert lead["amount"] == 1234.5 and lead["stage"] == "new" and lead["source"] == "Call"
     updated = crm.ok("update", "lead", id=lead["id"], actor="rep_a", data={"amount": 2000})
     assert updated["amount"] == 2000
     advanced = crm.ok("advance", "lead", id=lead["id"], to="contacted", actor="rep_a")
@@ -220,6 +220,53 @@ def test_lead_crud_and_find(crm: Crm) -> None:
     assert crm.found("lead", {"name": lead["name"]}, actor="rep_b") == []
     crm.ok("delete", "lead", id=lead["id"], actor="rep_a")
     assert crm.do("get", "lead", id=lead["id"]).status == "refused"
+
+
+def test_lead_sources_are_the_organisations(crm: Crm) -> None:
+    """Sources read back as the labels the organisation set up (`/leads/sources/`)."""
+    data = {"name": crm.name("Show"), "last_name": "S", "email": f"s.{crm.marker}@x.example"}
+    lead = crm.ok("create", "lead", data={**data, "source": "trade show"})
+    assert lead["source"] == "Trade show"
+    assert crm.found("lead", {"email": data["email"], "source": "Trade show"}) == [lead["id"]]
+    unknown = crm.do("create", "lead", data={**data, "source": "Carrier pigeon"})
+    assert unknown.status == "refused" and "lead sources" in (unknown.message or "")
+
+
+def test_lead_qualified_on_the_lead_pipeline(adapter: Adapter, crm: Crm) -> None:
+    """Qualified is the pipeline's Qualified stage; its status is "in process"."""
+    lead = crm.ok(
+        "create",
+        "lead",
+        actor="rep_a",
+        data={
+            "name": crm.name("Q"),
+            "first_name": "Kay",
+            "last_name": "Q",
+            "email": f"kay.{crm.marker}@q.example",
+            "stage": "new",
+        },
+    )
+    assert lead["stage"] == "new"
+    contacted = crm.ok("advance", "lead", id=lead["id"], to="contacted", actor="rep_a")
+    assert contacted["stage"] == "contacted"
+    qualified = crm.ok("advance", "lead", id=lead["id"], to="qualified", actor="rep_a")
+    assert qualified["stage"] == "qualified"
+    assert crm.found("lead", {"name": lead["name"], "stage": "qualified"}) == [lead["id"]]
+    assert crm.found("lead", {"name": lead["name"], "stage": "contacted"}) == []
+    made = crm.ok("create", "lead", data={"name": crm.name("Q2"), "stage": "qualified"})
+    assert made["stage"] == "qualified"
+    assert crm.ok("update", "lead", id=made["id"], data={"stage": "lost"})["stage"] == "lost"
+    deal = crm.ok("convert", "lead", id=lead["id"], actor="rep_a")
+    assert deal["stage"] == "qualification"
+    assert crm.ok("get", "lead", id=lead["id"])["stage"] == "converted"
+    # Without a lead pipeline BottleCRM has statuses only, and none means qualified.
+    plain = type(adapter)()
+    plain._api = adapter._api
+    plain._lead_board_cache = type(adapter._lead_board())(ids={}, names={})
+    outcome = plain.perform(Operation(op="advance", entity="lead", id=made["id"], to="qualified"))
+    assert outcome.status == "unsupported" and "in process" in (outcome.message or "")
+    outcome = plain.perform(Operation(op="create", entity="lead", data={"stage": "qualified"}))
+    assert outcome.status == "unsupported" and outcome.created == []
 
 
 def test_find_pages_through_results(crm: Crm) -> None:
@@ -359,12 +406,113 @@ def test_case_and_task(crm: Crm) -> None:
     assert crm.ok("advance", "activity", id=task["id"], to="done")["stage"] == "done"
     assert crm.ok("advance", "case", id=case["id"], to="closed")["stage"] == "closed"
     assert crm.found("case", {"subject": case["subject"], "stage": "closed"}) == [case["id"]]
-    outcome = crm.do("create", "activity", data={"subject": crm.name("Meet"), "kind": "meeting"})
+    outcome = crm.do("create", "activity", data={"subject": crm.name("Fax"), "kind": "fax"})
     assert outcome.status == "unsupported"
-    # BottleCRM's rule: a task hangs off one parent record only.
-    both = {"subject": crm.name("Two parents"), "account": account_id, "case": case["id"]}
+    # BottleCRM's rule: a task hangs off one parent record only. The case's own account
+    # is implied by the case, so the task is filed on the case alone...
+    both = {"subject": crm.name("Case and its account"), "account": account_id}
+    on_case = crm.ok("create", "activity", data={**both, "case": case["id"]})
+    assert on_case["case"] == case["id"] and on_case["account"] is None
+    # ...but another account is a second parent, which BottleCRM refuses.
+    other = crm.ok("create", "account", data={"name": crm.name("Other")})
+    both = {"subject": crm.name("Two parents"), "account": other["id"], "case": case["id"]}
     outcome = crm.do("create", "activity", data=both)
     assert outcome.status == "refused" and "one parent" in (outcome.message or "")
+
+
+def test_logged_calls_emails_and_meetings(crm: Crm) -> None:
+    """Calls, e-mails and meetings are BottleCRM interactions, each on one record."""
+    account_id, contact_id = account_with_contact(crm)
+    case = crm.ok("create", "case", data={"subject": crm.name("Jam"), "account": account_id})
+    deal = crm.ok("create", "opportunity", data={"name": crm.name("Deal"), "account": account_id})
+    call = crm.ok(
+        "create",
+        "activity",
+        data={"subject": crm.name("Call"), "kind": "call", "account": account_id, "stage": "done"},
+    )
+    assert call["kind"] == "call" and call["account"] == account_id and call["stage"] == "done"
+    assert crm.ok("get", "activity", id=call["id"]) == call
+    # Named with the case's own account, an e-mail is logged on the case.
+    mail = crm.ok(
+        "create",
+        "activity",
+        data={
+            "subject": crm.name("Mail"),
+            "kind": "email",
+            "case": case["id"],
+            "account": account_id,
+            "description": "Firmware steps",
+        },
+    )
+    assert mail["case"] == case["id"] and mail["account"] is None
+    assert mail["description"] == "Firmware steps" and mail["stage"] == "done"
+    meeting = crm.ok(
+        "create",
+        "activity",
+        data={
+            "subject": crm.name("Meeting"),
+            "kind": "meeting",
+            "opportunity": deal["id"],
+            "due_date": "2024-03-05",
+        },
+    )
+    assert meeting["due_date"] == "2024-03-05" and meeting["opportunity"] == deal["id"]
+    on_contact = crm.ok(
+        "create",
+        "activity",
+        data={"subject": crm.name("Ring"), "kind": "call", "contact": contact_id},
+    )
+    assert on_contact["contact"] == contact_id
+    assert crm.found("activity", {"case": case["id"]}) == [mail["id"]]
+    assert crm.found("activity", {"opportunity": deal["id"], "kind": "meeting"}) == [meeting["id"]]
+    # An account's timeline holds what was logged on it, not on its case or its deal.
+    assert crm.found("activity", {"account": account_id}) == [call["id"]]
+    assert crm.found("activity", {"subject": mail["subject"]}) == [mail["id"]]
+    assert crm.found("activity", {"case": case["id"], "kind": "task"}) == []
+    updated = crm.ok("update", "activity", id=call["id"], data={"description": "Left a note"})
+    assert updated["description"] == "Left a note"
+    assert crm.ok("get", "activity", id=call["id"])["description"] == "Left a note"
+    assert crm.ok("advance", "activity", id=call["id"], to="done")["stage"] == "done"
+    # BottleCRM logs what happened: no planned call, none in the future, no kind change.
+    assert crm.do("advance", "activity", id=call["id"], to="planned").status == "unsupported"
+    planned = {"subject": crm.name("Later"), "kind": "call", "case": case["id"]}
+    assert crm.do("create", "activity", data={**planned, "stage": "planned"}).status == (
+        "unsupported"
+    )
+    future = crm.do("create", "activity", data={**planned, "due_date": "2099-01-01"})
+    assert future.status == "refused" and "future" in (future.message or "")
+    assert crm.do("update", "activity", id=call["id"], data={"kind": "task"}).status == (
+        "unsupported"
+    )
+    changed = crm.do("update", "activity", id=call["id"], data={"kind": "email"})
+    assert changed.status == "refused" and "kind" in (changed.message or "")
+    # A case and an account it does not belong to are two records: BottleCRM refuses.
+    other = crm.ok("create", "account", data={"name": crm.name("Elsewhere")})
+    two = crm.do("create", "activity", data={**planned, "account": other["id"]})
+    assert two.status == "refused" and "exactly one record" in (two.message or "")
+    assert crm.ok("delete", "activity", id=mail["id"]) == {"id": mail["id"]}
+    assert crm.do("get", "activity", id=mail["id"]).status == "refused"
+    assert crm.found("activity", {"case": case["id"]}) == []
+
+
+def test_interaction_follows_its_record_permissions(adapter: Adapter, crm: Crm) -> None:
+    account = crm.ok("create", "account", actor="rep_a", data={"name": crm.name("Own")})
+    call = crm.ok(
+        "create",
+        "activity",
+        actor="rep_a",
+        data={"subject": crm.name("Mine"), "kind": "call", "account": account["id"]},
+    )
+    assert crm.ok("get", "activity", id=call["id"], actor="rep_a")["id"] == call["id"]
+    assert crm.do("get", "activity", id=call["id"], actor="rep_b").status == "refused"
+    assert crm.found("activity", {"account": account["id"]}, actor="rep_b") == []
+    assert crm.do("delete", "activity", id=call["id"], actor="rep_b").status == "refused"
+    # A fresh adapter, which never saw the call, still finds and reads it.
+    fresh = type(adapter)()
+    fresh._api = adapter._api  # the same connection and tokens
+    outcome = fresh.perform(Operation(op="get", entity="activity", id=call["id"]))
+    assert outcome.status == "ok" and outcome.record == call
+    assert call["id"] in {r.id for r in fresh.leftovers(crm.marker) or []}
 
 
 # -- invoices --------------------------------------------------------------------------
@@ -380,8 +528,8 @@ def test_invoice_created_and_cancelled(crm: Crm) -> None:
             "due_date": "2030-02-28",
             "payment_term": "Net 30",
             "lines": [
-                {"product": "Widget", "quantity": 2, "price": 50},
-                {"product": "Setup", "quantity": 1, "price": 20.5},
+                {"product": "Widget", "quantity": 2, "unit_price": 50},
+                {"product": "Setup", "quantity": 1, "unit_price": 20.5},
             ],
         },
     )
@@ -389,8 +537,9 @@ def test_invoice_created_and_cancelled(crm: Crm) -> None:
     assert invoice["payment_term"] == "Net 30" and invoice["due_date"] == "2030-02-28"
     assert crm.ok("get", "invoice", id=invoice["id"]) == invoice
     assert crm.found("invoice", {"account": account_id}) == [invoice["id"]]
-    cancelled = crm.ok("delete", "invoice", id=invoice["id"])
-    assert cancelled["stage"] == "cancelled"
+    deleted = crm.do("delete", "invoice", id=invoice["id"])
+    assert deleted.status == "ok" and deleted.record == {"id": invoice["id"]}
+    assert (deleted.kept or "").startswith("cancelled: ")  # kept by design, and said so
     assert crm.ok("get", "invoice", id=invoice["id"])["stage"] == "cancelled"
     assert crm.do("delete", "invoice", id=invoice["id"]).status == "refused"
     # BottleCRM keeps an invoiced account: deleting it is refused outside cleanup.
@@ -412,7 +561,7 @@ def test_product_crud_and_invoice_line(crm: Crm) -> None:
         "invoice",
         data={"account": account_id, "lines": [{"product": code, "quantity": 3}]},
     )
-    assert invoice["lines"] == [{"product": code, "quantity": 3, "price": 15}]
+    assert invoice["lines"] == [{"product": code, "quantity": 3, "unit_price": 15}]
     assert invoice["total"] == 45
 
 
@@ -421,7 +570,10 @@ def test_paid_invoice_is_cleaned_up(crm: Crm) -> None:
     invoice = crm.ok(
         "create",
         "invoice",
-        data={"account": account_id, "lines": [{"product": "Thing", "quantity": 1, "price": 9}]},
+        data={
+            "account": account_id,
+            "lines": [{"product": "Thing", "quantity": 1, "unit_price": 9}],
+        },
     )
     assert crm.ok("advance", "invoice", id=invoice["id"], to="paid")["stage"] == "paid"
     assert crm.do("delete", "invoice", id=invoice["id"]).status == "refused"  # not outside cleanup
@@ -466,6 +618,11 @@ def test_leftovers_sees_live_records_and_cleanup_removes_them(adapter: Adapter, 
     crm.ok("create", "opportunity", data={"name": crm.name("Deal"), "account": account_id})
     crm.ok("create", "case", data={"subject": crm.name("Case"), "account": account_id})
     crm.ok("create", "activity", data={"subject": crm.name("Task"), "contact": contact_id})
+    crm.ok(
+        "create",
+        "activity",
+        data={"subject": crm.name("Call"), "kind": "call", "contact": contact_id},
+    )
     crm.ok("create", "lead", data={"name": crm.name("Lead"), "last_name": "L"})
     lead = crm.ok(
         "create",
@@ -478,7 +635,7 @@ def test_leftovers_sees_live_records_and_cleanup_removes_them(adapter: Adapter, 
     crm.ok(
         "create",
         "invoice",
-        data={"account": account_id, "lines": [{"product": "A", "quantity": 1, "price": 1}]},
+        data={"account": account_id, "lines": [{"product": "A", "quantity": 1, "unit_price": 1}]},
     )
     left = {ref.entity for ref in adapter.leftovers(crm.marker) or []}
     assert left == {
