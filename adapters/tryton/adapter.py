@@ -3,7 +3,13 @@
 Settings (resolved by the engine): `url`, `database`, `user`, `password`, and optionally
 `actors`, a mapping of actor name to `{user, password}` for steps that act as someone
 else. The entity handlers live in parties.py (account, contact), pipeline.py (lead,
-opportunity) and orders.py (product, order, invoice); this class says what they claim.
+opportunity, with prospects.py for a lead's person and company), orders.py (product,
+order, invoice) and cases.py (case); this class says what they claim.
+
+Not claimed, because Tryton 8.0 has no place for them: activities (calls, meetings, tasks:
+no module of the release records them), a contact's job title, a lead's source, a case's
+reporting person and priority, an opportunity stage between proposal and won, and the
+offline operations of a browser channel.
 """
 
 from __future__ import annotations
@@ -12,14 +18,15 @@ from typing import Any
 
 from crmproof.protocol import Capabilities, EntitySupport, RecordRef
 
+from .cases import CASE_FIELDS, COMPLAINT, CaseOps
 from .orders import INVOICE, PRODUCT, SALE
-from .parties import ACCOUNT_FIELDS, CONTACT_CATEGORY, CONTACT_FIELDS, PARTY, PartyOps
+from .parties import ACCOUNT_FIELDS, CONTACT_CATEGORY, CONTACT_FIELDS, PARTY
 from .pipeline import LEAD_FIELDS, OPPORTUNITY, OPPORTUNITY_FIELDS, PipelineOps
 
 CRUD = ["create", "get", "update", "delete", "find"]
 
 
-class TrytonAdapter(PartyOps, PipelineOps):
+class TrytonAdapter(CaseOps, PipelineOps):
     """Tryton 8.0 through JSON-RPC, as an API client would drive it."""
 
     def capabilities(self) -> Capabilities:
@@ -36,6 +43,11 @@ class TrytonAdapter(PartyOps, PipelineOps):
                     operations=[*CRUD, "advance", "convert"],
                     fields=sorted(OPPORTUNITY_FIELDS),
                     stages=["prospecting", "qualification", "proposal", "won", "lost"],
+                ),
+                "case": EntitySupport(
+                    operations=[*CRUD, "advance"],
+                    fields=sorted(CASE_FIELDS),
+                    stages=["open", "pending", "closed"],
                 ),
                 "product": EntitySupport(operations=CRUD, fields=["code", "name", "price"]),
                 "order": EntitySupport(
@@ -62,7 +74,7 @@ class TrytonAdapter(PartyOps, PipelineOps):
                         "stage",
                         "total",
                     ],
-                    stages=["draft", "posted", "cancelled"],
+                    stages=["draft", "posted", "paid", "cancelled"],
                 ),
             },
             operations=["login"] if self._actors else [],
@@ -73,7 +85,8 @@ class TrytonAdapter(PartyOps, PipelineOps):
         """Every record, archived or cancelled too, whose name-like field holds `marker`.
 
         Orders and invoices have no name: they count when their reference, description
-        or party's name holds it.
+        or party's name holds it. A party counts by its e-mail or phone too (a lead's
+        person may have no name), a case by its subject, description or customer.
         """
         like = f"%{marker}%"
         refs: list[RecordRef] = []
@@ -87,8 +100,9 @@ class TrytonAdapter(PartyOps, PipelineOps):
             return rows
 
         tagged = [["name", "=", CONTACT_CATEGORY]]
-        add("account", PARTY, [["name", "ilike", like], ["categories", "not where", tagged]])
-        add("contact", PARTY, [["name", "ilike", like], ["categories", "where", tagged]])
+        named = ["OR", ["name", "ilike", like], ["contact_mechanisms.value", "ilike", like]]
+        add("account", PARTY, [named, ["categories", "not where", tagged]])
+        add("contact", PARTY, [named, ["categories", "where", tagged]])
         add("opportunity", OPPORTUNITY, [["description", "ilike", like]])
         add("product", PRODUCT, [["name", "ilike", like]])
         by_party = ["party.name", "ilike", like]
@@ -101,6 +115,12 @@ class TrytonAdapter(PartyOps, PipelineOps):
             "invoice",
             INVOICE,
             ["OR", ["reference", "ilike", like], ["description", "ilike", like], by_party],
+        )
+        by_customer = ["customer.name", "ilike", like]
+        add(
+            "case",
+            COMPLAINT,
+            ["OR", ["reference", "ilike", like], ["description", "ilike", like], by_customer],
         )
         return refs
 
@@ -119,8 +139,8 @@ def _kept(model: str, row: dict[str, Any]) -> str | None:
     if "active" in row:
         return None if row["active"] else "archived"
     state = row.get("state")
-    if model == INVOICE and state == "cancelled":
-        return "cancelled"
+    if model == INVOICE and state in ("cancelled", "paid"):
+        return state
     if model == OPPORTUNITY and state == "won":
         return "won: Tryton keeps a won opportunity"
     if model == SALE and state in ("confirmed", "processing", "done"):

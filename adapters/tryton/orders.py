@@ -1,9 +1,13 @@
 """Products, orders (`sale.sale`) and invoices (`account.invoice`).
 
 Over RPC Tryton runs no on_change helpers, so a sale line gets its unit, price and
-description here, and a sale its invoice and shipment address. Confirming a sale creates
-its invoice (and, for goods, a shipment) in the same call. Tryton keeps what has reached
-the books: a confirmed sale can never be deleted, a posted invoice only cancelled.
+description here, and a sale its invoice and shipment address and, as choosing the party
+in the client does, the party's payment term. Confirming a sale creates its invoice (and,
+for goods, a shipment) in the same call; with the standard invoice grouping (module
+sale_invoice_grouping), a customer's next sale joins its draft invoice. An invoice is paid
+with its Pay wizard and a payment method. Tryton keeps what has reached the books: a
+confirmed sale can never be deleted, a posted invoice only cancelled, a paid one not even
+that.
 """
 
 from __future__ import annotations
@@ -53,9 +57,11 @@ _INVOICE_READ = [
     "total_amount",
     "payment_term.rec_name",
     "state",
-    "lines_to_pay.maturity_date",
     *_LINE_READ,
 ]
+# Due dates are on the invoice's receivable move lines, which a sales user may not read.
+_DUE_READ = "lines_to_pay.maturity_date"
+PAYMENT_METHOD = "Cash"
 
 
 def _lines(row: dict[str, Any]) -> list[dict[str, Any]]:
@@ -167,6 +173,7 @@ class OrderOps(TrytonBase):
             "party": party_id,
             "invoice_address": address,
             "shipment_address": address,
+            **self._party_term(SALE, party_id, default=False),
             **self._order_values(data),
         }
         if data.get("lines"):
@@ -192,6 +199,8 @@ class OrderOps(TrytonBase):
             party_id = record_id(data["account"], "account")
             address = self._address_of(party_id)
             values.update(party=party_id, invoice_address=address, shipment_address=address)
+            if not data.get("payment_term"):
+                values.update(self._party_term(SALE, party_id, default=True))
         if "lines" in data:
             if row["state"] != "draft":
                 raise Refused("Tryton changes the lines of a draft sale only")
@@ -315,6 +324,23 @@ class OrderOps(TrytonBase):
         if open_ids:
             self.call("stock.shipment.out", "cancel", open_ids)
 
+    def _party_term(self, model: str, party_id: int, default: bool) -> dict[str, Any]:
+        """The payment term the client fills in when the party is chosen (on_change_party).
+
+        The party's own customer term; failing that, with `default`, the model's default
+        (otherwise Tryton applies that default itself on create).
+        """
+        rows = self.search_read(
+            "party.party", [["id", "=", party_id]], ["customer_payment_term"], limit=1
+        )
+        term = rows[0]["customer_payment_term"] if rows else None
+        if term:
+            return {"payment_term": term}
+        if default:
+            defaults = self.call(model, "default_get", ["payment_term"], False)
+            return {"payment_term": defaults.get("payment_term")}
+        return {}
+
     def _order_values(self, data: dict[str, Any]) -> dict[str, Any]:
         values: dict[str, Any] = {}
         if "reference" in data:
@@ -405,8 +431,7 @@ class OrderOps(TrytonBase):
                 domain.append(["state", "in", states_for(INVOICE_FROM_STATE, value)])
             else:
                 domain.append(["id", "=", record_id(value, "invoice")])
-        rows = self.search_read(INVOICE, domain, _INVOICE_READ, order=[("id", "ASC")])
-        return [self._invoice_from_row(row) for row in rows]
+        return [self._invoice_from_row(row) for row in self._invoice_rows(domain)]
 
     def advance_invoice(self, op: Operation) -> dict[str, Any]:
         invoice_id = record_id(op.id, "invoice")
@@ -420,7 +445,11 @@ class OrderOps(TrytonBase):
         elif op.to == "draft":
             self.call(INVOICE, "draft", [invoice_id])
         elif op.to == "paid":
-            raise Unsupported("paying an invoice (a payment or statement) is not implemented")
+            if state in ("draft", "validated"):
+                self.call(INVOICE, "post", [invoice_id])  # only an issued invoice is paid
+            elif state == "cancelled":
+                raise Refused("Tryton does not pay a cancelled invoice")
+            self._pay_invoice(invoice_id)
         else:
             raise Unsupported(f"invoices have no stage {op.to!r} in Tryton")
         return self._invoice_record(invoice_id)
@@ -434,6 +463,10 @@ class OrderOps(TrytonBase):
         if not row["number"] and not row["sales"] and row["state"] in ("draft", "cancelled"):
             self.call(INVOICE, "delete", [invoice_id])
             return {"id": str(invoice_id)}
+        if row["state"] == "paid":
+            if op.cleanup:
+                return {"id": str(invoice_id), "kept": f"paid: {_PAID_KEPT}"}
+            raise Refused(f"Tryton keeps a paid invoice: {_PAID_KEPT}")
         if op.cleanup and row["state"] != "cancelled":
             # A sale's draft invoice comes back when deleted; a posted one is numbered.
             # Cancelling (a reversing move for a posted one) is as far as Tryton goes.
@@ -447,13 +480,58 @@ class OrderOps(TrytonBase):
         why = "it is numbered" if row["number"] else "its sale would invoice it again"
         raise Refused(f"Tryton does not delete this invoice ({row['state']}): {why}")
 
+    def _pay_invoice(self, invoice_id: int) -> None:
+        """Pay what is left to pay, as a clerk does with the invoice's Pay wizard.
+
+        The wizard's first form proposes the payee, the amount left and today's date; the
+        clerk picks the payment method and presses OK, which pays and reconciles in full.
+        """
+        method = self.lookup_id("account.invoice.payment.method", PAYMENT_METHOD, "payment method")
+        context = {"active_model": INVOICE, "active_id": invoice_id, "active_ids": [invoice_id]}
+        wizard, rpc = "wizard.account.invoice.pay", self.rpc
+        with rpc.lock:  # wizard sessions are written to the database too
+            session, start, _ = rpc.call(f"{wizard}.create", rpc.context)
+            try:
+                form = rpc.call(f"{wizard}.execute", session, {}, start, {**rpc.context, **context})
+                proposed = form["view"]["defaults"]
+                values = {k: v for k, v in proposed.items() if not k.endswith(".")}
+                values["payment_method"] = method
+                answer = rpc.call(
+                    f"{wizard}.execute",
+                    session,
+                    {start: values},
+                    "choice",
+                    {**rpc.context, **context},
+                )
+            finally:
+                rpc.call(f"{wizard}.delete", session, rpc.context)
+        if answer.get("view"):  # it asks how to book a part payment: not a full payment
+            raise Refused("Tryton did not take the payment as paying the invoice in full")
+        state = self.read_one(INVOICE, invoice_id, ["state"], "invoice")["state"]
+        if state != "paid":
+            raise Refused(f"the payment was booked but Tryton reads the invoice {state}")
+
+    def _invoice_rows(self, domain: list[Any]) -> list[dict[str, Any]]:
+        """Invoices with their due dates, or without them for a user who may not see them."""
+        try:
+            return self.search_read(
+                INVOICE, domain, [*_INVOICE_READ, _DUE_READ], order=[("id", "ASC")]
+            )
+        except Refused as refusal:
+            if "not allowed to access" not in str(refusal):
+                raise
+            return self.search_read(INVOICE, domain, _INVOICE_READ, order=[("id", "ASC")])
+
     def _invoice_record(self, invoice_id: int) -> dict[str, Any]:
-        return self._invoice_from_row(self.read_one(INVOICE, invoice_id, _INVOICE_READ, "invoice"))
+        rows = self._invoice_rows([["id", "=", invoice_id]])
+        if not rows:
+            raise Refused(f"no invoice with id {invoice_id}")
+        return self._invoice_from_row(rows[0])
 
     @staticmethod
     def _invoice_from_row(row: dict[str, Any]) -> dict[str, Any]:
         term = row.get("payment_term.")
-        due = [m["maturity_date"] for m in row["lines_to_pay."] if m.get("maturity_date")]
+        due = [m["maturity_date"] for m in row.get("lines_to_pay.", []) if m.get("maturity_date")]
         return {
             "id": str(row["id"]),
             "account": ref(row["party"]),
@@ -465,5 +543,7 @@ class OrderOps(TrytonBase):
             "lines": _lines(row),
         }
 
+
+_PAID_KEPT = "its payment is in the books, and a paid invoice cannot be cancelled"
 
 __all__ = ["Decimal", "OrderOps"]

@@ -2,8 +2,9 @@
 
 Tryton keeps organisations and people alike as parties. The adapter tags the people with
 the party category "Contact" and links them to their account with a "Works for" relation
-(module party_relationship); a party without that tag is an account. E-mail, phone and
-website are the party's contact mechanisms; the city is its first address's.
+(module party_relationship); a party without that tag is an account. A division points at
+its group, its `parent`, with a "Division of" relation. E-mail, phone and website are the
+party's contact mechanisms; the city is its first address's.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from .values import record_id, ref
 PARTY = "party.party"
 CONTACT_CATEGORY = "Contact"
 WORKS_FOR = "Works for"
+DIVISION_OF = "Division of"
 # The RPC face of relations: it shows each relation from both ends.
 RELATION = "party.relation.all"
 MECHANISMS = {"email": "email", "phone": "phone", "website": "website"}
-ACCOUNT_FIELDS = {"name", "email", "phone", "website", "city", "payment_term"}
+ACCOUNT_FIELDS = {"name", "email", "phone", "website", "city", "payment_term", "parent"}
 CONTACT_FIELDS = {"name", "email", "phone", "account"}
 _READ = [
     "name",
@@ -79,7 +81,14 @@ class PartyOps(TrytonBase):
         self.reject_unknown(data, known, entity)
         if not data.get("name"):
             raise Refused(f"a Tryton party needs a name to create the {entity}")
-        values: dict[str, Any] = {"name": data["name"]}
+        return self._party_record(self.new_party(entity, data), entity)
+
+    def new_party(self, entity: str, data: dict[str, Any]) -> int:
+        """Create the party of an account or contact from canonical fields; its id.
+
+        It is recorded as created at once, so cleanup removes it whatever follows.
+        """
+        values: dict[str, Any] = {"name": data.get("name")}
         mechanisms = [
             {"type": kind, "value": data[field]}
             for field, kind in MECHANISMS.items()
@@ -97,7 +106,9 @@ class PartyOps(TrytonBase):
         self.step.created_record(entity, party_id)  # kept for cleanup if the rest fails
         if data.get("account"):
             self._set_employer(party_id, data["account"])
-        return self._party_record(party_id, entity)
+        if data.get("parent"):
+            self._set_parent(party_id, data["parent"])
+        return party_id
 
     def _get_party(self, op: Operation, entity: str) -> dict[str, Any]:
         return self._party_record(record_id(op.id, entity), entity)
@@ -126,6 +137,8 @@ class PartyOps(TrytonBase):
             self.call(PARTY, "write", [party_id], values)
         if "account" in data:
             self._set_employer(party_id, data["account"])
+        if "parent" in data:
+            self._set_parent(party_id, data["parent"])
         return self._party_record(party_id, entity)
 
     def _delete_party(self, op: Operation, entity: str) -> dict[str, Any]:
@@ -169,11 +182,14 @@ class PartyOps(TrytonBase):
             return ["addresses.city", "=", value]
         if field == "payment_term":
             return ["customer_payment_term.name", "=", value]
-        if field == "account":
+        if field in ("account", "parent"):
+            kind = WORKS_FOR if field == "account" else DIVISION_OF
+            if not value:
+                return ["relations", "not where", [["type.name", "=", kind]]]
             return [
                 "relations",
                 "where",
-                [["to", "=", record_id(value, "account")], ["type.name", "=", WORKS_FOR]],
+                [["to", "=", record_id(value, "account")], ["type.name", "=", kind]],
             ]
         return [field, "=", value]
 
@@ -193,13 +209,9 @@ class PartyOps(TrytonBase):
             record["city"] = addresses[0]["city"] if addresses else None
             term = row.get("customer_payment_term.")
             record["payment_term"] = term["rec_name"] if term else None
+            record["parent"] = _related(row, DIVISION_OF)
         else:
-            employers = [
-                r["to"]
-                for r in row["relations."]
-                if (r.get("type.") or {}).get("name") == WORKS_FOR
-            ]
-            record["account"] = ref(employers[0]) if employers else None
+            record["account"] = _related(row, WORKS_FOR)
         return record
 
     def _mechanism_actions(self, current: list[dict], data: dict[str, Any]) -> list[Any]:
@@ -219,16 +231,26 @@ class PartyOps(TrytonBase):
 
     def _set_employer(self, party_id: int, account: Any) -> None:
         """Replace the contact's "Works for" relation by one to `account`."""
-        relation_type = self.lookup_id("party.relation.type", WORKS_FOR, "relation type")
+        self._set_relation(party_id, WORKS_FOR, account)
+
+    def _set_parent(self, party_id: int, parent: Any) -> None:
+        """Replace the account's "Division of" relation by one to `parent`."""
+        if parent and record_id(parent, "account") == party_id:
+            raise Refused("an account cannot be a division of itself")
+        self._set_relation(party_id, DIVISION_OF, parent)
+
+    def _set_relation(self, party_id: int, kind: str, target: Any) -> None:
+        """Replace the party's relation of type `kind` by one to the account `target`."""
+        relation_type = self.lookup_id("party.relation.type", kind, "relation type")
         old = self.call(
             RELATION, "search", [["from_", "=", party_id], ["type", "=", relation_type]]
         )
         if old:
             self.call(RELATION, "delete", old)
-        if account:
-            account_id = record_id(account, "account")
+        if target:
+            account_id = record_id(target, "account")
             if not self.exists(PARTY, account_id):
-                raise Refused(f"no account with id {account}")
+                raise Refused(f"no account with id {target}")
             self.call(
                 RELATION,
                 "create",
@@ -245,3 +267,9 @@ class PartyOps(TrytonBase):
 
     def _payment_term_id(self, name: str) -> int:
         return self.lookup_id("account.invoice.payment_term", name, "payment term")
+
+
+def _related(row: dict[str, Any], kind: str) -> str | None:
+    """The party this one points at with a relation of type `kind`, if any."""
+    targets = [r["to"] for r in row["relations."] if (r.get("type.") or {}).get("name") == kind]
+    return ref(targets[0]) if targets else None

@@ -4,7 +4,9 @@ Its buttons move it: `lead`, `opportunity` (needs a party and an employee), `con
 (makes the sale, a quotation, so canonical "proposal"), `lost`, `cancel`. Nothing sets
 "won" directly: Tryton marks an opportunity won when its sale is confirmed, so winning
 here means quoting and confirming that sale. Only a cancelled opportunity can be deleted,
-and a won one can never be cancelled.
+and a won one can never be cancelled. A lead's person and company are parties
+(prospects.py). Choosing the party in the client sets the opportunity's payment term to
+the party's, which its sale then takes; the adapter does the same.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from crmproof.adapter import Refused, Unsupported
 from crmproof.protocol import Operation
 
 from .orders import OPPORTUNITY, SALE, OrderOps
+from .prospects import PROSPECT_FIELDS, PROSPECT_READ, ProspectOps, prospect_matches
 from .values import (
     LEAD_FROM_STATE,
     LEAD_TO_STATES,
@@ -40,7 +43,8 @@ OPPORTUNITY_FIELDS = {
     "lost_reason",
     "stage",
 }
-LEAD_FIELDS = {"name", "account", "amount", "stage"}
+# Tryton's opportunity has no field for where a lead came from: `source` is not mapped.
+LEAD_FIELDS = {"name", "account", "amount", "stage", *PROSPECT_FIELDS}
 _READ = [
     "description",
     "party",
@@ -52,10 +56,11 @@ _READ = [
     "lost_reason",
     "state",
     "sales.state",
+    *PROSPECT_READ,
 ]
 
 
-class PipelineOps(OrderOps):
+class PipelineOps(ProspectOps, OrderOps):
     # -- lead ------------------------------------------------------------------------
 
     def create_lead(self, op: Operation) -> dict[str, Any]:
@@ -63,7 +68,11 @@ class PipelineOps(OrderOps):
         stage = op.data.get("stage", "new")
         if stage != "new":
             raise Unsupported(f"Tryton creates leads as new only, not {stage!r}")
-        return self._lead(self._create(op.data))
+        values = {**self._values(op.data), **self.prospect_values(op.data)}
+        opp_id = self.create_one(OPPORTUNITY, {"description": None, **values})
+        # Recorded after its parties, so cleanup deletes the lead before them.
+        self.step.created_record("lead", opp_id)
+        return self._lead(opp_id)
 
     def get_lead(self, op: Operation) -> dict[str, Any]:
         return self._lead(record_id(op.id, "lead"))
@@ -71,13 +80,17 @@ class PipelineOps(OrderOps):
     def update_lead(self, op: Operation) -> dict[str, Any]:
         self.reject_unknown(op.data, LEAD_FIELDS - {"stage"}, "lead")
         opp_id = record_id(op.id, "lead")
-        self._write(opp_id, op.data)
+        row = self.read_one(OPPORTUNITY, opp_id, _READ, "lead")
+        values = {**self._values(op.data), **self.prospect_values(op.data, row)}
+        if values:
+            self.call(OPPORTUNITY, "write", [opp_id], values)
         return self._lead(opp_id)
 
     def find_lead(self, op: Operation) -> list[dict[str, Any]]:
         self.reject_unknown(op.where, LEAD_FIELDS, "lead")
         rows = self._find(op.where, lambda stage: LEAD_TO_STATES.get(stage, []))
-        return [self._lead_from_row(row) for row in rows]
+        leads = [self._lead_from_row(row) for row in rows]
+        return [lead for lead in leads if prospect_matches(lead, op.where)]
 
     def advance_lead(self, op: Operation) -> dict[str, Any]:
         opp_id = record_id(op.id, "lead")
@@ -176,6 +189,8 @@ class PipelineOps(OrderOps):
             values["comment"] = data["description"]
         if "account" in data:
             values["party"] = record_id(data["account"], "account") if data["account"] else None
+            if values["party"]:
+                values.update(self._party_term(OPPORTUNITY, values["party"], default=True))
         if "contact" in data:
             values["contact"] = self._contact_mechanism(data["contact"])
         if "amount" in data:
@@ -226,6 +241,8 @@ class PipelineOps(OrderOps):
                 domain.append(["conversion_probability", "=", float(value) / 100])
             elif field == "close_date":
                 domain.append(["end_date", "=", date(value, "close_date")])
+            elif field in PROSPECT_FIELDS:
+                domain.append(self.prospect_clause(field, value))
             else:
                 domain.append([clauses[field], "=", value])
         return self.search_read(OPPORTUNITY, domain, _READ, order=[("id", "ASC")])
@@ -352,12 +369,12 @@ class PipelineOps(OrderOps):
             "stage": OPPORTUNITY_FROM_STATE[row["state"]],
         }
 
-    @staticmethod
-    def _lead_from_row(row: dict[str, Any]) -> dict[str, Any]:
+    def _lead_from_row(self, row: dict[str, Any]) -> dict[str, Any]:
         return {
             "id": str(row["id"]),
             "name": row["description"],
             "account": ref(row["party"]),
+            **self.prospect_fields(row),
             "amount": number(row["amount"]),
             "stage": LEAD_FROM_STATE[row["state"]],
         }

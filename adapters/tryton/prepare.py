@@ -74,6 +74,15 @@ def set_up_accounting(company: object) -> None:
     # Let a posted customer invoice be cancelled (by a reversing move), as cleanup needs.
     company.cancel_invoice_out = True
     company.save()
+    # How a customer's payment is recorded: the invoice's Pay wizard needs a method.
+    accounts = get_accounts(company)
+    (cash_journal,) = Model.get("account.journal").find([("code", "=", "CASH")], limit=1)
+    Model.get("account.invoice.payment.method")(
+        name="Cash",
+        journal=cash_journal,
+        credit_account=accounts["cash"],
+        debit_account=accounts["cash"],
+    ).save()
 
 
 def set_up_products(company: object) -> None:
@@ -117,6 +126,35 @@ def set_up_relations() -> None:
     employs.save()
     works_for.reverse = employs
     works_for.save()
+    # A division of a customer group points at its group.
+    division_of = type_model(name="Division of")
+    division_of.save()
+    has_division = type_model(name="Has division", reverse=division_of)
+    has_division.save()
+    division_of.reverse = has_division
+    division_of.save()
+
+
+def set_up_sales_options() -> None:
+    """Complaint types (a case is a complaint) and one invoice per customer.
+
+    A complaint needs a type, and a type names what a complaint may be about; these are
+    the four of Tryton's own complaint scenario. New customers get the standard invoice
+    grouping, so what they buy before their invoice is posted lands on one invoice.
+    """
+    type_model = Model.get("sale.complaint.type")
+    ir_model = Model.get("ir.model")
+    for name, origin in [
+        ("Sale", "sale.sale"),
+        ("Sale Line", "sale.line"),
+        ("Invoice", "account.invoice"),
+        ("Invoice Line", "account.invoice.line"),
+    ]:
+        (model,) = ir_model.find([("name", "=", origin)])
+        type_model(name=name, origin=model).save()
+    configuration = Model.get("sale.configuration")(1)
+    configuration.sale_invoice_grouping_method = "standard"
+    configuration.save()
 
 
 def set_up_sales_user(company: object, login: str, password: str) -> None:
@@ -159,6 +197,7 @@ def main(conf: str, database: str, *reps: str) -> None:
     set_up_accounting(company)
     set_up_products(company)
     set_up_relations()
+    set_up_sales_options()
     for rep in reps:
         login, _, password_file = rep.partition(":")
         set_up_sales_user(company, login, Path(password_file).read_text().strip())

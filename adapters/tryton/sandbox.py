@@ -2,8 +2,10 @@
 
 Tryton is an ERP: before an opportunity can become a sale and a sale an invoice, it needs a
 company, an employee for the user, a chart of accounts, fiscal years, a payment term and
-products with accounts. `prepare.py` does that inside the sandbox's own venv (proteus in
-direct mode), once; a marker file remembers it, so a second `up` only starts the server.
+products with accounts; a complaint (a case) needs complaint types, a payment a payment
+method. `prepare.py` does that inside the sandbox's own venv (proteus in direct mode),
+once; a marker file holds a digest of the modules and of prepare.py, so a second `up`
+only starts the server, and a changed recipe builds the database anew.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ MODULES = [
     "sale_opportunity",
     "account",
     "account_invoice",
+    # Cases are customer complaints; one invoice per customer needs invoice grouping.
+    "sale_complaint",
+    "sale_invoice_grouping",
 ]
 PACKAGES = [
     f"trytond{PIN}",

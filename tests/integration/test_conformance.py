@@ -63,7 +63,9 @@ def test_the_tryton_adapter_conforms(tryton: dict[str, Any], tmp_path: Path) -> 
     for check in ("create", "get", "find by name", "update name", "gone after delete"):
         assert re.search(rf"^account\s+{check}\s+pass", proc.stdout, re.M), check
     assert re.search(r"^opportunity\s+advance to won\s+pass", proc.stdout, re.M)
-    assert re.search(r"^undeclared\s+case\s+vendor lacks this", proc.stdout, re.M)
+    assert re.search(r"^case\s+advance to closed\s+pass", proc.stdout, re.M)
+    assert re.search(r"^invoice\s+advance to paid\s+pass", proc.stdout, re.M)
+    assert re.search(r"^undeclared\s+activity\s+vendor lacks this", proc.stdout, re.M)
     report = summary.read_text()
     assert report.startswith("# Adapter check: tryton conforms")
     assert "| account | get | pass |" in report
