@@ -232,18 +232,7 @@ class Run:
                 message=problem or f"{type(exc).__name__}: {exc}",
             )
             for job in jobs:
-                emit(
-                    "scenario",
-                    vendor=vendor,
-                    scenario=job.scenario.model.id,
-                    status="error",
-                    message=f"vendor unavailable: {problem or exc}",
-                    covers=job.scenario.model.covers,
-                    tags=job.scenario.model.tags,
-                    duration_ms=0,
-                    effort=None,
-                    evidence=[],
-                )
+                _scenario_error(emit, job, f"vendor unavailable: {problem or exc}")
             if adapter is not None:
                 with contextlib.suppress(Exception):
                     adapter.close()
@@ -273,18 +262,7 @@ class Run:
                 try:
                     runner.run(job.scenario)
                 except Exception as exc:  # a bug of ours must not lose the other scenarios
-                    emit(
-                        "scenario",
-                        vendor=vendor,
-                        scenario=job.scenario.model.id,
-                        status="error",
-                        message=f"crmproof error: {type(exc).__name__}: {exc}",
-                        covers=job.scenario.model.covers,
-                        tags=job.scenario.model.tags,
-                        duration_ms=0,
-                        effort=None,
-                        evidence=[],
-                    )
+                    _scenario_error(emit, job, f"crmproof error: {type(exc).__name__}: {exc}")
             self._check_leftovers(adapter, vendor, emit)
         finally:
             with contextlib.suppress(Exception):
@@ -324,6 +302,22 @@ class Run:
             checked=left is not None,
             records=[r.model_dump() for r in left or []],
         )
+
+
+def _scenario_error(emit: Callable[..., None], job: Job, message: str) -> None:
+    """A scenario that could not run at all: an error, never a verdict on the product."""
+    emit(
+        "scenario",
+        vendor=job.vendor,
+        scenario=job.scenario.model.id,
+        status="error",
+        message=message,
+        covers=job.scenario.model.covers,
+        tags=job.scenario.model.tags,
+        duration_ms=0,
+        effort=None,
+        evidence=[],
+    )
 
 
 def _point_latest(reports: Path, run_id: str) -> None:
