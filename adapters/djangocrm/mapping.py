@@ -29,7 +29,6 @@ DEAL_TO_STAGE = {
     "shipment": "negotiation",
     "closed (successful)": "won",
 }
-SUCCESS_STAGE = "closed (successful)"
 SUCCESS_REASON = "The deal was closed successfully"
 DEFAULT_LOST_REASON = "The client is not responding"
 
@@ -58,18 +57,16 @@ TASK_TEXT = {"subject": "name", "description": "description", "due_date": "due_d
 CASE_TEXT = {"subject": "request_for", "description": "description"}
 
 
-def split_name(name: str) -> tuple[str, str]:
-    """'Ada King Lovelace' -> ('Ada King', 'Lovelace'): DjangoCRM keeps persons' names split."""
-    parts = str(name).strip().rsplit(" ", 1)
-    return (parts[0], parts[1]) if len(parts) == 2 else (parts[0], "")
-
-
-def join_name(first: str | None, last: str | None) -> str:
-    return " ".join(p for p in (first, last) if p)
+def join_name(*parts: str | None) -> str:
+    return " ".join(p for p in parts if p)
 
 
 def deal_stage(stage_label: str | None, closing_reason: str | None) -> str | None:
-    """The canonical stage of a deal from its stage and closing reason labels."""
+    """The canonical stage of a deal from its stage and closing reason labels.
+
+    A closing reason decides, whatever the stage field says afterwards: DjangoCRM lets the
+    stage of a closed deal be changed, but the deal stays closed, as won or lost.
+    """
     if closing_reason:
-        return "won" if stage_label == SUCCESS_STAGE else "lost"
+        return "won" if closing_reason == SUCCESS_REASON else "lost"
     return DEAL_TO_STAGE.get(stage_label or "")

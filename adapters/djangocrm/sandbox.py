@@ -55,7 +55,14 @@ DATABASES = {{
     "default": {{
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(_HOME / "data" / "crm.sqlite3"),
-        "OPTIONS": {{"timeout": 20}},
+        # Writes from several adapters at once (and DjangoCRM's own threads) otherwise
+        # fail at once with "database is locked": take the write lock up front, wait for
+        # it, and let readers read during a write.
+        "OPTIONS": {{
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }},
     }}
 }}
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
@@ -79,14 +86,6 @@ print("users set up")
 """
 # Bump when the set-up steps change, so an existing sandbox redoes them.
 SETUP_VERSION = "2"
-
-
-def _python312() -> str:
-    """Python 3.12, preferring pyenv's real binary: its shim fails when 3.12 is not global."""
-    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
-    for candidate in sorted(root.glob("versions/3.12*/bin/python3.12"), reverse=True):
-        return str(candidate)
-    return "python3.12"
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -118,20 +117,21 @@ class DjangoCrmSandbox(VendorSandbox):
         return creds
 
     def _write_settings(self, home: SandboxHome) -> None:
+        """(Re)write the settings module when its template changed; the key stays."""
         folder = home.root / "settings"
         folder.mkdir(parents=True, exist_ok=True)
-        target = folder / f"{SETTINGS_MODULE}.py"
-        if target.exists():
-            return
         for sub in ("docs", "exported", "geodb", "pics", "locks"):
             (home.data / "media" / sub).mkdir(parents=True, exist_ok=True)
-        text = SETTINGS_TEMPLATE.format(
-            home=str(home.root), secret_key=secrets.token_urlsafe(40)
-        )
-        _write_private(target, text)
+        key_file = home.root / "secret_key"
+        if not key_file.exists():
+            _write_private(key_file, secrets.token_urlsafe(40))
+        text = SETTINGS_TEMPLATE.format(home=str(home.root), secret_key=key_file.read_text())
+        target = folder / f"{SETTINGS_MODULE}.py"
+        if not target.exists() or target.read_text() != text:
+            _write_private(target, text)
 
     def provision(self, home: SandboxHome, log: Log) -> None:
-        make_venv(home, _python312(), PACKAGES, log)
+        make_venv(home, "python3.12", PACKAGES, log)
         self._write_settings(home)
         database = home.data / ".crmproof-setupdata"
         users = home.data / ".crmproof-users"

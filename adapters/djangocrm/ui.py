@@ -10,6 +10,7 @@ as `.errornote` / `.errorlist`, a record the user may not see redirects away wit
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode, urlparse
 
@@ -18,6 +19,12 @@ from crmproof.browser import BrowserAdapter
 
 CRM_PREFIX = "/en/123/"
 LOGIN_PATH = "/en/123/789-login/"
+# Lists that take `?company=<id>` (DjangoCRM's own "counterparty" links use it).
+COMPANY_FILTERED = ("crm/contact", "crm/deal", "crm/request")
+# At most this many hits of a search are opened and returned.
+MAX_HITS = 25
+PERSON_NAME_KEYS = ("name", "first_name", "last_name")
+
 
 class DjangoAdminUi(BrowserAdapter):
     """Page-level helpers shared by the DjangoCRM adapter's entity operations."""
@@ -46,12 +53,30 @@ class DjangoAdminUi(BrowserAdapter):
         if self.page.query_selector("form#login-form"):
             raise Refused(f"DjangoCRM asks {self.actor} to log in again for {path}")
 
+    def reopen(self, path: str) -> None:
+        """Be on `path` again after a save, to read the result: the adapter's own
+        bookkeeping when the save landed elsewhere, so not the user's effort."""
+        if urlparse(self.page.url).path != urlparse(self.crm_url(path)).path:
+            with self.uncounted():
+                self.open_page(path)
+
     def submit(self, button: str = "_continue") -> None:
         """Press a form's submit button by name; a form error becomes a refusal."""
-        self.click(f"input[type=submit][name='{button}']", navigates=True)
+        selector = f"input[type=submit][name='{button}']"
+        if self.page.query_selector(selector) is None:
+            raise Refused(f"DjangoCRM offers {self.actor} no {button.strip('_')} button here")
+        response = self.click(selector, navigates=True)
+        self.raise_server_error(response)
         self.raise_form_errors()
 
+    def raise_server_error(self, response: Any) -> None:
+        """A 5xx page (a locked SQLite database, a crash) is the vendor breaking."""
+        if response is not None and response.status >= 500:
+            title = " ".join(self.page.title().split())
+            raise VendorError(f"DjangoCRM answered {response.status}: {title}")
+
     def raise_form_errors(self) -> None:
+        """The form came back with errors (a required field, a business rule): refused."""
         errors = self.page.eval_on_selector_all(
             ".errornote, .errorlist li",
             "els => els.map(e => e.textContent.trim()).filter(Boolean)",
@@ -77,39 +102,83 @@ class DjangoAdminUi(BrowserAdapter):
 
     # -- reading a change form -----------------------------------------------------------
 
+    # A user who may view a record but not change it (a manager, someone else's record)
+    # gets the same page with every field read-only: text in a `div.readonly`, a linked
+    # record as a link, a box as a yes/no icon. The readers below handle both forms.
+
     def value(self, field: str) -> str | None:
-        """A text input's or textarea's value; None when empty or absent."""
+        """A text field's value, or a linked record's id; None when empty or absent."""
         handle = self.page.query_selector(f"#id_{field}")
-        if handle is None:
+        if handle is not None:
+            return handle.input_value().strip() or None
+        shown = self._readonly(field)
+        if shown is None:
             return None
-        text = handle.input_value().strip()
-        return text or None
+        return shown["id"] or shown["text"] or None
 
     def choice(self, field: str) -> str | None:
         """The label of a select's chosen option; None for the empty choice."""
         handle = self.page.query_selector(f"select#id_{field}")
-        if handle is None:
-            return None
-        label = handle.evaluate(
-            "s => s.selectedIndex < 0 ? '' : s.options[s.selectedIndex].text.trim()"
-        )
+        if handle is not None:
+            label = handle.evaluate(
+                "s => s.selectedIndex < 0 ? '' : s.options[s.selectedIndex].text.trim()"
+            )
+        else:
+            shown = self._readonly(field)
+            label = shown["text"] if shown else ""
         return None if not label or set(label) == {"-"} else label
 
     def checked(self, field: str) -> bool:
         handle = self.page.query_selector(f"#id_{field}")
-        return bool(handle and handle.is_checked())
+        if handle is not None:
+            return handle.is_checked()
+        shown = self._readonly(field)
+        return bool(shown and shown["yes"])
+
+    def _readonly(self, field: str) -> dict[str, Any] | None:
+        return self.page.evaluate(
+            r"""name => {
+                 const box = document.querySelector(`.field-${name} div.readonly`);
+                 if (!box) return null;
+                 const a = box.querySelector('a[href*="/change/"]');
+                 const m = a ? a.getAttribute('href').match(/\/(\d+)\/change\//) : null;
+                 const img = box.querySelector('img');
+                 return {
+                   text: box.textContent.replace(/\s+/g, ' ').trim(),
+                   id: m ? m[1] : null,
+                   yes: !!img && /yes|true/i.test(img.getAttribute('alt') + img.src),
+                 };
+               }""",
+            field,
+        )
 
     # -- writing a change form -----------------------------------------------------------
 
     def put(self, field: str, value: Any) -> None:
         """Type a value into a text field, unless it already holds exactly that."""
         text = "" if value is None else str(value)
+        if self.page.query_selector(f"#id_{field}") is None:
+            raise Refused(f"DjangoCRM shows {self.actor} no {field} field to change here")
         if (self.page.input_value(f"#id_{field}") or "") == text:
             return
+        self.reveal(f"#id_{field}")
         self.fill(f"#id_{field}", text)
+
+    def reveal(self, selector: str) -> None:
+        """Open the collapsed fieldset ("Relations", ...) hiding a field: one click."""
+        handle = self.page.query_selector(selector)
+        if handle is None or handle.is_visible():
+            return
+        summary = handle.evaluate_handle(
+            "e => { const d = e.closest('details'); return d ? d.querySelector('summary') : null }"
+        ).as_element()
+        if summary is not None:
+            self.click_element(summary)
 
     def choose(self, field: str, label: str) -> None:
         """Pick an option of a select by its visible label (case-insensitive)."""
+        if self.page.query_selector(f"select#id_{field}") is None:
+            raise Refused(f"DjangoCRM shows {self.actor} no {field} choice to change here")
         options = self.page.eval_on_selector(
             f"select#id_{field}", "s => Array.from(s.options).map(o => [o.value, o.text.trim()])"
         )
@@ -118,8 +187,11 @@ class DjangoAdminUi(BrowserAdapter):
                 if self.page.input_value(f"select#id_{field}") != value:
                     self.select(f"select#id_{field}", value=value)
                 return
-        known = ", ".join(t for v, t in options if v)
-        raise Refused(f"DjangoCRM has no {field} {label!r} here (it offers: {known})")
+        offered = [t for v, t in options if v]
+        listed = ", ".join(offered[:8]) + (
+            f" and {len(offered) - 8} more" if len(offered) > 8 else ""
+        )
+        raise Refused(f"DjangoCRM has no {field} {label!r} here (it offers: {listed})")
 
     # -- lists ---------------------------------------------------------------------------
 
@@ -142,3 +214,112 @@ class DjangoAdminUi(BrowserAdapter):
                }).filter(Boolean)""",
             link,
         )
+
+    # -- generic record operations -------------------------------------------------------
+
+    def delete_record(self, model_path: str, record_id: str, cleanup: bool) -> dict[str, Any]:
+        """Delete through the admin's confirmation page ("Yes, I'm sure").
+
+        For the runner's cleanup, a record already gone (a cascade took it) is fine.
+        """
+        try:
+            self.open_page(f"{model_path}/{record_id}/delete/")
+        except Refused:
+            if cleanup:
+                return {"id": record_id}
+            raise
+        response = self.click("#content form input[type=submit]", navigates=True)
+        self.raise_server_error(response)
+        self.raise_form_errors()
+        if "/delete/" in self.page.url:
+            title = " ".join(self.page.title().split())
+            said = "; ".join(self.messages()) or f"still on {title!r}"
+            raise Refused(f"DjangoCRM did not delete {model_path} {record_id}: {said}")
+        return {"id": record_id}
+
+    def find_records(
+        self,
+        model_path: str,
+        where: dict[str, Any],
+        read: Callable[[str], dict[str, Any] | None],
+        text: tuple[str, ...] = (),
+        **query: Any,
+    ) -> list[dict[str, Any]]:
+        """Search the list page, open each hit and keep the records matching `where`.
+
+        The search box (`?q=`) gets the first `where` value among the `text` fields (in
+        that order: the most telling first; see `search_words`); an `account`
+        becomes the lists' own `?company=<id>` filter; the owner filter is set to "All"
+        (a manager's lists otherwise show only their own records). Every hit is opened,
+        as a user checking the details would, and compared field by field.
+        """
+        query.setdefault("owner", "all")  # a manager's lists default to their own records
+        key = next((k for k in text if where.get(k) not in (None, "")), None)
+        if key is not None:
+            query["q"] = search_words(key, str(where[key]))
+        if where.get("account") and model_path in COMPANY_FILTERED:
+            query["company"] = where["account"]
+        rows = self.list_rows(model_path, **query)
+        found = []
+        for row in rows[:MAX_HITS]:
+            try:
+                self.open_page(f"{model_path}/{row['id']}/change/")
+            except Refused:
+                continue  # listed but not viewable: not something this user can find
+            record = read(row["id"])
+            if record is not None and matches(record, where):
+                found.append(record)
+        return found
+
+    def link_in_messages(self, model_path: str) -> str | None:
+        """The id of the first `model_path` record linked from the page's messages."""
+        hrefs = self.page.eval_on_selector_all(
+            "ul.messagelist a", "els => els.map(e => e.getAttribute('href'))"
+        )
+        for href in hrefs:
+            match = re.search(rf"/{model_path}/(\d+)/change/", href or "")
+            if match:
+                return match.group(1)
+        return None
+
+
+def search_words(key: str, term: str) -> str:
+    """What to type into the search box to find `term`, the value of field `key`.
+
+    Django's admin search wants every word to match some searched field, and DjangoCRM
+    files the inner words of a person's name as a middle name, which it does not search:
+    so person names are searched by their outer words (the hits are checked in full).
+    """
+    words = term.split()
+    if not words or key not in PERSON_NAME_KEYS:
+        return term
+    if key == "first_name":
+        return words[0]
+    if key == "last_name":
+        return words[-1]
+    return " ".join(dict.fromkeys([words[0], words[-1]]))
+
+
+def matches(record: dict[str, Any], where: dict[str, Any]) -> bool:
+    """Whether a canonical record has every `where` value (text case-insensitively)."""
+    for key, wanted in where.items():
+        have = record.get(key)
+        if have is None:
+            return False
+        if isinstance(wanted, (int, float)) and not isinstance(wanted, bool):
+            try:
+                if float(have) != float(wanted):
+                    return False
+            except (TypeError, ValueError):
+                return False
+        elif str(have).strip().casefold() != str(wanted).strip().casefold():
+            return False
+    return True
+
+
+def number(text: str | None) -> int | float | None:
+    """A decimal from a form field as a number; whole values as int."""
+    if text in (None, ""):
+        return None
+    value = float(str(text).replace(",", ""))
+    return int(value) if value.is_integer() else value

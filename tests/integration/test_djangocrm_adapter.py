@@ -213,6 +213,10 @@ def test_deal_created_and_advanced_to_won(scenario: Scenario) -> None:
         assert s.ok("advance", "opportunity", id=record["id"], to=stage).record["stage"] == stage
     won = s.ok("advance", "opportunity", id=record["id"], to="won")
     assert won.record["stage"] == "won"
+    # won is final: DjangoCRM changes the stage field of a closed deal, which stays won
+    back = s.do("advance", "opportunity", id=record["id"], to="prospecting")
+    assert back.status == "refused", back.message
+    assert s.ok("get", "opportunity", id=record["id"]).record["stage"] == "won"
     # a closed deal leaves the default list but is still found
     found = s.ok("find", "opportunity", where={"account": acc_id})
     assert [(r["id"], r["stage"]) for r in found.records] == [(record["id"], "won")]

@@ -1,0 +1,176 @@
+"""DjangoCRM through its web UI only: every operation is what a user would click and type.
+
+No ORM, no HTTP shortcuts: the adapter logs in on the CRM's login page and works the
+Django admin forms of the CRM site (`/en/123/`). Settings:
+
+    url:       the sandbox or server, e.g. http://127.0.0.1:8000
+    user / password:             the default actor, `admin` (a superuser)
+    actors:    {rep_a: {user, password}, rep_b: {user, password}}   sales managers
+    country:   the country chosen when a deal's request needs one (default United States)
+    trace / timeout / browser:   see crmproof.browser
+
+An actor acts in the scenario's one browser context: switching logs the previous user
+out (clears the session cookie) and logs the next one in, which counts as that step's
+effort. Records another department owns are invisible to a sales manager: DjangoCRM
+redirects with "doesn't exist", which the adapter reports as a refusal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from crmproof.adapter import Refused, VendorError
+from crmproof.protocol import Capabilities, EntitySupport, RecordRef
+
+from .people import COMPANY, CONTACT, LEAD, PeopleOps
+from .sales import DEAL, REQUEST, SalesOps
+from .tasks import TASK, TaskOps
+from .ui import LOGIN_PATH
+
+CRUD = ["create", "get", "update", "delete", "find"]
+
+# Where leftovers are searched, newest dependants first (so deleting them in this order
+# never trips over a cascade).
+LEFTOVER_LISTS = [
+    ("activity", TASK, {"active": "all"}),
+    ("opportunity", DEAL, {"active": "all"}),
+    ("case", REQUEST, {}),
+    ("lead", LEAD, {}),
+    ("contact", CONTACT, {}),
+    ("account", COMPANY, {}),
+]
+
+
+class DjangoCrmAdapter(PeopleOps, SalesOps, TaskOps):
+    name: ClassVar[str] = "djangocrm"
+    version: ClassVar[str] = "0.1.0"
+    default_actor: ClassVar[str | None] = "admin"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.users: dict[str, tuple[str, str]] = {}
+
+    def open(self, settings: Mapping[str, Any]) -> str | None:
+        missing = [k for k in ("url", "user", "password") if not settings.get(k)]
+        if missing:
+            raise VendorError(f"djangocrm settings lack {', '.join(missing)}")
+        self.base_url = str(settings["url"]).rstrip("/")
+        self.users = {self.default_actor: (str(settings["user"]), str(settings["password"]))}
+        for actor, creds in (settings.get("actors") or {}).items():
+            self.users[str(actor)] = (str(creds["user"]), str(creds["password"]))
+        super().open(settings)
+        return None
+
+    def capabilities(self) -> Capabilities:
+        return Capabilities(
+            entities={
+                "account": EntitySupport(
+                    operations=CRUD, fields=["name", "email", "phone", "website", "country"]
+                ),
+                "contact": EntitySupport(
+                    operations=CRUD,
+                    fields=[
+                        "first_name",
+                        "last_name",
+                        "name",
+                        "email",
+                        "phone",
+                        "title",
+                        "account",
+                    ],
+                ),
+                "lead": EntitySupport(
+                    operations=[*CRUD, "convert", "advance"],
+                    fields=[
+                        "name",
+                        "first_name",
+                        "last_name",
+                        "company",
+                        "email",
+                        "phone",
+                        "account",
+                        "stage",
+                    ],
+                    stages=["new", "lost"],
+                ),
+                "opportunity": EntitySupport(
+                    operations=[*CRUD, "advance"],
+                    fields=[
+                        "name",
+                        "account",
+                        "contact",
+                        "amount",
+                        "description",
+                        "lost_reason",
+                        "stage",
+                    ],
+                    stages=[
+                        "prospecting",
+                        "qualification",
+                        "proposal",
+                        "negotiation",
+                        "won",
+                        "lost",
+                    ],
+                ),
+                "case": EntitySupport(
+                    operations=[*CRUD, "advance"],
+                    fields=["subject", "description", "account", "contact", "stage"],
+                    stages=["open", "closed"],
+                ),
+                "activity": EntitySupport(
+                    operations=[*CRUD, "advance"],
+                    fields=["subject", "kind", "description", "due_date", "stage"],
+                    stages=["planned", "done"],
+                ),
+            },
+            operations=["login", "offline", "online"],
+            actors=sorted(self.users) or ["admin", "rep_a", "rep_b"],
+        )
+
+    # -- actors --------------------------------------------------------------------------
+
+    def switch_actor(self, actor: str) -> None:
+        """Log out whoever is in, then log `actor` in on the CRM's login page."""
+        if actor not in self.users:
+            raise Refused(f"no credentials for actor {actor!r} (settings: actors)")
+        username, password = self.users[actor]
+        self.context.clear_cookies()
+        self.actor = None
+        self.goto(f"{self.base_url}{LOGIN_PATH}")
+        self.fill("input[name=username]", username)
+        self.fill("input[name=password]", password)
+        self.click("#login-form input[type=submit], form input[type=submit]", navigates=True)
+        if self.page.query_selector("input[name=password]") is not None:
+            said = self.page.eval_on_selector_all(
+                ".errornote", "els => els.map(e => e.textContent.trim()).join(' ')"
+            )
+            raise Refused(f"DjangoCRM refused the login of {actor}: {said or 'no reason'}")
+        self.actor = actor
+
+    # -- what a scenario left behind ------------------------------------------------------
+
+    def leftovers(self, marker: str) -> list[RecordRef]:
+        """Records, as the admin sees them, that the lists' search finds by `marker`.
+
+        A request that is not a case (a deal's) is listed as a case all the same: it is
+        the only canonical entity a DjangoCRM request maps to, and deleting it as one
+        removes it.
+        """
+        own_context = self.context is None
+        if own_context:
+            self.begin("leftovers")
+        try:
+            if self.actor != self.default_actor:
+                self.switch_actor(self.default_actor)
+            found: list[RecordRef] = []
+            for entity, model_path, query in LEFTOVER_LISTS:
+                # The search looks in names, e-mails and descriptions alike (a lead's
+                # title is in its description), so every hit carries the marker.
+                for row in self.list_rows(model_path, q=marker, **query):
+                    found.append(RecordRef(entity=entity, id=row["id"]))
+            return found
+        finally:
+            if own_context:
+                self.end("leftovers", "passed")

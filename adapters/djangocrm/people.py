@@ -1,0 +1,221 @@
+"""Accounts (companies), contacts and leads: the parties of DjangoCRM.
+
+DjangoCRM keeps a person's name in three fields (first, middle, last) and splits any
+name it is given itself, so a canonical `name` is typed whole and read back joined, and
+a canonical `last_name` reads back as middle and last name together. A contact must belong
+to a company (the form requires it). A lead converts by the "Convert" button, which makes
+(or finds) a company and a contact and deletes the lead; getting from there to an
+opportunity takes a request and its "Create deal" button, as for any deal.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crmproof.adapter import Refused
+from crmproof.protocol import Operation
+
+from .mapping import COMPANY_TEXT, CONTACT_TEXT, LEAD_TEXT, join_name
+from .ui import DjangoAdminUi
+
+COMPANY = "crm/company"
+CONTACT = "crm/contact"
+LEAD = "crm/lead"
+
+
+class PeopleOps(DjangoAdminUi):
+    """create/get/update/delete/find for account, contact and lead; convert for lead."""
+
+    # -- account = company ---------------------------------------------------------------
+
+    def create_account(self, op: Operation) -> dict[str, Any]:
+        self.open_page(f"{COMPANY}/add/")
+        self._write_company(op.data)
+        self.submit()
+        return self._read_company(self.id_from_url(COMPANY))
+
+    def get_account(self, op: Operation) -> dict[str, Any]:
+        self.open_page(f"{COMPANY}/{op.id}/change/")
+        return self._read_company(str(op.id))
+
+    def update_account(self, op: Operation) -> dict[str, Any]:
+        self.open_page(f"{COMPANY}/{op.id}/change/")
+        self._write_company(op.data)
+        self.submit()
+        return self._read_company(str(op.id))
+
+    def delete_account(self, op: Operation) -> dict[str, Any]:
+        return self.delete_record(COMPANY, str(op.id), op.cleanup)
+
+    def find_account(self, op: Operation) -> list[dict[str, Any]]:
+        return self.find_records(COMPANY, op.where, self._read_company, text=("email", "name"))
+
+    def _write_company(self, data: dict[str, Any]) -> None:
+        for canonical, field in COMPANY_TEXT.items():
+            if canonical in data:
+                self.put(field, data[canonical])
+        if data.get("country"):
+            self.choose("country", data["country"])
+
+    def _read_company(self, id_: str) -> dict[str, Any]:
+        record = {"id": id_, **{c: self.value(f) for c, f in COMPANY_TEXT.items()}}
+        record["country"] = self.choice("country")
+        return record
+
+    # -- contact -------------------------------------------------------------------------
+
+    def create_contact(self, op: Operation) -> dict[str, Any]:
+        self.open_page(f"{CONTACT}/add/")
+        self._write_person(op.data, CONTACT_TEXT)
+        self.submit()
+        return self._read_contact(self.id_from_url(CONTACT))
+
+    def get_contact(self, op: Operation) -> dict[str, Any]:
+        self.open_page(f"{CONTACT}/{op.id}/change/")
+        return self._read_contact(str(op.id))
+
+    def update_contact(self, op: Operation) -> dict[str, Any]:
+        self.open_page(f"{CONTACT}/{op.id}/change/")
+        self._write_person(op.data, CONTACT_TEXT)
+        self.submit()
+        return self._read_contact(str(op.id))
+
+    def delete_contact(self, op: Operation) -> dict[str, Any]:
+        """Deleting a contact also deletes its deals and payments (DjangoCRM cascades)."""
+        return self.delete_record(CONTACT, str(op.id), op.cleanup)
+
+    def find_contact(self, op: Operation) -> list[dict[str, Any]]:
+        return self.find_records(
+            CONTACT, op.where, self._read_contact, text=("email", "name", "last_name", "first_name")
+        )
+
+    def _write_person(self, data: dict[str, Any], fields: dict[str, str]) -> None:
+        """Type a person's fields. A full `name` goes into the first-name box whole:
+        DjangoCRM splits every name into first, middle and last itself when saving."""
+        values = dict(data)
+        if values.get("name") and not ({"first_name", "last_name"} & set(values)):
+            values.update(first_name=values["name"], last_name="")
+        if {"first_name", "last_name"} & set(values) and self.value("middle_name"):
+            self.put("middle_name", "")  # or DjangoCRM would fold it back in
+        for canonical, field in fields.items():
+            if canonical in values:
+                self.put(field, values[canonical])
+        if values.get("account"):
+            self.put("company", values["account"])  # the company's raw id field
+
+    def _read_person(self, id_: str, fields: dict[str, str]) -> dict[str, Any]:
+        """A person as canonical fields: the middle name belongs with the family name."""
+        record = {"id": id_, **{c: self.value(f) for c, f in fields.items()}}
+        middle = self.value("middle_name")
+        record["last_name"] = join_name(middle, record["last_name"]) or None
+        record["name"] = join_name(record["first_name"], record["last_name"])
+        record["account"] = self.value("company")
+        return record
+
+    def _read_contact(self, id_: str) -> dict[str, Any]:
+        return self._read_person(id_, CONTACT_TEXT)
+
+    # -- lead ----------------------------------------------------------------------------
+
+    def create_lead(self, op: Operation) -> dict[str, Any]:
+        self.open_page(f"{LEAD}/add/")
+        self._write_lead(op.data)
+        self.submit()
+        return self._read_lead(self.id_from_url(LEAD))
+
+    def get_lead(self, op: Operation) -> dict[str, Any]:
+        self.open_page(f"{LEAD}/{op.id}/change/")
+        return self._read_lead(str(op.id))
+
+    def update_lead(self, op: Operation) -> dict[str, Any]:
+        self.open_page(f"{LEAD}/{op.id}/change/")
+        self._write_lead(op.data)
+        self.submit()
+        return self._read_lead(str(op.id))
+
+    def advance_lead(self, op: Operation) -> dict[str, Any]:
+        """DjangoCRM has one lead state besides new: disqualified (canonical `lost`)."""
+        if op.to not in ("new", "lost"):
+            raise Refused(
+                f"a DjangoCRM lead is new or disqualified, never {op.to!r} (convert it instead)"
+                if op.to == "converted"
+                else f"a DjangoCRM lead is new or disqualified, never {op.to!r}"
+            )
+        self.open_page(f"{LEAD}/{op.id}/change/")
+        self.check("#id_disqualified", op.to == "lost")
+        self.submit()
+        return self._read_lead(str(op.id))
+
+    def delete_lead(self, op: Operation) -> dict[str, Any]:
+        return self.delete_record(LEAD, str(op.id), op.cleanup)
+
+    def find_lead(self, op: Operation) -> list[dict[str, Any]]:
+        return self.find_records(
+            LEAD,
+            op.where,
+            self._read_lead,
+            text=("email", "name", "company", "last_name", "first_name"),
+        )
+
+    def _write_lead(self, data: dict[str, Any]) -> None:
+        """A DjangoCRM lead is a person: the canonical lead's title (`name`) is kept in
+        its description, and names the person too when no first or last name is given."""
+        person = dict(data)
+        if "name" in data:
+            self.put("description", data["name"])
+            if {"first_name", "last_name"} & set(data):
+                del person["name"]
+        self._write_person(person, LEAD_TEXT)
+        if data.get("stage") == "lost":
+            self.check("#id_disqualified", True)
+
+    def _read_lead(self, id_: str) -> dict[str, Any]:
+        record = self._read_person(id_, LEAD_TEXT)
+        record["name"] = self.value("description") or record["name"]
+        record["stage"] = "lost" if self.checked("disqualified") else "new"
+        return record
+
+    def convert_lead(self, op: Operation) -> dict[str, Any]:
+        """Convert: company and contact by the lead's "Convert" button, then a deal.
+
+        The result's `id` is the new opportunity's; `account` and `contact` are what the
+        conversion made or found. Only records it made are reported as created.
+        """
+        if (op.to or "opportunity") != "opportunity":
+            raise Refused(f"a DjangoCRM lead converts to an opportunity, not {op.to!r}")
+        self.open_page(f"{LEAD}/{op.id}/change/")
+        lead = self._read_lead(str(op.id))
+        before = self._contacts_like(lead)
+        self.reopen(f"{LEAD}/{op.id}/change/")
+        if not self.value("company_email") and lead.get("email"):
+            # The form insists on a company e-mail to convert; the person's is what a
+            # user would type when the lead gave no other.
+            self.put("company_email", lead["email"])
+        self.submit("_convert")
+        company_created = self.link_in_messages(COMPANY)
+        after = self._contacts_like(lead)
+        new_contacts = [c for c in after if c not in before]
+        contact_id = (new_contacts or after or [None])[0]
+        if contact_id is None:
+            raise Refused("; ".join(self.messages()) or "the conversion made no contact")
+        with self.uncounted():
+            self.open_page(f"{CONTACT}/{contact_id}/change/")
+            account_id = self.value("company")
+        if company_created:
+            self.step.created_record("account", company_created)
+        if new_contacts:
+            self.step.created_record("contact", contact_id)
+        data = {
+            "name": op.data.get("name") or lead.get("company") or lead["name"],
+            "contact": contact_id,
+            **{k: v for k, v in op.data.items() if k != "name"},
+        }
+        deal = self.create_deal(data)  # SalesOps, the adapter's other half
+        return {**deal, "lead": str(op.id), "account": account_id, "contact": contact_id}
+
+    def _contacts_like(self, lead: dict[str, Any]) -> list[str]:
+        """Ids of contacts the lead may convert into (by e-mail, else by name)."""
+        term = lead.get("email") or lead["name"]
+        with self.uncounted():
+            rows = self.list_rows(CONTACT, q=term)
+        return [r["id"] for r in rows]
