@@ -17,7 +17,7 @@ from typing import Any
 
 from crmproof.adapter import Adapter
 from crmproof.expect import judge
-from crmproof.interpolation import InterpolationError, resolve
+from crmproof.interpolation import InterpolationError, references, resolve
 from crmproof.models import Expectation, Scenario, Step
 from crmproof.protocol import Capabilities, Effort, Operation, Outcome, RecordRef
 from crmproof.workspace import Loaded
@@ -91,6 +91,9 @@ class ScenarioRun:
         scenario: Scenario = loaded.model
         self.scope = {"run": {"id": self.run_id}}
         self.created, self.actor, self.effort = [], None, None
+        ruled_out = self.plan_check(scenario)
+        if ruled_out is not None:
+            return self._unsupported_up_front(loaded, *ruled_out)
         started = time.monotonic()
         status, message = "passed", None
         evidence: list[dict[str, Any]] = []
@@ -197,6 +200,94 @@ class ScenarioRun:
                 ]
         return result
 
+    def plan_check(self, scenario: Scenario) -> tuple[int, str] | None:
+        """The first step the adapter's declared capabilities rule out, before any runs.
+
+        A scenario that cannot be completed on this vendor is unsupported as a whole; not
+        running its first steps saves the time and the records they would create.
+        """
+        actor: str | None = None
+        saved: dict[str, str] = {}  # saved name -> the entity it holds
+        for index, step in enumerate(scenario.steps):
+            op = _op_of(step)
+            operation: Operation | None = None
+            if op == "login":
+                if step.login and "${" not in step.login:
+                    if step.login not in self.capabilities.actors:
+                        return index, f"the adapter cannot act as '{step.login}'"
+                    actor = step.login
+            elif op in ("offline", "online"):
+                operation = Operation(op=op)
+            elif op == "expect":
+                assert step.expect is not None
+                operation, reason = self._expect_shape(step.expect, actor, saved)
+                if reason:
+                    return index, reason
+            else:
+                to = step.to if step.to and "${" not in step.to else None
+                entity = getattr(step, op)
+                operation = Operation(
+                    op=op,
+                    entity=entity,
+                    data=step.with_,
+                    where=step.where,
+                    to=to,
+                    actor=step.as_ or actor,
+                )
+                if step.save and op != "find":
+                    saved[step.save] = "opportunity" if op == "convert" else entity
+            reason = self.unsupported_reason(operation) if operation else None
+            if reason:
+                return index, reason
+        return None
+
+    def _expect_shape(
+        self, exp: Expectation, actor: str | None, saved: dict[str, str]
+    ) -> tuple[Operation | None, str | None]:
+        """An expectation's lookup, and any field it reads that the adapter does not map."""
+        for ref in references(exp.value):
+            entity = saved.get(ref.root or "")
+            if entity and ref.path and ref.path[0] not in ("id",):
+                missing = self.capabilities.unsupported_fields(entity, [ref.path[0]])
+                if missing and entity in self.capabilities.entities:
+                    return None, f"the adapter does not map {entity} field(s) {missing[0]}"
+        if not (exp.find or exp.get):
+            return None, None
+        return Operation(
+            op="find" if exp.find else "get",
+            entity=exp.find or exp.get,
+            where={**exp.where, **exp.fields},
+            actor=exp.as_ or actor,
+        ), None
+
+    def _unsupported_up_front(self, loaded: Loaded, bad: int, reason: str) -> str:
+        scenario: Scenario = loaded.model
+        for index, step in enumerate(scenario.steps):
+            self.emit(
+                "step",
+                vendor=self.vendor,
+                scenario=scenario.id,
+                index=index,
+                line=loaded.doc.where(("steps", index))[0],
+                step=step.title or describe(step),
+                status="unsupported" if index == bad else "skipped",
+                duration_ms=0,
+                message=reason if index == bad else None,
+            )
+        self.emit(
+            "scenario",
+            vendor=self.vendor,
+            scenario=scenario.id,
+            status="unsupported",
+            message=reason,
+            covers=scenario.covers,
+            tags=scenario.tags,
+            duration_ms=0,
+            effort=None,
+            evidence=[],
+        )
+        return "unsupported"
+
     def unsupported_reason(self, operation: Operation) -> str | None:
         """Why the adapter's declared capabilities rule this operation out, if they do."""
         caps = self.capabilities
@@ -209,7 +300,12 @@ class ScenarioRun:
             if missing:
                 return f"the adapter does not map {operation.entity} field(s) {', '.join(missing)}"
             stages = caps.entities[operation.entity].stages
-            if operation.op == "advance" and stages and operation.to not in stages:
+            if (
+                operation.op == "advance"
+                and stages
+                and operation.to is not None
+                and operation.to not in stages
+            ):
                 return f"the adapter cannot move a {operation.entity} to '{operation.to}'"
         if operation.actor and operation.actor not in caps.actors:
             return f"the adapter cannot act as '{operation.actor}'"

@@ -73,6 +73,23 @@ def test_wrong_expectation_fails_and_the_rest_pass(starter_run: tuple[Path, str]
         ("bottlecrm", "STARTER-REP-PRIVACY"): "passed",
         ("bottlecrm", "STARTER-WRONG"): "failed",
     }, messages
+    # Capability-checked before it runs: the vendor is not touched, nothing is created.
+    order_steps = [
+        (e["status"], e.get("message"))
+        for e in events
+        if e["event"] == "step"
+        and e["vendor"] == "bottlecrm"
+        and e["scenario"] == "STARTER-ORDER-TO-INVOICE"
+    ]
+    assert order_steps[0] == ("skipped", None)
+    assert order_steps[1] == ("unsupported", "the adapter does not support create order")
+    assert not [
+        e
+        for e in events
+        if e["event"] == "cleanup"
+        and e["vendor"] == "bottlecrm"
+        and e["scenario"] == "STARTER-ORDER-TO-INVOICE"
+    ]
     wrong = [
         e
         for e in events

@@ -1,6 +1,7 @@
 """Secrets never reach a report, a log line, an error message or evidence.
 
-Two canary runs of the starter suite: one with the sandboxes' real credentials (random,
+Two canary runs of the starter suite on all three vendors, the browser one included: one
+with the sandboxes' real credentials (random,
 unique strings), and one where every credential is replaced by a unique canary, so that
 the vendors refuse them and every error path is taken. After each, every file of the run
 folder (inside archives too) and everything crmproof printed is searched for the secrets.
@@ -74,25 +75,33 @@ def run_starter(tmp: Path, env: dict[str, str], *vendors: str) -> tuple[Path, st
 
 
 @pytest.fixture
-def api_vendors(vendor_sandbox: Callable[[str], dict[str, Any]]) -> list[str]:
-    vendor_sandbox("tryton")
-    vendor_sandbox("bottlecrm")
-    return ["tryton", "bottlecrm"]
+def vendors(vendor_sandbox: Callable[[str], dict[str, Any]]) -> list[str]:
+    names = ["tryton", "bottlecrm", "djangocrm"]
+    for name in names:
+        vendor_sandbox(name)
+    return names
 
 
-def test_real_credentials_appear_nowhere(api_vendors: list[str], tmp_path: Path) -> None:
+SESSION_COOKIE = re.compile(rb"(sessionid|csrftoken)=(?!\*\*\*)[A-Za-z0-9]{8,}")
+
+
+def test_real_credentials_appear_nowhere(vendors: list[str], tmp_path: Path) -> None:
     secrets = {k: v for k, v in read_secrets().items() if SECRET_NAME.search(k)}
     assert len(secrets) >= 4  # passwords and tokens of both vendors
-    folder, printed = run_starter(tmp_path, {}, *api_vendors)
+    folder, printed = run_starter(tmp_path, {}, *vendors)
     haystacks = texts_of(folder) | {"crmproof output": printed.encode()}
-    assert len(haystacks) >= 4
+    traces = [name for name in haystacks if name.endswith(".zip")]
+    shots = [name for name in haystacks if name.endswith(".png")]
+    assert traces and shots  # the browser vendor's evidence is among what was searched
     assert occurrences(secrets, haystacks) == []
+    cookies = [w for w, data in haystacks.items() if SESSION_COOKIE.search(data)]
+    assert cookies == []
 
 
-def test_canary_credentials_appear_nowhere(api_vendors: list[str], tmp_path: Path) -> None:
+def test_canary_credentials_appear_nowhere(vendors: list[str], tmp_path: Path) -> None:
     names = [k for k in read_secrets() if SECRET_NAME.search(k)]
     canaries = {name: f"canary-{name.lower()}-{uuid.uuid4().hex}" for name in names}
-    folder, printed = run_starter(tmp_path, canaries, *api_vendors)
+    folder, printed = run_starter(tmp_path, canaries, *vendors)
     results = (folder / "results.jsonl").read_text()
     assert '"status": "error"' in results  # the canaries were refused: error paths taken
     haystacks = texts_of(folder) | {"crmproof output": printed.encode()}
