@@ -211,7 +211,7 @@ class PeopleOps(DjangoAdminUi):
             **{k: v for k, v in op.data.items() if k != "name"},
         }
         deal = self.create_deal(data)  # SalesOps, the adapter's other half
-        return {**deal, "lead": str(op.id), "account": account_id, "contact": contact_id}
+        return {**deal, "account": account_id, "contact": contact_id}
 
     def _contacts_like(self, lead: dict[str, Any]) -> list[str]:
         """Ids of contacts the lead may convert into (by e-mail, else by name)."""

@@ -44,7 +44,7 @@ class SalesOps(DjangoAdminUi):
         stage = data.get("stage")
         if stage and stage not in STAGE_TO_DEAL:
             raise Refused(f"a new deal cannot start as {stage!r}")
-        request_id, known = self._save_request(data.get("name"), data, case=False)
+        _request, known = self._save_request(data.get("name"), data, case=False)
         if self.choice("country") is None:
             self.choose("country", self.settings.get("country") or self.default_country)
         self.submit("_create-deal")
@@ -60,9 +60,7 @@ class SalesOps(DjangoAdminUi):
         self.step.created_record("opportunity", deal_id)
         if self._write_deal(data):
             self.submit()
-        record = self._read_deal(deal_id)
-        record["request"] = request_id
-        return record
+        return self._read_deal(deal_id)
 
     def get_opportunity(self, op: Operation) -> dict[str, Any]:
         self.open_page(f"{DEAL}/{op.id}/change/")
@@ -147,7 +145,6 @@ class SalesOps(DjangoAdminUi):
             "account": self.value("company"),
             "contact": self.value("contact"),
             "stage": stage,
-            "request": self.value("request"),
         }
         if stage == "lost":
             record["lost_reason"] = reason
