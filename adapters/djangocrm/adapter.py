@@ -25,6 +25,7 @@ from crmproof.protocol import Capabilities, EntitySupport, RecordRef
 
 from .people import COMPANY, CONTACT, LEAD, PeopleOps
 from .sales import DEAL, REQUEST, SalesOps
+from .sandbox import installed_version
 from .tasks import TASK, TaskOps
 from .ui import LOGIN_PATH
 
@@ -60,7 +61,7 @@ class DjangoCrmAdapter(PeopleOps, SalesOps, TaskOps):
         for actor, creds in (settings.get("actors") or {}).items():
             self.users[str(actor)] = (str(creds["user"]), str(creds["password"]))
         super().open(settings)
-        return None
+        return settings.get("version") or installed_version(self.base_url)
 
     def capabilities(self) -> Capabilities:
         return Capabilities(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import subprocess
 from pathlib import Path
 
 from crmproof.sandbox import (
@@ -173,3 +174,26 @@ class DjangoCrmSandbox(VendorSandbox):
             values[f"DJANGOCRM_{key}_USER"] = username
             values[f"DJANGOCRM_{key}_PASSWORD"] = creds[username]
         return values
+
+
+def installed_version(url: str) -> str | None:
+    """django-crm-admin's version, when `url` is this machine's sandbox; None otherwise.
+
+    DjangoCRM's UI shows no version, so only the sandbox, which installed it, can say.
+    """
+    home = SandboxHome(DjangoCrmSandbox.vendor)
+    if (
+        home.state().get("url", "").rstrip("/") != url.rstrip("/")
+        or not home.bin("python").exists()
+    ):
+        return None
+    probe = subprocess.run(
+        [
+            str(home.bin("python")),
+            "-c",
+            "import importlib.metadata as m; print(m.version('django-crm-admin'))",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    return probe.stdout.strip() or None if probe.returncode == 0 else None
