@@ -230,12 +230,14 @@ class BrowserAdapter(Adapter):
             return None
         self._shots += 1
         name = f"{slug(self.scenario or 'adhoc')}-{self._shots}.png"
-        try:
-            path = self.evidence_path("screenshots", name)
-            self.page.screenshot(path=str(path), timeout=5_000)
-        except Exception:  # evidence is a bonus: a failed shot must not fail the step
-            return None
-        return Evidence(kind="screenshot", path=self.relative(path), note=note)
+        path = self.evidence_path("screenshots", name)
+        for _attempt in range(2):  # a loaded machine can miss one; the evidence matters
+            try:
+                self.page.screenshot(path=str(path), timeout=15_000)
+            except Exception:  # a failed shot must never fail the step
+                continue
+            return Evidence(kind="screenshot", path=self.relative(path), note=note)
+        return None
 
     # -- the entry point: actor switching before, a screenshot after ----------------------
 
