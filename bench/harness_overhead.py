@@ -46,25 +46,26 @@ steps:
 
 
 def plain_client(settings: dict[str, str], n: int) -> float:
-    url = f"{settings['url'].rstrip('/')}/{settings['database']}/"
+    url = f"{settings['url'].rstrip('/')}/{settings['database']}/rpc/"
     http = httpx.Client(timeout=30)
 
     def rpc(method: str, params: list[object], auth: str | None = None) -> object:
         headers = {"Authorization": auth} if auth else {}
-        answer = http.post(url, json={"id": 1, "method": method, "params": params},
-                           headers=headers).json()
+        answer = http.post(
+            url, json={"id": 1, "method": method, "params": params}, headers=headers
+        ).json()
         if "error" in answer:
             raise RuntimeError(answer["error"])
         return answer["result"]
 
-    uid, token = rpc("common.db.login", [settings["user"], {"password": settings["password"]},
-                                         "en"])[:2]  # type: ignore[index]
+    uid, token = rpc(
+        "common.db.login", [settings["user"], {"password": settings["password"]}, "en"]
+    )[:2]  # type: ignore[index]
     auth = "Session " + base64.b64encode(f"{settings['user']}:{uid}:{token}".encode()).decode()
     context = rpc("model.res.user.get_preferences", [True, {}], auth)
     started = time.perf_counter()
     for i in range(n):
-        (party,) = rpc("model.party.party.create", [[{"name": f"Bench plain {i}"}], context],
-                       auth)  # type: ignore[misc]
+        (party,) = rpc("model.party.party.create", [[{"name": f"Bench plain {i}"}], context], auth)  # type: ignore[misc]
         rpc("model.party.party.read", [[party], ["name", "contact_mechanisms"], context], auth)
         rpc("model.party.party.delete", [[party], context], auth)
     return time.perf_counter() - started
@@ -82,8 +83,9 @@ def through_crmproof(settings: dict[str, str], n: int) -> float:
         try:
             started = time.perf_counter()
             for i in range(n):
-                run = ScenarioRun(adapter, adapter.capabilities(), "tryton", f"bench-{i}",
-                                  writer.emit)
+                run = ScenarioRun(
+                    adapter, adapter.capabilities(), "tryton", f"bench-{i}", writer.emit
+                )
                 assert run.run(loaded) == "passed"
             return time.perf_counter() - started
         finally:
