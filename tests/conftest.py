@@ -53,8 +53,3 @@ def vendor_sandbox() -> Iterator[Callable[[str], dict[str, Any]]]:
     for name, future in futures.items():
         if not running[name] and future.exception() is None:
             sandbox.down(recipes[name])  # type: ignore[arg-type]
-
-
-def vendor_settings(vendor: str) -> dict[str, str]:
-    """The credentials the sandbox recorded, as the adapter's settings would resolve them."""
-    return sandbox.read_secrets()

@@ -14,7 +14,6 @@ not a crashed run.
 from __future__ import annotations
 
 import json
-import time
 import traceback
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -160,14 +159,3 @@ class Adapter(ABC):
             evidence=self.step.evidence,
             **kwargs,
         )
-
-
-def wait_until(predicate: Any, timeout: float, interval: float = 0.1) -> bool:
-    """Poll `predicate` until it is truthy or `timeout` seconds pass; for adapters' use."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if predicate():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(interval)

@@ -176,13 +176,7 @@ class Bench:
                     written, outcome = minimal, second
         if not self.answered(area, check, outcome, f"create {entity}"):
             return None
-        record = outcome.record
-        problems = (
-            record_problems(entity, record)
-            if record is not None
-            else [f"create {entity} answered ok without the new record"]
-        )
-        record_id = str(record["id"]) if isinstance(record, dict) and record.get("id") else None
+        record, record_id, problems = _new_record(entity, outcome, f"create {entity}")
         if record_id and RecordRef(entity=entity, id=record_id) not in outcome.created:
             problems.append(
                 "the new record is not listed in the outcome's `created`, so a run "
@@ -222,13 +216,7 @@ class Bench:
         check = f"{op} {source}" + (f" to {to}" if to else "")
         if not self.answered(area, check, outcome, f"{op} {source}"):
             return None
-        record = outcome.record
-        problems = (
-            record_problems(entity, record)
-            if record is not None
-            else [f"{op} {source} answered ok without the {entity} it made"]
-        )
-        record_id = str(record["id"]) if isinstance(record, dict) and record.get("id") else None
+        record, record_id, problems = _new_record(entity, outcome, f"{op} {source}")
         if record_id:
             self.keep(entity, record_id)
         if problems:
@@ -276,3 +264,14 @@ class Bench:
                 hits = [r for r in outcome.records or [] if isinstance(r, dict)]
                 if hits:
                     self.product = str(hits[0].get("code") or hits[0].get("id"))
+
+
+def _new_record(entity: str, outcome: Outcome, what: str) -> tuple[Any, str | None, list[str]]:
+    """The record an ok outcome brought, its id, and what is wrong with it."""
+    record = outcome.record
+    if record is None:
+        problems = [f"{what} answered ok without the {entity} it made"]
+    else:
+        problems = record_problems(entity, record)
+    record_id = str(record["id"]) if isinstance(record, dict) and record.get("id") else None
+    return record, record_id, problems

@@ -172,7 +172,7 @@ def run_cmd(
     card = render.write_all(folder)
     _write_manifest(suite, folder)
     click.echo(render.terminal(card))
-    click.echo(f"reports: {workspace_display(folder)}", err=True)
+    click.echo(f"reports: {workspaces.display_path(folder)}", err=True)
     sys.exit(_exit_code(card, fail_on))
 
 
@@ -201,11 +201,7 @@ def verify_cmd(run: str | None, workspace: str | None, reports: str | None) -> N
         click.echo(problem, err=True)
     if problems:
         sys.exit(1)
-    click.echo(f"{workspace_display(folder)}: every file matches its manifest")
-
-
-def workspace_display(path: Path) -> str:
-    return workspaces.display_path(path)
+    click.echo(f"{workspaces.display_path(folder)}: every file matches its manifest")
 
 
 def _exit_code(card: render.Scorecard, fail_on: str) -> int:

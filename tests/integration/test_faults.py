@@ -125,9 +125,8 @@ def test_faulty_vendor_errors_and_the_run_goes_on(
 
 def test_vendor_refusing_connections(vendors: dict[str, Any], tmp_path: Path) -> None:
     port = sandbox.free_port()  # nothing listens there
-    proc = start_run(workspace(tmp_path), f"http://127.0.0.1:{port}")
-    events, card = finish(proc, workspace_folder := tmp_path / "ws")
-    del workspace_folder
+    ws = workspace(tmp_path)
+    events, card = finish(start_run(ws, f"http://127.0.0.1:{port}"), ws)
     vendor = next(e for e in events if e["event"] == "vendor" and e["vendor"] == "tryton")
     assert vendor["status"] == "error"
     assert "refused" in vendor["message"].lower() or "reached" in vendor["message"]
