@@ -19,6 +19,8 @@ from pathlib import Path
 
 from crmproof.sandbox import Launch, Log, SandboxHome, VendorSandbox, make_venv, run
 
+from .webclient import install_sao
+
 # The server stays on 8.0.x: the sao web client refuses a server of another major.minor.
 PIN = ">=8.0,<8.1"
 MODULES = [
@@ -87,6 +89,7 @@ class TrytonSandbox(VendorSandbox):
 
     def _provision(self, home: SandboxHome, log: Log) -> None:
         make_venv(home, "python3.11", PACKAGES, log)
+        web_root = install_sao(home, log)
         home.data.mkdir(parents=True, exist_ok=True)
         _ensure_secret(_secret_file(home, ADMIN))
         for rep in REPS:
@@ -95,6 +98,9 @@ class TrytonSandbox(VendorSandbox):
             "[database]\n"
             "uri = sqlite://\n"
             f"path = {home.data}\n"
+            "[web]\n"
+            # The same server serves sao, the web client, beside its JSON-RPC API.
+            f"root = {web_root}\n"
             "[session]\n"
             "timeout = 86400\n"
             "[password]\n"
@@ -152,6 +158,8 @@ class TrytonSandbox(VendorSandbox):
     def configure(self, home: SandboxHome, base_url: str, log: Log) -> dict[str, str]:
         values = {
             "TRYTON_URL": base_url,
+            # sao, the web client, is served by the same server (`[web] root`).
+            "TRYTON_WEB_URL": f"{base_url}/",
             "TRYTON_DATABASE": DATABASE,
             "TRYTON_USER": ADMIN,
             "TRYTON_PASSWORD": _secret_file(home, ADMIN).read_text().strip(),
