@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from crmproof import discovery, render, sandbox, validate
+from crmproof import channels, channels_render, discovery, render, sandbox, validate
 from crmproof import workspace as workspaces
 from crmproof.plan import Filters, make_plan
 from crmproof.runner import Run
@@ -122,10 +122,11 @@ def _progress(total: int) -> Any:
 )
 @click.option(
     "--fail-on",
-    type=click.Choice(["nothing", "disqualified", "failure"]),
+    type=click.Choice(["nothing", "disqualified", "failure", "disagreement"]),
     default="nothing",
     show_default=True,
-    help="Exit 1 when a vendor is disqualified, or when any scenario did not pass.",
+    help="Exit 1 when a vendor is disqualified, when any scenario did not pass, or when "
+    "two channels of one product disagree on a requirement.",
 )
 def run_cmd(
     workspace: str | None,
@@ -172,8 +173,19 @@ def run_cmd(
     card = render.write_all(folder)
     _write_manifest(suite, folder)
     click.echo(render.terminal(card))
+    report = _channel_report(folder, card)
+    click.echo(channels_render.terminal(report), nl=False)
     click.echo(f"reports: {workspaces.display_path(folder)}", err=True)
+    if fail_on == "disagreement":
+        sys.exit(1 if report.contradictions else 0)
     sys.exit(_exit_code(card, fail_on))
+
+
+def _channel_report(folder: Path, card: render.Scorecard) -> channels.ChannelReport:
+    from crmproof.results import read_events
+
+    declared = channels.declared_products(read_events(folder / "results.jsonl"))
+    return channels.analyse(card, declared)
 
 
 def _write_manifest(suite: workspaces.Suite, folder: Path) -> None:

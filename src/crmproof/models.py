@@ -49,6 +49,11 @@ class Vendor(Spec):
         description="Passed to the adapter; `${env:NAME}` reads the environment or secrets.env.",
     )
     description: str | None = None
+    product: str | None = Field(
+        None,
+        description="The product this entry evaluates, when several entries evaluate one "
+        "product through different channels (its API and its web UI): they are compared.",
+    )
 
     @model_validator(mode="after")
     def _one_kind(self) -> Vendor:

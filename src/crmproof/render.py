@@ -13,6 +13,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
+from crmproof import channels, channels_render
 from crmproof.results import read_events
 from crmproof.scoring import Scorecard, VendorCard, score, stability_text
 
@@ -249,11 +250,12 @@ VERDICT_CSS = [
 ]
 
 
-def html(card: Scorecard) -> str:
+def html(card: Scorecard, channel_section: str = "") -> str:
     """One self-contained page: no script, no external file; evidence linked relatively."""
     import time
 
     from jinja2 import Environment, PackageLoader, select_autoescape
+    from markupsafe import Markup
 
     env = Environment(
         loader=PackageLoader("crmproof", "templates"), autoescape=select_autoescape(["j2"])
@@ -270,6 +272,7 @@ def html(card: Scorecard) -> str:
         layers=[("strategy", card.strategies), ("role", card.roles), ("process", card.processes)],
         effort_text=_effort_text,
         started=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(card.started)),
+        channel_section=Markup(channel_section),  # built escaped by channels_render
     )
 
 
@@ -281,9 +284,11 @@ def _write(path: Path, text: str) -> None:
 
 def write_all(folder: Path) -> Scorecard:
     """Score a run folder's results.jsonl and (re)write every report beside it."""
-    card = score(read_events(folder / "results.jsonl"))
+    events = list(read_events(folder / "results.jsonl"))
+    card = score(events)
+    report = channels.analyse(card, channels.declared_products(events))
     _write(folder / "scorecard.json", card.model_dump_json(indent=2))
-    _write(folder / "scorecard.md", markdown(card))
+    _write(folder / "scorecard.md", markdown(card) + channels_render.markdown(report))
     _write(folder / "junit.xml", junit(card))
-    _write(folder / "index.html", html(card))
+    _write(folder / "index.html", html(card, channels_render.html(report)))
     return card

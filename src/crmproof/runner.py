@@ -174,6 +174,7 @@ class Run:
                 n: evaluation.vendors[n].label for n in dict.fromkeys(j.vendor for j in self.jobs)
             },
             plan=[[j.vendor, j.scenario.model.id] for j in self.jobs],
+            products={n: v.product for n, v in evaluation.vendors.items() if v.product is not None},
             suite=suite_snapshot(self.suite),
         )
 
