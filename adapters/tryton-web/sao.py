@@ -1,0 +1,413 @@
+"""Driving sao, Tryton's web client: a single-page app, read and written as a user would.
+
+sao never loads a page after its first: it opens records in tabs, addressed by the URL
+fragment `#<database>/model/<model>/<id>`, and talks to the server by JSON-RPC calls from
+the page. So the adapter waits on sao's own signals, never on the clock:
+
+- **its RPC calls:** a script in every page counts the JSON-RPC requests in flight, and
+  `settle()` waits until none is;
+- **the record id in the URL:** a saved form's fragment ends in the record's id;
+- **its dialogs:** an error, a warning or a question opens a Bootstrap modal whose class
+  says which (`warning-dialog`, `user-warning-dialog`, `confirmation-dialog`, ...).
+
+Every field is an `input`/`select` named after the Tryton field inside the current tab,
+and every button of a form is a `button` named after the model's button, so selectors are
+`[name=...]` in the visible tab.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import quote
+
+from crmproof.adapter import Refused, VendorError
+from crmproof.browser import BrowserAdapter
+
+# Counts sao's JSON-RPC requests in flight (jQuery.ajax is XMLHttpRequest underneath).
+# The bus (long polling for chat and notifications) is left out: it never settles.
+RPC_PROBE = """
+(() => {
+  let pending = 0;
+  const send = XMLHttpRequest.prototype.send;
+  const open = XMLHttpRequest.prototype.open;
+  XMLHttpRequest.prototype.open = function (method, url, ...rest) {
+    this.__crmproofBus = String(url).includes('/bus');
+    return open.call(this, method, url, ...rest);
+  };
+  XMLHttpRequest.prototype.send = function (...args) {
+    if (!this.__crmproofBus) {
+      pending += 1;
+      this.addEventListener('loadend', () => { pending -= 1; });
+    }
+    return send.apply(this, args);
+  };
+  Object.defineProperty(window, '__crmproofPending', { get: () => pending });
+})();
+"""
+# A dialog is on screen once Bootstrap has faded it in.
+SHOWN_DIALOG = ".modal.in"
+# The current tab: sao keeps every open tab in the DOM and shows one.
+TAB = "#tabcontent > .tab-pane.active"
+# What sao shows once a user is logged in: the user's menu in the navigation bar.
+MAIN_READY = "#user-preferences > a"
+# Dialogs that mean the server said no (a UserError, an access error).
+REFUSAL_DIALOGS = (".warning-dialog", ".error-dialog", ".message-dialog")
+
+
+class SaoUi(BrowserAdapter):
+    """Page-level helpers shared by the tryton-web adapter's entity operations."""
+
+    web_url = ""
+    database = ""
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def begin(self, scenario: str) -> None:
+        super().begin(scenario)
+        self.context.add_init_script(RPC_PROBE)
+
+    # -- waiting on sao ------------------------------------------------------------------
+
+    def settle(self) -> None:
+        """Wait until sao has no JSON-RPC call in flight and no dialog fading in or out."""
+        self.page.wait_for_function(
+            """() => window.__crmproofPending === 0
+                  && !document.querySelector('.modal.fade:not(.in)[style*="display: block"]')
+                  && !document.querySelector('.modal-backdrop.fade:not(.in)')"""
+        )
+
+    def wait_screen(self, condition: str, arg: object = None) -> None:
+        """Wait until sao's current tab's screen satisfies `condition` (JS, given `screen`
+        and `arg`), then until its calls have settled: what sao itself shows is ready."""
+        self.page.wait_for_function(
+            f"""arg => {{
+                 const tab = window.Sao && Sao.Tab.tabs.get_current();
+                 const screen = tab && tab.screen;
+                 if (!screen || !screen.current_view) return false;
+                 return ({condition});
+               }}""",
+            arg=arg,
+        )
+        self.settle()
+
+    def dialog_text(self) -> str | None:
+        """The text of the dialog on screen, if any."""
+        handle = self.page.query_selector(f"{SHOWN_DIALOG} .modal-content")
+        if handle is None:
+            return None
+        return " ".join(handle.inner_text().split())
+
+    def raise_refusal(self, what: str) -> None:
+        """A warning or error dialog is the server refusing `what`: close it, say so."""
+        self.settle()
+        for kind in REFUSAL_DIALOGS:
+            selector = f"{kind}{SHOWN_DIALOG}"
+            if self.page.query_selector(selector) is not None:
+                said = self.dialog_text() or "no reason given"
+                self.click(f"{selector} .modal-footer button")
+                self.page.wait_for_selector(selector, state="detached")
+                self.settle()
+                raise Refused(f"Tryton refused {what}: {said}")
+
+    def confirm_warnings(self) -> None:
+        """Answer "Yes" to a user warning (a question before an action), as a user would."""
+        for _ in range(5):
+            self.settle()
+            selector = f".user-warning-dialog{SHOWN_DIALOG}"
+            if self.page.query_selector(selector) is None:
+                return
+            self.click(f"{selector} .modal-footer button.btn-primary")
+            self.page.wait_for_selector(selector, state="detached")
+        raise VendorError("sao kept asking for confirmation")
+
+    # -- logging in ----------------------------------------------------------------------
+
+    def sign_in(self, user: str, password: str, who: str) -> None:
+        """Open sao's login dialogs with a fresh storage and log `user` in."""
+        page = self._need_page()
+        with self.uncounted():  # leaving the old session is not the new user's work
+            page.goto("about:blank")
+            self.context.clear_cookies()
+        self.goto(f"{self.web_url}#{quote(self.database)}")
+        page.evaluate("() => { localStorage.clear(); sessionStorage.clear(); }")
+        dialog = ".login-dialog" + SHOWN_DIALOG
+        page.wait_for_selector(f"{dialog} input#login")
+        self.fill(f"{dialog} input#login", user)
+        self.click(f"{dialog} button[type=submit]")
+        ask = ".ask-dialog" + SHOWN_DIALOG
+        page.wait_for_selector(f"{ask} input[type=password]")
+        self.fill(f"{ask} input[type=password]", password)
+        self.click(f"{ask} .modal-footer button.btn-primary")
+        page.wait_for_selector(
+            f"{MAIN_READY}, {ask} input[type=password], .warning-dialog{SHOWN_DIALOG}, "
+            f".error-dialog{SHOWN_DIALOG}"
+        )
+        if page.query_selector(MAIN_READY) is None:
+            said = self.dialog_text() or "no reason given"
+            raise Refused(f"Tryton refused the login of {who}: {said}")
+        self.settle()
+
+    # -- tabs and forms ------------------------------------------------------------------
+
+    def open_model(self, model: str, record_id: int | str | None = None) -> None:
+        """Open a list (or a record's form) in a tab, as from a menu entry or a bookmark.
+
+        sao opens the address in a new tab without loading a page; it counts as one page.
+        """
+        path = f"{quote(self.database)}/model/{model}"
+        if record_id is not None:
+            path += f"/{record_id}"
+        self.close_tabs()
+        self.step.add_effort(pages=1)
+        self.page.evaluate("hash => { window.location.hash = hash; }", path)
+        # A record opens in its form, a model in its list; an error opens a dialog.
+        self.page.wait_for_function(
+            """([model, id]) => {
+                 if (document.querySelector('.modal.in')) return true;
+                 const tab = window.Sao && Sao.Tab.tabs.get_current();
+                 const screen = tab && tab.screen;
+                 if (!screen || screen.model_name !== model || !screen.current_view) return false;
+                 if (id === null) return screen.current_view.view_type === 'tree';
+                 return screen.current_view.view_type === 'form'
+                   && !!screen.current_record && screen.current_record.id === id;
+               }""",
+            arg=[model, None if record_id is None else int(record_id)],
+        )
+        self.settle()
+        self.raise_refusal(f"opening {model} {record_id or ''}".strip())
+
+    def close_tabs(self) -> None:
+        """Close every open tab: the adapter's housekeeping, so one tab is ever in view."""
+        with self.uncounted():
+            while self.page.query_selector("#tablist > li .close") is not None:
+                before = self.page.eval_on_selector_all("#tablist > li", "els => els.length")
+                self.page.click("#tablist > li .close")
+                self.settle()
+                self.discard_changes()
+                after = self.page.eval_on_selector_all("#tablist > li", "els => els.length")
+                if after >= before:
+                    raise VendorError("sao would not close a tab")
+
+    def discard_changes(self) -> None:
+        """sao asks whether to save a changed record before closing it: no."""
+        selector = f".confirmation-dialog{SHOWN_DIALOG}, .ask-dialog{SHOWN_DIALOG}"
+        if self.page.query_selector(selector) is not None:
+            buttons = self.page.query_selector_all(f"{SHOWN_DIALOG} .modal-footer button")
+            buttons[0].click()
+            self.settle()
+
+    def current_id(self) -> int | None:
+        """The id of the record in the current form, read from the URL's fragment."""
+        match = re.search(r"/model/[^/;]+/(\d+)", self.page.url)
+        return int(match.group(1)) if match else None
+
+    def toolbar(self, button: str) -> None:
+        """Press a button of the current tab's toolbar (new_, save, delete_, switch_)."""
+        self.click(f"{TAB} button#{button}")
+
+    def new_record(self, model: str) -> None:
+        """A new, empty form for `model`."""
+        self.open_model(model)
+        self.toolbar("new_")
+        self.wait_screen(
+            "screen.current_view.view_type === 'form' && !!screen.current_record"
+            " && screen.current_record.id < 0"
+        )
+
+    def save(self, what: str) -> int:
+        """Save the current form and return its record's id, from the URL."""
+        self.toolbar("save")
+        self.confirm_warnings()
+        self.raise_refusal(f"saving the {what}")
+        self.page.wait_for_function("() => /\\/model\\/[^/;]+\\/\\d+/.test(window.location.hash)")
+        record_id = self.current_id()
+        if record_id is None:
+            raise VendorError(f"sao did not show the saved {what}'s id")
+        return record_id
+
+    def field(self, name: str, tag: str = "input") -> str:
+        return f"{TAB} .form {tag}[name='{name}']:visible"
+
+    def type_in(self, name: str, value: Any) -> None:
+        """Type into a text, number or date field, then leave it (Tab) so sao takes it."""
+        selector = self.field(name)
+        text = "" if value is None else str(value)
+        if (self.page.input_value(selector) or "") == text:
+            return
+        self.fill(selector, text)
+        self.page.press(selector, "Tab")
+        self.step.add_effort(keystrokes=1)
+        self.settle()
+
+    def write_text(self, name: str, value: Any) -> None:
+        """A multi-line text field (a description, a comment)."""
+        selector = self.field(name, "textarea")
+        text = "" if value is None else str(value)
+        if (self.page.input_value(selector) or "") == text:
+            return
+        self.fill(selector, text)
+        self.page.press(selector, "Tab")
+        self.step.add_effort(keystrokes=1)
+        self.settle()
+
+    def pick(self, name: str, text: str) -> None:
+        """Choose a linked record (Many2One) by typing its name, as a user would.
+
+        sao looks the text up when the field is left: one match is taken at once, several
+        open a search dialog, whose first row the adapter picks only if its name is the
+        text exactly.
+        """
+        selector = self.field(name)
+        if (self.page.input_value(selector) or "") == text:
+            return
+        self.fill(selector, text)
+        self.page.press(selector, "Tab")
+        self.step.add_effort(keystrokes=1)
+        self.settle()
+        search = f".window-form{SHOWN_DIALOG}"
+        if self.page.query_selector(search) is not None:
+            rows = self.page.query_selector_all(f"{search} tbody tr")
+            for row in rows:
+                if text in " ".join(row.inner_text().split()):
+                    self.click_element(row)
+                    self.click(f"{search} .modal-footer button.btn-primary")
+                    self.page.wait_for_selector(search, state="detached")
+                    self.settle()
+                    break
+            else:
+                self.click(f"{search} .modal-footer button")
+                raise Refused(f"sao finds no {name} called {text!r}")
+        if (self.page.input_value(selector) or "") != text:
+            have = self.page.input_value(selector)
+            raise Refused(f"sao did not take {text!r} for {name} (it shows {have!r})")
+
+    def choose(self, name: str, label: str) -> None:
+        """Pick an option of a selection field by its label."""
+        selector = self.field(name, "select")
+        options = self.page.eval_on_selector(
+            selector, "s => Array.from(s.options).map(o => [o.value, o.text.trim()])"
+        )
+        for value, text in options:
+            if text.casefold() == label.casefold():
+                if self.page.input_value(selector) != value:
+                    self.select(selector, value=value)
+                    self.settle()
+                return
+        raise Refused(f"sao offers no {name} {label!r}")
+
+    def press(self, button: str, what: str) -> None:
+        """Press a form button (a workflow step: quote, confirm, convert ...)."""
+        selector = f"{TAB} .form button[name='{button}']"
+        handle = self.page.query_selector(selector)
+        if handle is None or not handle.is_visible() or not handle.is_enabled():
+            raise Refused(f"sao offers {self.actor} no {button} button on this {what}")
+        self.click(selector)
+        self.settle()
+        self.confirm_warnings()
+        self.raise_refusal(f"{button} on the {what}")
+
+    def menu(self, item: str) -> None:
+        """Choose an entry of the tab's menu (the model's name, top left): Delete, ..."""
+        self.click(f"{TAB} nav.toolbar .dropdown.navbar-left > a")
+        self.click(f"{TAB} a#{item}")
+
+    def delete_current(self, what: str) -> None:
+        """Delete the record in the form: the tab menu's Delete, then "Yes, I'm sure"."""
+        self.menu("delete_")
+        self.settle()
+        confirm = f".confirmation-dialog{SHOWN_DIALOG}"
+        self.page.wait_for_selector(confirm)
+        self.click(f"{confirm} .modal-footer button.btn-primary")
+        self.page.wait_for_selector(confirm, state="detached")
+        self.settle()
+        self.raise_refusal(f"deleting the {what}")
+
+    # -- lists inside a form (One2Many, Many2Many) ----------------------------------------
+
+    def subform(self, label: str) -> str:
+        """The selector of the list field titled `label` in the current form."""
+        index = self.page.evaluate(
+            """([tab, label]) => {
+                 const all = Array.from(document.querySelectorAll(
+                   `${tab} .form-one2many, ${tab} .form-many2many`));
+                 return all.findIndex(el => {
+                   const s = el.querySelector('.form-one2many-string, .form-many2many-string');
+                   return s && s.textContent.trim().replace(/:$/, '') === label;
+                 });
+               }""",
+            [TAB, label],
+        )
+        if index < 0:
+            raise Refused(f"sao shows {self.actor} no {label} list in this form")
+        return f"{TAB} :is(.form-one2many, .form-many2many) >> nth={index}"
+
+    def add_mechanism(self, kind: str, value: str) -> None:
+        """A new row in the party's Contact Mechanisms: its type, then its value."""
+        box = self.subform("Contact Mechanisms")
+        self.click(f"{box} >> button[title='New']")
+        row_type = f"{box} >> select[name='type']:visible"
+        self.page.wait_for_selector(row_type)
+        self.settle()  # the new row's defaults arrive after it is drawn
+        options = self.page.eval_on_selector(
+            row_type, "s => Array.from(s.options).map(o => [o.value, o.text.trim()])"
+        )
+        wanted = next((v for v, t in options if t.casefold() == kind.casefold()), None)
+        if wanted is None:
+            raise Refused(f"sao offers no contact mechanism type {kind!r}")
+        self.select(row_type, value=wanted)
+        self.page.press(row_type, "Tab")  # leaving a cell is what commits it in a row
+        self.step.add_effort(keystrokes=1)
+        self.settle()
+        row_value = f"{box} >> input[name='value']:visible"
+        self.fill(row_value, value)
+        # Tab, not Enter: Enter in the last edited row opens yet another new row.
+        self.page.press(row_value, "Tab")
+        self.step.add_effort(keystrokes=1)
+        self.settle()
+
+    def change_mechanism(self, old: str, new: Any) -> None:
+        """Edit (or clear) the contact mechanism row holding `old`."""
+        box = self.subform("Contact Mechanisms")
+        cell = f"{box} >> tbody tr:has-text({old!r}) >> td[data-title^='Value']"
+        self.click(f"{cell} >> nth=0")
+        self.settle()
+        if new in (None, ""):
+            self.click(f"{box} >> button[title='Delete']")
+            self.settle()
+            return
+        row_value = f"{box} >> input[name='value']:visible"
+        self.page.wait_for_selector(row_value)
+        self.fill(row_value, str(new))
+        self.page.press(row_value, "Tab")
+        self.step.add_effort(keystrokes=1)
+        self.settle()
+
+    def add_category(self, name: str) -> None:
+        """Tag the party with a category: type its name in Categories' entry, Enter."""
+        box = self.subform("Categories")
+        entry = f"{box} >> input:visible"
+        self.fill(entry, name)
+        self.page.press(entry, "Enter")
+        self.step.add_effort(keystrokes=1)
+        self.settle()
+        search = f".window-form{SHOWN_DIALOG}"
+        if self.page.query_selector(search) is not None:
+            self.click(f"{search} .modal-footer button.btn-primary")
+            self.page.wait_for_selector(search, state="detached")
+            self.settle()
+
+    # -- lists ---------------------------------------------------------------------------
+
+    def search_list(self, model: str, text: str) -> list[int]:
+        """Type `text` into a list's search box and return the ids of the rows it shows."""
+        self.open_model(model)
+        box = f"{TAB} .screen-container input.form-control.mousetrap[placeholder]:visible"
+        self.fill(box, text)
+        self.page.press(box, "Enter")
+        self.step.add_effort(keystrokes=1)
+        self.settle()
+        # The rows show names; which records they are is in sao's own list state.
+        return self.page.evaluate(
+            "() => Sao.Tab.tabs.get_current().screen.group.map(r => r.id).filter(n => n > 0)"
+        )

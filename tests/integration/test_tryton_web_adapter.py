@@ -1,0 +1,252 @@
+"""The tryton-web adapter against the real Tryton sandbox, through sao's UI in Chromium.
+
+Each test is a small scenario driven as the runner drives one (`perform`, then cleanup of
+what it created, newest first), and checks what Tryton itself then holds through a
+separate JSON-RPC session: that the UI really did it, and that cleanup really removed it.
+Only the tryton sandbox is started (sao is part of it).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crmproof import discovery, sandbox
+from crmproof.protocol import Operation, Outcome, RecordRef
+from crmproof.sandbox import read_secrets
+
+WORKSPACE = Path(__file__).resolve().parents[2]
+ADAPTERS = WORKSPACE / "adapters"
+
+
+@pytest.fixture(scope="module")
+def secrets() -> Iterator[dict[str, str]]:
+    recipe = discovery.load("tryton", ADAPTERS).sandbox
+    assert recipe is not None
+    was_running = sandbox.status(sandbox.SandboxHome("tryton"))["running"]
+    try:
+        sandbox.up(recipe, lambda m: None)
+    except sandbox.SandboxError as exc:
+        pytest.fail(f"tryton sandbox could not start: {exc}", pytrace=False)
+    yield read_secrets()
+    if not was_running:
+        sandbox.down(recipe)
+
+
+def _actors(s: dict[str, str]) -> dict[str, dict[str, str]]:
+    return {
+        rep: {
+            "user": s[f"TRYTON_{rep.upper()}_USER"],
+            "password": s[f"TRYTON_{rep.upper()}_PASSWORD"],
+        }
+        for rep in ("rep_a", "rep_b")
+    }
+
+
+@pytest.fixture(scope="module")
+def web(secrets: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    adapter = discovery.load("tryton-web", ADAPTERS).adapter()
+    adapter.evidence_dir = str(tmp_path_factory.mktemp("run") / "evidence" / "tryton-web")
+    adapter.open(
+        {
+            "url": secrets["TRYTON_WEB_URL"],
+            "api_url": secrets["TRYTON_URL"],
+            "database": secrets["TRYTON_DATABASE"],
+            "user": secrets["TRYTON_USER"],
+            "password": secrets["TRYTON_PASSWORD"],
+            "actors": _actors(secrets),
+            "timeout": 30,
+        }
+    )
+    yield adapter
+    adapter.close()
+
+
+@pytest.fixture(scope="module")
+def rpc(secrets: dict[str, str]) -> Iterator[Any]:
+    """A plain JSON-RPC session as admin: what Tryton really holds, apart from sao."""
+    api = discovery.load("tryton", ADAPTERS).adapter()
+    api.open(
+        {
+            "url": secrets["TRYTON_URL"],
+            "database": secrets["TRYTON_DATABASE"],
+            "user": secrets["TRYTON_USER"],
+            "password": secrets["TRYTON_PASSWORD"],
+        }
+    )
+    yield api
+    api.close()
+
+
+class Scenario:
+    def __init__(self, adapter: Any, name: str) -> None:
+        self.adapter = adapter
+        self.name = name
+        self.marker = f"cw{uuid.uuid4().hex[:10]}"
+        self.created: list[RecordRef] = []
+        adapter.begin(name)
+
+    def do(self, op: str, entity: str | None = None, **kwargs: Any) -> Outcome:
+        outcome = self.adapter.perform(Operation(op=op, entity=entity, **kwargs))
+        self.created += [r for r in outcome.created if r not in self.created]
+        if op == "delete" and outcome.status == "ok":
+            self.created = [r for r in self.created if (r.entity, r.id) != (entity, kwargs["id"])]
+        return outcome
+
+    def ok(self, op: str, entity: str | None = None, **kwargs: Any) -> Outcome:
+        outcome = self.do(op, entity, **kwargs)
+        assert outcome.status == "ok", f"{op} {entity}: {outcome.status}: {outcome.message}"
+        return outcome
+
+    def finish(self, status: str = "passed") -> list[RecordRef]:
+        problems = []
+        for ref in reversed(self.created):
+            outcome = self.adapter.perform(
+                Operation(op="delete", entity=ref.entity, id=ref.id, cleanup=True)
+            )
+            if outcome.status != "ok":
+                problems.append(f"{ref.entity} {ref.id}: {outcome.message}")
+        self.created = []
+        self.adapter.end(self.name, status)
+        assert not problems, problems
+        return [r for r in self.adapter.leftovers(self.marker) if not r.kept]
+
+
+@pytest.fixture
+def scenario(web: Any, request: pytest.FixtureRequest) -> Iterator[Scenario]:
+    s = Scenario(web, request.node.name)
+    yield s
+    if s.created:
+        s.finish("failed")
+
+
+def _exists(rpc: Any, model: str, record_id: str) -> bool:
+    return bool(rpc.exists(model, int(record_id)))
+
+
+def test_account_created_found_updated_and_deleted_in_sao(scenario: Scenario, rpc: Any) -> None:
+    s, m = scenario, scenario.marker
+    name = f"Globex {m}"
+    created = s.ok("create", "account", data={"name": name, "email": f"ap@{m}.test"})
+    record = created.record
+    assert record is not None
+    assert record["name"] == name and record["email"] == f"ap@{m}.test"
+    acc_id = record["id"]
+    assert _exists(rpc, "party.party", acc_id)  # the UI saved it in Tryton
+    effort = created.effort
+    assert effort is not None
+    # a login (admin is the default actor), the party list, then the new form
+    assert effort.keystrokes >= len(name) + len(f"ap@{m}.test")
+    assert effort.clicks >= 3 and effort.pages >= 2
+    assert [e.kind for e in created.evidence] == ["screenshot"]
+
+    updated = s.ok("update", "account", id=acc_id, data={"phone": "+49 30 1234"})
+    assert updated.record is not None and updated.record["phone"] == "+49 30 1234"
+    assert s.ok("get", "account", id=acc_id).record["phone"] == "+49 30 1234"
+    found = s.ok("find", "account", where={"name": name})
+    assert [r["id"] for r in found.records or []] == [acc_id]
+    assert s.ok("find", "account", where={"name": f"Nobody {m}"}).records == []
+
+    s.ok("delete", "account", id=acc_id)
+    assert not _exists(rpc, "party.party", acc_id)
+    assert s.finish() == []
+
+
+def test_lead_advanced_converted_and_cleaned_up(scenario: Scenario, rpc: Any) -> None:
+    s, m = scenario, scenario.marker
+    account = s.ok("create", "account", data={"name": f"Initech {m}"}).record
+    assert account is not None
+    lead = s.ok(
+        "create",
+        "lead",
+        data={"name": f"Initech deal {m}", "account": account["id"], "amount": 4200},
+    ).record
+    assert lead is not None
+    assert (lead["stage"], lead["account"], lead["amount"]) == ("new", account["id"], 4200)
+
+    opp = s.ok("convert", "lead", id=lead["id"]).record
+    assert opp is not None and opp["stage"] == "qualification"
+    order = s.ok("convert", "opportunity", id=lead["id"]).record
+    assert order is not None and order["stage"] == "draft"
+    state = rpc.search_read("sale.opportunity", [["id", "=", int(lead["id"])]], ["state"])
+    assert state[0]["state"] == "converted"
+    found = s.ok("find", "opportunity", where={"name": f"Initech deal {m}"}).records
+    assert [r["id"] for r in found or []] == [lead["id"]]
+
+    made = list(s.created)
+    assert {r.entity for r in made} >= {"account", "lead", "order"}
+    assert s.finish() == []
+    for ref in made:
+        model = {"account": "party.party", "lead": "sale.opportunity", "order": "sale.sale"}
+        if ref.entity in model:
+            assert not _exists(rpc, model[ref.entity], ref.id), f"{ref} is still in Tryton"
+
+
+def test_opportunity_lost_then_deleted_through_its_buttons(scenario: Scenario, rpc: Any) -> None:
+    s, m = scenario, scenario.marker
+    account = s.ok("create", "account", data={"name": f"Umbrella {m}"}).record
+    assert account is not None
+    opp = s.ok(
+        "create",
+        "opportunity",
+        data={"name": f"Umbrella renewal {m}", "account": account["id"], "amount": 900},
+    ).record
+    assert opp is not None and opp["stage"] == "prospecting"
+    lost = s.do("advance", "opportunity", id=opp["id"], to="lost", data={"lost_reason": "price"})
+    assert lost.status == "ok", lost.message
+    assert lost.record is not None and lost.record["stage"] == "lost"
+    assert lost.record["lost_reason"] == "price"
+    s.ok("delete", "opportunity", id=opp["id"])
+    assert not _exists(rpc, "sale.opportunity", opp["id"])
+    assert s.finish() == []
+
+
+def test_case_filed_and_closed(scenario: Scenario) -> None:
+    s, m = scenario, scenario.marker
+    account = s.ok("create", "account", data={"name": f"Hooli {m}"}).record
+    assert account is not None
+    case = s.ok(
+        "create",
+        "case",
+        data={"subject": f"Broken {m}", "account": account["id"], "description": "It broke"},
+    ).record
+    assert case is not None and case["stage"] == "open"
+    closed = s.ok("advance", "case", id=case["id"], to="closed").record
+    assert closed is not None and closed["stage"] == "closed"
+    assert s.finish() == []
+
+
+def test_refusals_come_from_tryton(scenario: Scenario) -> None:
+    """A rep may not delete a party (Tryton's access rules), and an unknown stage or field
+    is unsupported, not an error."""
+    s, m = scenario, scenario.marker
+    account = s.ok("create", "account", data={"name": f"Stark {m}"}).record
+    assert account is not None
+    refused = s.do("delete", "account", id=account["id"], actor="rep_a")
+    assert refused.status == "refused", refused.message
+    assert s.do("advance", "lead", id=account["id"], to="nurturing").status == "unsupported"
+    assert s.do("create", "account", data={"name": "x", "city": "Paris"}).status == "unsupported"
+    assert s.finish() == []
+
+
+def test_login_as_a_rep_and_a_wrong_password(scenario: Scenario, web: Any) -> None:
+    s = scenario
+    s.ok("login", actor="rep_a")
+    assert web.actor == "rep_a"
+    saved = web.users["rep_b"]
+    web.users["rep_b"] = (saved[0], "not-the-password")
+    try:
+        assert s.do("login", actor="rep_b").status == "refused"
+    finally:
+        web.users["rep_b"] = saved
+    s.finish()
+
+
+def test_the_adapter_waits_on_sao_never_on_the_clock() -> None:
+    source = "\n".join(p.read_text() for p in (ADAPTERS / "tryton-web").glob("*.py"))
+    assert not re.search(r"time\.sleep|wait_for_timeout|sleep\(", source)
