@@ -46,6 +46,8 @@ LEAD_FIELDS = {"name", "account", "amount", "stage"}
 OPPORTUNITY_FIELDS = {"name", "account", "amount", "description", "stage", "lost_reason"}
 CASE_FIELDS = {"subject", "account", "description", "stage"}
 CRUD = ["create", "get", "update", "delete", "find"]
+# The search box's field label for a canonical key, where the record's name is not it.
+SEARCH_LABELS = {(OPPORTUNITY, "name"): "Description", (COMPLAINT, "subject"): "Reference"}
 # canonical opportunity stage -> the state sao shows, and the button that leaves each
 # state towards a later stage.
 STATE_OF = {
@@ -157,7 +159,7 @@ class TrytonWebAdapter(SaoUi):
             Operation(op="get", entity=entity, id=str(record_id), actor=actor)
         )
         if outcome.status == "ok" and outcome.record is not None:
-            return dict(outcome.record)
+            return _blank_is_none(dict(outcome.record))
         if outcome.status == "refused":
             raise Refused(outcome.message or f"no {entity} {record_id}")
         raise VendorError(outcome.message or f"could not read {entity} {record_id}")
@@ -169,7 +171,7 @@ class TrytonWebAdapter(SaoUi):
         if outcome.status != "ok":
             raise Refused(outcome.message or f"cannot find {entity}")
         shown = {str(i) for i in ids}
-        return [dict(r) for r in outcome.records or [] if str(r["id"]) in shown]
+        return [_blank_is_none(dict(r)) for r in outcome.records or [] if str(r["id"]) in shown]
 
     def name_of(self, entity: str, record_id: Any) -> str:
         """What a user types to pick a linked record: its name as the form shows it."""
@@ -515,7 +517,7 @@ class TrytonWebAdapter(SaoUi):
             raise Unsupported(f"Tryton files a complaint as a draft, not {stage!r}")
         self.new_record(COMPLAINT)
         self.pick("customer", self.name_of("account", data["account"]))
-        self.pick("type", CASE_TYPE)
+        self.choose("type", CASE_TYPE)
         self._fill_case(data)
         case_id = self.save("case")
         self.step.created_record("case", case_id)
@@ -589,6 +591,17 @@ class TrytonWebAdapter(SaoUi):
     ) -> list[dict[str, Any]]:
         """Search the list as a user would: the most telling value in the search box."""
         self.reject_unknown(op.where, known, entity)
-        text = str(op.where.get(text_key) or "") if text_key else ""
+        text = ""
+        if text_key and op.where.get(text_key):
+            value = str(op.where[text_key]).replace('"', "")
+            label = SEARCH_LABELS.get((model, text_key))
+            # sao's search box takes `Field: "value"`; bare text searches the record name.
+            text = f'{label}: "{value}"' if label else value
         ids = self.search_list(model, text)
         return self.matching(entity, ids, dict(op.where))
+
+
+def _blank_is_none(record: dict[str, Any]) -> dict[str, Any]:
+    """A text field a user left empty in sao is saved as '', over the API as nothing: both
+    read as None, since no form tells them apart."""
+    return {k: (None if v == "" else v) for k, v in record.items()}

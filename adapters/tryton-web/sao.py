@@ -178,24 +178,26 @@ class SaoUi(BrowserAdapter):
         self.raise_refusal(f"opening {model} {record_id or ''}".strip())
 
     def close_tabs(self) -> None:
-        """Close every open tab: the adapter's housekeeping, so one tab is ever in view."""
-        with self.uncounted():
-            while self.page.query_selector("#tablist > li .close") is not None:
-                before = self.page.eval_on_selector_all("#tablist > li", "els => els.length")
-                self.page.click("#tablist > li .close")
-                self.settle()
-                self.discard_changes()
-                after = self.page.eval_on_selector_all("#tablist > li", "els => els.length")
-                if after >= before:
-                    raise VendorError("sao would not close a tab")
+        """Close every open tab: the adapter's housekeeping, so one tab is ever in view.
 
-    def discard_changes(self) -> None:
-        """sao asks whether to save a changed record before closing it: no."""
-        selector = f".confirmation-dialog{SHOWN_DIALOG}, .ask-dialog{SHOWN_DIALOG}"
-        if self.page.query_selector(selector) is not None:
-            buttons = self.page.query_selector_all(f"{SHOWN_DIALOG} .modal-footer button")
-            buttons[0].click()
-            self.settle()
+        A tab with unsaved changes asks whether to save them: no (a step that wanted them
+        saved has saved them)."""
+        count = "n => document.querySelectorAll('#tablist > li').length < n"
+        asked = f".confirmation-dialog{SHOWN_DIALOG}"
+        with self.uncounted():
+            for _ in range(20):
+                before = self.page.eval_on_selector_all("#tablist > li", "els => els.length")
+                if not before:
+                    return
+                self.page.click("#tablist > li .close >> nth=0")
+                self.page.wait_for_function(
+                    f"n => ({count})(n) || !!document.querySelector('{asked}')", arg=before
+                )
+                if self.page.query_selector(asked) is not None:
+                    self.page.click(f"{asked} .modal-footer button[title='No']")
+                    self.page.wait_for_function(count, arg=before)
+                self.settle()
+            raise VendorError("sao would not close its tabs")
 
     def current_id(self) -> int | None:
         """The id of the record in the current form, read from the URL's fragment."""
@@ -235,6 +237,8 @@ class SaoUi(BrowserAdapter):
         text = "" if value is None else str(value)
         if (self.page.input_value(selector) or "") == text:
             return
+        # A number shows formatted ("1,500.00") and swaps in a plain input when focused.
+        self.page.focus(selector)
         self.fill(selector, text)
         self.page.press(selector, "Tab")
         self.step.add_effort(keystrokes=1)
@@ -265,9 +269,9 @@ class SaoUi(BrowserAdapter):
         self.page.press(selector, "Tab")
         self.step.add_effort(keystrokes=1)
         self.settle()
-        search = f".window-form{SHOWN_DIALOG}"
+        search = f"{SHOWN_DIALOG}:has(.treeview)"
         if self.page.query_selector(search) is not None:
-            rows = self.page.query_selector_all(f"{search} tbody tr")
+            rows = self.page.query_selector_all(f"{search} .treeview tbody tr")
             for row in rows:
                 if text in " ".join(row.inner_text().split()):
                     self.click_element(row)
@@ -391,7 +395,7 @@ class SaoUi(BrowserAdapter):
         self.page.press(entry, "Enter")
         self.step.add_effort(keystrokes=1)
         self.settle()
-        search = f".window-form{SHOWN_DIALOG}"
+        search = f"{SHOWN_DIALOG}:has(.treeview)"
         if self.page.query_selector(search) is not None:
             self.click(f"{search} .modal-footer button.btn-primary")
             self.page.wait_for_selector(search, state="detached")
