@@ -135,7 +135,11 @@ class TrytonWebAdapter(SaoUi):
         """Cleanup is the runner's chore, not a user's: it goes through the API adapter."""
         if op.cleanup and op.op == "delete":
             return self.api.perform(op.model_copy(update={"actor": None}))
-        return super().perform(op)
+        # Tryton on SQLite has no isolation: a step's writes through sao must not interleave
+        # with another writer's (the API vendor of the same run, a test). The API client's
+        # server lock is held for the whole step, as the API adapter holds it per call.
+        with self.api.rpc.lock:
+            return super().perform(op)
 
     def leftovers(self, marker: str) -> list[RecordRef]:
         return list(self.api.leftovers(marker))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import threading
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -32,7 +33,17 @@ class AdapterPackage:
     origin: str
 
 
+# One import at a time: vendor workers load adapters in parallel, and an adapter that
+# loads a sibling (tryton-web uses tryton's) must never see it half-imported.
+_IMPORT_LOCK = threading.RLock()
+
+
 def _load_path(name: str, folder: Path) -> ModuleType:
+    with _IMPORT_LOCK:
+        return _load_path_locked(name, folder)
+
+
+def _load_path_locked(name: str, folder: Path) -> ModuleType:
     module_name = f"crmproof_workspace_adapters.{name}"
     if module_name in sys.modules:
         return sys.modules[module_name]
