@@ -204,8 +204,19 @@ class SaoUi(BrowserAdapter):
         match = re.search(r"/model/[^/;]+/(\d+)", self.page.url)
         return int(match.group(1)) if match else None
 
+    def dismiss_notices(self) -> None:
+        """Close the notices sao lays over the toolbar ("The party ... has the same Email"),
+        as a user must before reaching the buttons under them: one click each."""
+        notice = f"{TAB} .infobar .alert .close:visible"
+        for _ in range(10):
+            if self.page.query_selector(notice) is None:
+                return
+            self.click(f"{notice} >> nth=0")
+            self.settle()
+
     def toolbar(self, button: str) -> None:
         """Press a button of the current tab's toolbar (new_, save, delete_, switch_)."""
+        self.dismiss_notices()
         self.click(f"{TAB} button#{button}")
 
     def new_record(self, model: str) -> None:
@@ -306,6 +317,7 @@ class SaoUi(BrowserAdapter):
         handle = self.page.query_selector(selector)
         if handle is None or not handle.is_visible() or not handle.is_enabled():
             raise Refused(f"sao offers {self.actor} no {button} button on this {what}")
+        self.dismiss_notices()
         self.click(selector)
         self.settle()
         self.confirm_warnings()
@@ -313,6 +325,7 @@ class SaoUi(BrowserAdapter):
 
     def menu(self, item: str) -> None:
         """Choose an entry of the tab's menu (the model's name, top left): Delete, ..."""
+        self.dismiss_notices()
         self.click(f"{TAB} nav.toolbar .dropdown.navbar-left > a")
         self.click(f"{TAB} a#{item}")
 
