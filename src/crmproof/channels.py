@@ -74,10 +74,15 @@ class GiveGetRow:
         return int(effort.get("clicks", 0)) + int(effort.get("keystrokes", 0))
 
     @property
+    def comparable(self) -> bool:
+        """Both did the whole task: a failed or broken run counts only part of the work."""
+        return self.left_status == "passed" and self.right_status == "passed"
+
+    @property
     def ratio(self) -> float | None:
-        """Left's work per unit of right's, for the same task; None if right did nothing."""
+        """Left's work per unit of right's, for the same task done by both; else None."""
         right = self.work(self.right)
-        return self.work(self.left) / right if right else None
+        return self.work(self.left) / right if right and self.comparable else None
 
 
 @dataclass

@@ -18,6 +18,8 @@ __all__ = ["html", "markdown", "terminal"]
 
 
 def _ratio(row: GiveGetRow) -> str:
+    if not row.comparable:
+        return "n/a (not done by both)"
     return "n/a" if row.ratio is None else f"{row.ratio:.2f}x"
 
 
@@ -50,9 +52,11 @@ def _give_get_rows(report: ChannelReport) -> list[list[str]]:
 
 
 def _totals(report: ChannelReport) -> tuple[int, int]:
+    """Clicks plus keystrokes over the scenarios both vendors passed."""
+    done = [r for r in report.give_get if r.comparable]
     return (
-        sum(GiveGetRow.work(r.left) for r in report.give_get),
-        sum(GiveGetRow.work(r.right) for r in report.give_get),
+        sum(GiveGetRow.work(r.left) for r in done),
+        sum(GiveGetRow.work(r.right) for r in done),
     )
 
 
@@ -79,7 +83,7 @@ def terminal(report: ChannelReport) -> str:
             )
         )
         a, b = _totals(report)
-        parts.append(f"all shared scenarios: {a} vs {b} clicks+keystrokes")
+        parts.append(f"scenarios both passed: {a} vs {b} clicks+keystrokes")
     return "\n".join(parts) + ("\n" if parts else "")
 
 
@@ -118,7 +122,7 @@ def markdown(report: ChannelReport) -> str:
             "",
         ]
         a, b = _totals(report)
-        out += [f"All shared scenarios: {a} vs {b} clicks plus keystrokes.", ""]
+        out += [f"Scenarios both passed: {a} vs {b} clicks plus keystrokes.", ""]
     return "\n".join(out)
 
 
@@ -188,7 +192,7 @@ def _chart(report: ChannelReport) -> str:
         f'<p class="gg-key">Clicks plus keystrokes for the same scenario:'
         f'<span class="gg-left"></span>{escape(left)}'
         f'<span class="gg-right"></span>{escape(right)}. '
-        f"All shared scenarios: {a} vs {b}.</p>"
+        f"Scenarios both passed: {a} vs {b}.</p>"
         f"<table><tr><th>scenario</th><th>effort</th><th>{escape(left)}/{escape(right)}</th>"
         "</tr>" + "".join(rows) + "</table></section>"
     )
