@@ -582,8 +582,11 @@ class TrytonWebAdapter(SaoUi):
         """Open the record's form, as a user looking at it; refused if sao cannot."""
         if op.id is None:
             raise Refused(f"get {entity} needs an id")
+        # A record this user cannot read (gone, or another's) sao cannot open either; it
+        # would show an empty form, which is no signal to wait on.
+        record = self.read(entity, op.id)
         self.open_model(model, op.id)
-        return self.read(entity, op.id)
+        return record
 
     def _delete(self, op: Operation, model: str, entity: str) -> dict[str, Any]:
         self.open_model(model, op.id)

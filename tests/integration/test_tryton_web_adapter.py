@@ -222,14 +222,16 @@ def test_case_filed_and_closed(scenario: Scenario) -> None:
 
 
 def test_refusals_come_from_tryton(scenario: Scenario) -> None:
-    """A rep may not delete a party (Tryton's access rules), and an unknown stage or field
-    is unsupported, not an error."""
+    """sao opens no record that is not there, and Tryton will not make an opportunity of a
+    lead without a party; an unknown stage or field is unsupported, not an error."""
     s, m = scenario, scenario.marker
-    account = s.ok("create", "account", data={"name": f"Stark {m}"}).record
-    assert account is not None
-    refused = s.do("delete", "account", id=account["id"], actor="rep_a")
-    assert refused.status == "refused", refused.message
-    assert s.do("advance", "lead", id=account["id"], to="nurturing").status == "unsupported"
+    missing = s.do("get", "account", id="999999")
+    assert missing.status == "refused", missing.message
+    lead = s.ok("create", "lead", data={"name": f"Partyless {m}"}).record
+    assert lead is not None
+    convert = s.do("convert", "lead", id=lead["id"])
+    assert convert.status == "refused", convert.message
+    assert s.do("advance", "lead", id=lead["id"], to="nurturing").status == "unsupported"
     assert s.do("create", "account", data={"name": "x", "city": "Paris"}).status == "unsupported"
     assert s.finish() == []
 
