@@ -45,10 +45,10 @@ class PeopleOps(DjangoAdminUi):
         return self._read_company(str(op.id))
 
     def delete_account(self, op: Operation) -> dict[str, Any]:
-        return self.delete_record(COMPANY, str(op.id), op.cleanup)
+        return self._delete_record(COMPANY, str(op.id), op.cleanup)
 
     def find_account(self, op: Operation) -> list[dict[str, Any]]:
-        return self.find_records(COMPANY, op.where, self._read_company, text=("email", "name"))
+        return self._find_records(COMPANY, op.where, self._read_company, text=("email", "name"))
 
     def _write_company(self, data: dict[str, Any]) -> None:
         for canonical, field in COMPANY_TEXT.items():
@@ -82,10 +82,10 @@ class PeopleOps(DjangoAdminUi):
 
     def delete_contact(self, op: Operation) -> dict[str, Any]:
         """Deleting a contact also deletes its deals and payments (DjangoCRM cascades)."""
-        return self.delete_record(CONTACT, str(op.id), op.cleanup)
+        return self._delete_record(CONTACT, str(op.id), op.cleanup)
 
     def find_contact(self, op: Operation) -> list[dict[str, Any]]:
-        return self.find_records(
+        return self._find_records(
             CONTACT, op.where, self._read_contact, text=("email", "name", "last_name", "first_name")
         )
 
@@ -147,10 +147,10 @@ class PeopleOps(DjangoAdminUi):
         return self._read_lead(str(op.id))
 
     def delete_lead(self, op: Operation) -> dict[str, Any]:
-        return self.delete_record(LEAD, str(op.id), op.cleanup)
+        return self._delete_record(LEAD, str(op.id), op.cleanup)
 
     def find_lead(self, op: Operation) -> list[dict[str, Any]]:
-        return self.find_records(
+        return self._find_records(
             LEAD,
             op.where,
             self._read_lead,
@@ -210,7 +210,7 @@ class PeopleOps(DjangoAdminUi):
             "contact": contact_id,
             **{k: v for k, v in op.data.items() if k != "name"},
         }
-        deal = self.create_deal(data)  # SalesOps, the adapter's other half
+        deal = self._create_deal(data)  # SalesOps, the adapter's other half
         return {**deal, "account": account_id, "contact": contact_id}
 
     def _contacts_like(self, lead: dict[str, Any]) -> list[str]:

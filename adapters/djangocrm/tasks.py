@@ -58,11 +58,11 @@ class TaskOps(DjangoAdminUi):
         return self._read_task(str(op.id))
 
     def delete_activity(self, op: Operation) -> dict[str, Any]:
-        return self.delete_record(TASK, str(op.id), op.cleanup)
+        return self._delete_record(TASK, str(op.id), op.cleanup)
 
     def find_activity(self, op: Operation) -> list[dict[str, Any]]:
         # Done tasks are hidden from the list unless asked for.
-        return self.find_records(TASK, op.where, self._read_task, text=("subject",), active="all")
+        return self._find_records(TASK, op.where, self._read_task, text=("subject",), active="all")
 
     def _write_task(self, data: dict[str, Any]) -> None:
         for canonical, field in TASK_TEXT.items():

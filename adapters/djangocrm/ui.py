@@ -217,7 +217,7 @@ class DjangoAdminUi(BrowserAdapter):
 
     # -- generic record operations -------------------------------------------------------
 
-    def delete_record(self, model_path: str, record_id: str, cleanup: bool) -> dict[str, Any]:
+    def _delete_record(self, model_path: str, record_id: str, cleanup: bool) -> dict[str, Any]:
         """Delete through the admin's confirmation page ("Yes, I'm sure").
 
         For the runner's cleanup, a record already gone (a cascade took it) is fine.
@@ -237,7 +237,7 @@ class DjangoAdminUi(BrowserAdapter):
             raise Refused(f"DjangoCRM did not delete {model_path} {record_id}: {said}")
         return {"id": record_id}
 
-    def find_records(
+    def _find_records(
         self,
         model_path: str,
         where: dict[str, Any],

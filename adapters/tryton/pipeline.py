@@ -69,7 +69,7 @@ class PipelineOps(ProspectOps, OrderOps):
         if stage != "new":
             raise Unsupported(f"Tryton creates leads as new only, not {stage!r}")
         values = {**self._values(op.data), **self.prospect_values(op.data)}
-        opp_id = self.create_one(OPPORTUNITY, {"description": None, **values})
+        opp_id = self._create_one(OPPORTUNITY, {"description": None, **values})
         # Recorded after its parties, so cleanup deletes the lead before them.
         self.step.created_record("lead", opp_id)
         return self._lead(opp_id)
@@ -174,7 +174,7 @@ class PipelineOps(ProspectOps, OrderOps):
     def _create(self, data: dict[str, Any]) -> int:
         values = self._values(data)
         values.setdefault("description", None)
-        return self.create_one(OPPORTUNITY, values)
+        return self._create_one(OPPORTUNITY, values)
 
     def _write(self, opp_id: int, data: dict[str, Any]) -> None:
         values = self._values(data)

@@ -19,7 +19,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from crmproof import vocabulary
+from crmproof.diagnostics import did_you_mean
+from crmproof.errors import AdapterLoadError
 from crmproof.protocol import (
+    PROTOCOL_VERSION,
     Capabilities,
     Channel,
     Effort,
@@ -70,12 +74,71 @@ class StepContext:
         self.effort = (self.effort or Effort()) + Effort(**counts)
 
 
+class AdapterDefinitionError(AdapterLoadError):
+    """An adapter class names a method for an operation the vocabulary does not have."""
+
+
+def _operation_of(method: str) -> tuple[str, str | None] | None:
+    """`advance_opportunity` -> (advance, opportunity); `login` -> (login, None)."""
+    if method in vocabulary.SESSION_OPERATIONS:
+        return method, None
+    op, _, entity = method.partition("_")
+    if op in vocabulary.ENTITY_OPERATIONS and entity in vocabulary.ENTITIES:
+        return op, entity
+    return None
+
+
+def _misspelt(method: str) -> str | None:
+    """Why a public method looks like an operation method but is none, with a suggestion.
+
+    `advance_oportunity` (a known operation, an unknown entity) and `advnce_opportunity`
+    (an unknown operation close to a known one, a known entity) would otherwise never be
+    called, and the adapter would quietly answer "unsupported" for a step it can do.
+    """
+    op, sep, entity = method.partition("_")
+    if not sep:
+        return None
+    if op in vocabulary.ENTITY_OPERATIONS and entity not in vocabulary.ENTITIES:
+        return f"'{entity}' is no entity{did_you_mean(entity, vocabulary.ENTITIES)}"
+    if entity in vocabulary.ENTITIES and op not in vocabulary.ENTITY_OPERATIONS:
+        hint = did_you_mean(op, vocabulary.ENTITY_OPERATIONS)
+        if hint:
+            return f"'{op}' is no operation{hint}"
+    return None
+
+
 class Adapter(ABC):
     """One vendor, one channel. Subclass it; see the module docstring."""
 
     name: ClassVar[str]
     version: ClassVar[str] = "0.1.0"
     channel: ClassVar[Channel] = "api"
+    # (operation, entity) -> method name, built when the class is defined.
+    operations: ClassVar[dict[tuple[str, str | None], str]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Register the operation methods, refusing a name that matches no operation.
+
+        A helper that is no operation method and happens to look like one is made
+        private (`_create_one`), which also says it is not part of the adapter's API.
+        """
+        super().__init_subclass__(**kwargs)
+        found: dict[tuple[str, str | None], str] = {}
+        for klass in reversed(cls.__mro__):
+            for attr, value in vars(klass).items():
+                if attr.startswith("_") or not callable(value):
+                    continue
+                operation = _operation_of(attr)
+                if operation is not None:
+                    found[operation] = attr
+                    continue
+                problem = _misspelt(attr)
+                if problem and klass is cls:
+                    raise AdapterDefinitionError(
+                        f"{cls.__module__}.{cls.__qualname__}.{attr}: {problem}; an operation "
+                        "method is named <operation>_<entity>; make a helper private (_name)"
+                    )
+        cls.operations = found
 
     def __init__(self) -> None:
         self.step = StepContext()
@@ -115,6 +178,7 @@ class Adapter(ABC):
 
     def hello(self) -> Hello:
         return Hello(
+            protocol=PROTOCOL_VERSION,
             name=self.name,
             version=self.version,
             channel=self.channel,
@@ -124,7 +188,8 @@ class Adapter(ABC):
     def perform(self, op: Operation) -> Outcome:
         """Run one operation by dispatching to `<op>_<entity>`; never raises."""
         self.step = StepContext()
-        method = getattr(self, f"{op.op}_{op.entity}" if op.entity else op.op, None)
+        name = self.operations.get((op.op, op.entity))
+        method = getattr(self, name) if name else None
         if method is None:
             what = f"{op.op} {op.entity}" if op.entity else op.op
             return Outcome(status="unsupported", message=f"{self.name} cannot {what}")

@@ -5,15 +5,18 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import click
 
 from crmproof import discovery, render, sandbox, validate
 from crmproof import workspace as workspaces
+from crmproof.errors import CrmproofError, PlanError, ResultsError, UserInputError
+from crmproof.events import ResultEvent, ScenarioDone, VendorReady
 from crmproof.plan import Filters, make_plan
 from crmproof.runner import Run
+from crmproof.scoring import Scorecard
 
 
 def _workspace(path: str | None) -> Path:
@@ -73,14 +76,14 @@ def vocabulary_cmd() -> None:
     click.echo(vocabulary.markdown(), nl=False)
 
 
-def _progress(total: int) -> Any:
+def _progress(total: int) -> Callable[[ResultEvent], None]:
     done = {"n": 0}
     started = time.monotonic()
 
-    def show(event: dict[str, Any]) -> None:
-        if event["event"] == "scenario":
+    def show(event: ResultEvent) -> None:
+        if isinstance(event, ScenarioDone):
             done["n"] += 1
-            status = event["status"]
+            status = event.status
             colour = {
                 "passed": "green",
                 "failed": "red",
@@ -88,14 +91,14 @@ def _progress(total: int) -> Any:
                 "unsupported": "yellow",
             }.get(status)
             click.echo(
-                f"[{done['n']:>3}/{total}] {event['vendor']:<10} {event['scenario']:<36} "
+                f"[{done['n']:>3}/{total}] {event.vendor:<10} {event.scenario:<36} "
                 + click.style(f"{status:<11}", fg=colour)
-                + f" {event.get('duration_ms', 0) / 1000:6.2f}s"
+                + f" {event.duration_ms / 1000:6.2f}s"
                 + f"  (elapsed {time.monotonic() - started:5.1f}s)",
                 err=True,
             )
-        elif event["event"] == "vendor" and event["status"] != "ready":
-            click.echo(click.style(f"{event['vendor']}: {event['message']}", fg="red"), err=True)
+        elif isinstance(event, VendorReady) and event.status != "ready":
+            click.echo(click.style(f"{event.vendor}: {event.message}", fg="red"), err=True)
 
     return show
 
@@ -149,19 +152,13 @@ def run_cmd(
     if resume:
         if ids or tags or requirements or vendors:
             raise click.UsageError("--resume runs the rest of the original plan: no filters")
-        try:
-            run = Run.resume(suite, base, resume)
-        except ValueError as exc:
-            raise click.ClickException(str(exc)) from None
+        run = Run.resume(suite, base, resume)
         run.progress = _progress(len(run.jobs))
         jobs = run.jobs
     else:
-        try:
-            jobs = make_plan(suite, Filters(ids, tags, requirements, vendors))
-        except ValueError as exc:
-            raise click.UsageError(str(exc)) from None
+        jobs = make_plan(suite, Filters(ids, tags, requirements, vendors))
         if not jobs:
-            raise click.UsageError("no scenario matches these filters: nothing to run")
+            raise PlanError("no scenario matches these filters: nothing to run")
         run = Run(suite, jobs, base, progress=_progress(len(jobs)))
     click.echo(
         f"run {run.run_id}: {len(jobs)} scenario runs on "
@@ -204,7 +201,7 @@ def verify_cmd(run: str | None, workspace: str | None, reports: str | None) -> N
     click.echo(f"{workspaces.display_path(folder)}: every file matches its manifest")
 
 
-def _exit_code(card: render.Scorecard, fail_on: str) -> int:
+def _exit_code(card: Scorecard, fail_on: str) -> int:
     if fail_on == "disqualified" and any(v.disqualified for v in card.vendors):
         return 1
     if fail_on == "failure" and any(
@@ -218,7 +215,7 @@ def _run_folder(ws: Path, run: str | None, reports: str | None) -> Path:
     base = Path(reports) if reports else ws / "reports"
     folder = Path(run) if run and Path(run).is_dir() else base / (run or "latest")
     if not (folder / "results.jsonl").exists():
-        raise click.ClickException(f"no results.jsonl in {folder}")
+        raise ResultsError(f"no results.jsonl in {folder}")
     return folder.resolve()
 
 
@@ -230,10 +227,7 @@ def _run_folder(ws: Path, run: str | None, reports: str | None) -> Path:
 def report_cmd(run: str | None, workspace: str | None, reports: str | None, as_json: bool) -> None:
     """Re-render RUN's scorecard (default: the latest) from its results.jsonl alone."""
     folder = _run_folder(_workspace(workspace), run, reports)
-    try:
-        card = render.write_all(folder)
-    except ValueError as exc:
-        raise click.ClickException(f"{folder / 'results.jsonl'}: {exc}") from None
+    card = render.write_all(folder)
     if as_json:
         click.echo(json.dumps(card.model_dump(), indent=2))
     else:
@@ -252,10 +246,7 @@ def adapter_serve(name: str, workspace: str | None) -> None:
     """Speak the adapter protocol on stdin/stdout for the in-process adapter NAME."""
     from crmproof.serve import serve
 
-    try:
-        package = discovery.load(name, workspaces.adapters_dir(_workspace(workspace)))
-    except discovery.AdapterLoadError as exc:
-        raise click.ClickException(str(exc)) from None
+    package = discovery.load(name, workspaces.adapters_dir(_workspace(workspace)))
     sys.exit(serve(package.adapter()))
 
 
@@ -277,12 +268,10 @@ def adapter_check(
 
     Exits 1 when the adapter is broken; a vendor's missing feature does not fail it.
     """
-    from crmproof import check_report, conformance
+    from crmproof import conformance
+    from crmproof.conformance import report as check_report
 
-    try:
-        found = conformance.resolve_target(target, _workspace(workspace), settings_from)
-    except conformance.TargetError as exc:
-        raise click.UsageError(str(exc)) from None
+    found = conformance.resolve_target(target, _workspace(workspace), settings_from)
     report = conformance.check(found, progress=lambda m: click.echo(m, err=True))
     click.echo(check_report.terminal(report))
     if markdown_file:
@@ -296,12 +285,9 @@ def sandbox_group() -> None:
 
 
 def _sandbox_for(vendor: str, ws: Path) -> sandbox.VendorSandbox:
-    try:
-        package = discovery.load(vendor, workspaces.adapters_dir(ws))
-    except discovery.AdapterLoadError as exc:
-        raise click.ClickException(str(exc)) from None
+    package = discovery.load(vendor, workspaces.adapters_dir(ws))
     if package.sandbox is None:
-        raise click.ClickException(f"adapter '{vendor}' has no local sandbox")
+        raise UserInputError(f"adapter '{vendor}' has no local sandbox")
     return package.sandbox
 
 
@@ -315,7 +301,7 @@ def sandbox_up(vendors: tuple[str, ...], workspace: str | None) -> None:
         try:
             state = sandbox.up(_sandbox_for(vendor, ws), log=lambda m: click.echo(m, err=True))
         except sandbox.SandboxError as exc:
-            raise click.ClickException(f"{vendor}: {exc}") from None
+            raise sandbox.SandboxError(f"{vendor}: {exc}") from None
         click.echo(f"{vendor}\t{state['url']}\tpid {state['pid']}")
 
 
@@ -343,5 +329,21 @@ def sandbox_status(vendors: tuple[str, ...], workspace: str | None) -> None:
         click.echo(f"{vendor}\t{'running' if st['running'] else 'stopped'}\t{where}")
 
 
+def run() -> None:
+    """The console script: a user's mistake is one clear line and exit 2; a bug of ours
+    keeps its traceback, so it is never disguised as a polite message."""
+    try:
+        main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except CrmproofError as exc:
+        click.echo(f"crmproof: {exc}", err=True)
+        sys.exit(2)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -38,4 +38,4 @@ class ResultsError(CrmproofError):
 
 
 class AdapterLoadError(CrmproofError):
-    """An adapter cannot be found, imported or started."""
+    """An adapter cannot be found, imported, started or spoken to."""

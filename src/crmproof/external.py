@@ -22,8 +22,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from crmproof.adapter import Adapter
+from crmproof.errors import AdapterLoadError
 from crmproof.protocol import (
     MESSAGES,
+    PROTOCOL_VERSION,
     Ack,
     Begin,
     Capabilities,
@@ -43,7 +45,7 @@ from crmproof.protocol import (
 MAX_LINE = 10_000_000
 
 
-class ProtocolError(Exception):
+class ProtocolError(AdapterLoadError):
     """The adapter process broke the protocol: died, hung, or sent something invalid."""
 
 
@@ -120,6 +122,12 @@ class ExternalAdapter(Adapter):
         if not isinstance(hello, Hello):
             self._stop()
             raise ProtocolError(f"the adapter's first message must be hello, not {hello.kind}")
+        if hello.protocol != PROTOCOL_VERSION:
+            self._stop()
+            raise ProtocolError(
+                f"the adapter speaks protocol version {hello.protocol}, and this crmproof "
+                f"speaks {PROTOCOL_VERSION}: upgrade the one that is behind"
+            )
         return hello
 
     @staticmethod

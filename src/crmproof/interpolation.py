@@ -17,13 +17,15 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from crmproof.errors import UserInputError
+
 _SEGMENT = r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+"
 _EXPR = re.compile(r"\$\$\{|\$\{([^{}]*)\}")
 _VALID = re.compile(rf"^\s*([A-Za-z_][A-Za-z0-9_]*)((?:\.(?:{_SEGMENT}))*)\s*$")
 MAX_DEPTH = 16
 
 
-class InterpolationError(Exception):
+class InterpolationError(UserInputError):
     """A `${...}` that cannot be resolved at run time; the message says which and why."""
 
 

@@ -13,6 +13,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from crmproof.errors import ResultsError
+from crmproof.events import RunStarted, VendorReady
 from crmproof.results import read_events
 
 MANIFEST = "manifest.json"
@@ -44,17 +46,23 @@ def adapter_digest(folder: Path) -> str:
 
 def write(folder: Path, adapters: dict[str, Path | None]) -> dict[str, Any]:
     """Write the manifest of a finished run folder."""
-    events = list(read_events(folder / "results.jsonl"))
-    run = next(e for e in events if e["event"] == "run")
-    vendors = {e["vendor"]: e for e in events if e["event"] == "vendor"}
+    run: RunStarted | None = None
+    vendors: dict[str, VendorReady] = {}
+    for event in read_events(folder / "results.jsonl"):
+        if isinstance(event, RunStarted):
+            run = event
+        elif isinstance(event, VendorReady):
+            vendors[event.vendor] = event
+    if run is None:
+        raise ResultsError(f"{folder / 'results.jsonl'}: no run event: nothing to sign for")
     manifest = {
-        "run_id": run["run_id"],
-        "suite_sha256": run["suite_sha256"],
+        "run_id": run.run_id,
+        "suite_sha256": run.suite_sha256,
         "adapters": {
             name: {
-                "adapter": run["vendors"].get(name),
-                "adapter_version": vendors.get(name, {}).get("adapter_version"),
-                "vendor_version": vendors.get(name, {}).get("vendor_version"),
+                "adapter": run.vendors.get(name),
+                "adapter_version": vendors[name].adapter_version if name in vendors else None,
+                "vendor_version": vendors[name].vendor_version if name in vendors else None,
                 "code_sha256": adapter_digest(path) if path and path.is_dir() else None,
             }
             for name, path in adapters.items()

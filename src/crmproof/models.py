@@ -189,6 +189,37 @@ class Step(Spec):
     refused: bool = Field(False, description="The step passes only if the vendor refuses it.")
     title: str | None = Field(None, description="What this step proves, for the report.")
 
+    @property
+    def operation(self) -> str:
+        """The step's one operation key (the loader guarantees there is exactly one)."""
+        for name in vocabulary.STEP_OPERATIONS:
+            if name in self.model_fields_set:
+                return name
+        raise AssertionError("a loaded step always has an operation")
+
+    @property
+    def entity(self) -> str | None:
+        """The entity an entity operation acts on (`create: account` -> account)."""
+        if self.operation not in vocabulary.ENTITY_OPERATIONS:
+            return None
+        value = getattr(self, self.operation)
+        return value if isinstance(value, str) else None
+
+    def label(self) -> str:
+        """A short human label: `create account`, `advance opportunity to won`."""
+        op = self.operation
+        if op == vocabulary.EXPECT:
+            assert self.expect is not None
+            return f"expect {self.expect.find or self.expect.get or 'value'}"
+        label = f"{op} {self.entity}" if self.entity else op
+        if op == "login" and self.login:
+            label += f" {self.login}"
+        if self.to:
+            label += f" to {self.to}"
+        if self.as_:
+            label += f" as {self.as_}"
+        return label
+
 
 class Scenario(Spec):
     id: Id
@@ -201,3 +232,16 @@ class Scenario(Spec):
 
 STEP_KEYS = [(f.alias or name) for name, f in Step.model_fields.items()]
 EXPECT_KEYS = [(f.alias or name) for name, f in Expectation.model_fields.items()]
+
+
+def _grammar_drift() -> list[str]:
+    """Words of the vocabulary that these models have no key for: caught at import."""
+    return [
+        *(f"step key '{op}'" for op in vocabulary.STEP_OPERATIONS if op not in STEP_KEYS),
+        *(f"expect key '{m}'" for m in vocabulary.MATCHERS if m not in EXPECT_KEYS),
+        *(f"expect key '{s}'" for s in vocabulary.EXPECT_SUBJECTS if s not in EXPECT_KEYS),
+    ]
+
+
+if _grammar_drift():  # pragma: no cover - a developer's mistake, shown at once
+    raise ImportError(f"crmproof.models lacks {', '.join(_grammar_drift())} of the vocabulary")

@@ -10,6 +10,7 @@ import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from crmproof.errors import PlanError
 from crmproof.models import Scenario
 from crmproof.workspace import Loaded, Suite
 
@@ -41,7 +42,7 @@ def make_plan(suite: Suite, filters: Filters) -> list[Job]:
     if filters.vendors:
         unknown = [v for v in filters.vendors if v not in vendors]
         if unknown:
-            raise ValueError(
+            raise PlanError(
                 f"no vendor {', '.join(unknown)} in crmproof.yaml; known: {', '.join(vendors)}"
             )
         vendors = [v for v in vendors if v in filters.vendors]

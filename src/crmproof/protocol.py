@@ -21,6 +21,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+PROTOCOL_VERSION = 1
+"""The version of this protocol; an adapter's hello names the one it speaks."""
+
 Channel = Literal["api", "browser", "process"]
 OutcomeStatus = Literal["ok", "refused", "unsupported", "error"]
 
@@ -62,6 +65,10 @@ class Capabilities(Message):
 
 class Hello(Message):
     kind: Literal["hello"] = "hello"
+    protocol: int = Field(
+        description=f"The protocol version the adapter speaks; this crmproof speaks "
+        f"{PROTOCOL_VERSION}."
+    )
     name: str
     version: str = Field(description="The adapter's own version.")
     channel: Channel
@@ -90,6 +97,8 @@ class Begin(Message):
 
 class RecordRef(Message):
     """A record the adapter created in the vendor, so the runner can clean it up."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     entity: str
     id: str

@@ -95,18 +95,14 @@ def _failures(card: Scorecard) -> list[str]:
     for vendor in card.vendors:
         for result in vendor.scenarios.values():
             if result.status in ("failed", "error"):
-                step = result.failed_step or {}
-                where = (
-                    f" (step {step['index'] + 1}, line {step['line']}: {step['step']})"
-                    if step.get("step")
-                    else ""
-                )
+                step = result.failed_step
+                where = f" (step {step.index + 1}, line {step.line}: {step.step})" if step else ""
                 lines.append(
                     f"{vendor.name} / {result.id}: {result.status}{where}: {result.message}"
                 )
-                if step.get("expected") is not None:
-                    lines.append(f"    expected: {step['expected']}")
-                    lines.append(f"    actual:   {step['actual']}")
+                if step and step.expected is not None:
+                    lines.append(f"    expected: {step.expected}")
+                    lines.append(f"    actual:   {step.actual}")
     return lines
 
 

@@ -20,16 +20,33 @@ from pathlib import Path
 from typing import Any
 
 from crmproof import discovery
+from crmproof.adapter import Adapter
 from crmproof.credentials import MissingCredential, resolve_settings
-from crmproof.execute import ScenarioRun
+from crmproof.errors import ResumeError
+from crmproof.events import (
+    FORMAT,
+    CleanupDone,
+    LeftoversFound,
+    ResultEvent,
+    Resumed,
+    RunEnded,
+    RunStarted,
+    ScenarioDone,
+    ScenarioInfo,
+    StepDone,
+    SuiteSnapshot,
+    VendorReady,
+)
+from crmproof.execute import Emit, ScenarioRun
 from crmproof.external import ExternalAdapter
+from crmproof.models import Evaluation
 from crmproof.plan import Job
 from crmproof.protocol import RecordRef
 from crmproof.redaction import redact_file
 from crmproof.results import ResultsWriter, read_events
 from crmproof.workspace import Suite
 
-Progress = Callable[[dict[str, Any]], None]
+Progress = Callable[[ResultEvent], None]
 
 
 def new_run_id() -> str:
@@ -47,25 +64,25 @@ def suite_digest(suite: Suite) -> str:
     return digest.hexdigest()
 
 
-def suite_snapshot(suite: Suite) -> dict[str, Any]:
+def suite_snapshot(suite: Suite) -> SuiteSnapshot:
     """What scoring needs to know of the suite, so a run folder stands on its own."""
     catalog = suite.catalog
-    return {
-        "strategies": [s.model_dump() for s in catalog.strategies],
-        "roles": [r.model_dump() for r in catalog.roles],
-        "processes": [p.model_dump() for p in catalog.processes],
-        "requirements": [r.model_dump() for r in catalog.requirements],
-        "scenarios": [
-            {
-                "id": s.model.id,
-                "title": s.model.title,
-                "covers": s.model.covers,
-                "tags": s.model.tags,
-                "file": s.doc.path,
-            }
+    return SuiteSnapshot(
+        strategies=catalog.strategies,
+        roles=catalog.roles,
+        processes=catalog.processes,
+        requirements=catalog.requirements,
+        scenarios=[
+            ScenarioInfo(
+                id=s.model.id,
+                title=s.model.title,
+                covers=s.model.covers,
+                tags=s.model.tags,
+                file=s.doc.path,
+            )
             for s in suite.scenarios
         ],
-    }
+    )
 
 
 @dataclass
@@ -86,31 +103,34 @@ class Run:
         folder = (reports / run_id).resolve()  # `latest` names the newest run
         path = folder / "results.jsonl"
         if not path.exists():
-            raise ValueError(f"no run {run_id} in {reports}")
+            raise ResumeError(f"no run {run_id} in {reports}")
         run_id = folder.name
-        events = list(read_events(path))
-        first = next((e for e in events if e["event"] == "run"), None)
+        first: RunStarted | None = None
+        done: set[tuple[str, str]] = set()
+        cleaned: set[tuple[str, str, str]] = set()
+        created: list[tuple[str, str, RecordRef]] = []  # (vendor, scenario, record)
+        for event in read_events(path):
+            if isinstance(event, RunStarted):
+                first = event
+            elif isinstance(event, RunEnded):
+                raise ResumeError(f"run {run_id} already finished: nothing to resume")
+            elif isinstance(event, ScenarioDone):
+                done.add((event.vendor, event.scenario))
+            elif isinstance(event, CleanupDone) and event.status == "ok":
+                cleaned.add((event.vendor, event.entity, event.id))
+            elif isinstance(event, StepDone):
+                created += [(event.vendor, event.scenario, ref) for ref in event.created]
         if first is None:
-            raise ValueError(f"{path} has no run event: it cannot be resumed")
-        if any(e["event"] == "end" for e in events):
-            raise ValueError(f"run {run_id} already finished: nothing to resume")
+            raise ResumeError(f"{path} has no run event: it cannot be resumed")
         by_id = {s.model.id: s for s in suite.scenarios}
-        gone = sorted({sid for _, sid in first["plan"] if sid not in by_id})
+        gone = sorted({sid for _, sid in first.plan if sid not in by_id})
         if gone:
-            raise ValueError(f"scenario(s) {', '.join(gone)} of run {run_id} no longer exist")
-        done = {(e["vendor"], e["scenario"]) for e in events if e["event"] == "scenario"}
-        jobs = [Job(v, by_id[sid]) for v, sid in first["plan"] if (v, sid) not in done]
-        cleaned = {
-            (e["vendor"], e["entity"], e["id"])
-            for e in events
-            if e["event"] == "cleanup" and e["status"] == "ok"
-        }
+            raise ResumeError(f"scenario(s) {', '.join(gone)} of run {run_id} no longer exist")
+        jobs = [Job(v, by_id[sid]) for v, sid in first.plan if (v, sid) not in done]
         orphans: dict[str, list[RecordRef]] = {}
-        for e in events:
-            if e["event"] == "step" and (e["vendor"], e["scenario"]) not in done:
-                for ref in e.get("created") or []:
-                    if (e["vendor"], ref["entity"], ref["id"]) not in cleaned:
-                        orphans.setdefault(e["vendor"], []).append(RecordRef(**ref))
+        for vendor, scenario, ref in created:
+            if (vendor, scenario) not in done and (vendor, ref.entity, ref.id) not in cleaned:
+                orphans.setdefault(vendor, []).append(ref)
         return cls(suite, jobs, reports, run_id, progress, orphans)
 
     @property
@@ -135,10 +155,11 @@ class Run:
         try:
             if self.orphans is not None:
                 writer.emit(
-                    "resume",
-                    run_id=self.run_id,
-                    remaining=len(self.jobs),
-                    orphans=sum(len(r) for r in self.orphans.values()),
+                    Resumed(
+                        run_id=self.run_id,
+                        remaining=len(self.jobs),
+                        orphans=sum(len(r) for r in self.orphans.values()),
+                    )
                 )
             else:
                 self._emit_start(writer, evaluation)
@@ -158,32 +179,36 @@ class Run:
                 thread.start()
             for thread in threads:
                 thread.join()
-            writer.emit("end", run_id=self.run_id)
+            writer.emit(RunEnded(run_id=self.run_id))
         finally:
             writer.close()
         return self.folder
 
-    def _emit_start(self, writer: ResultsWriter, evaluation: Any) -> None:
+    def _emit_start(self, writer: ResultsWriter, evaluation: Evaluation) -> None:
         writer.emit(
-            "run",
-            run_id=self.run_id,
-            evaluation=evaluation.name,
-            scoring=evaluation.scoring.model_dump(),
-            suite_sha256=suite_digest(self.suite),
-            vendors={
-                n: evaluation.vendors[n].label for n in dict.fromkeys(j.vendor for j in self.jobs)
-            },
-            plan=[[j.vendor, j.scenario.model.id] for j in self.jobs],
-            suite=suite_snapshot(self.suite),
+            RunStarted(
+                format=FORMAT,
+                run_id=self.run_id,
+                evaluation=evaluation.name,
+                scoring=evaluation.scoring.model_dump(),
+                suite_sha256=suite_digest(self.suite),
+                vendors={
+                    n: evaluation.vendors[n].label
+                    for n in dict.fromkeys(j.vendor for j in self.jobs)
+                },
+                plan=[(j.vendor, j.scenario.model.id) for j in self.jobs],
+                suite=suite_snapshot(self.suite),
+            )
         )
 
-    def _emitter(self, writer: ResultsWriter) -> Callable[..., None]:
-        def emit(event: str, **fields: Any) -> None:
-            for item in fields.get("evidence") or []:  # scrubbed before it is referenced
-                redact_file(self.folder / item["path"], writer.secrets)
-            record = writer.emit(event, **fields)
+    def _emitter(self, writer: ResultsWriter) -> Emit:
+        def emit(event: ResultEvent) -> None:
+            evidence = getattr(event, "evidence", None) or []
+            for item in evidence:  # scrubbed before it is referenced
+                redact_file(self.folder / item.path, writer.secrets)
+            written = writer.emit(event)
             if self.progress:
-                self.progress(record)
+                self.progress(written)
 
         return emit
 
@@ -193,7 +218,7 @@ class Run:
         jobs: list[Job],
         settings: dict[str, Any] | None,
         problem: str | None,
-        emit: Callable[..., None],
+        emit: Emit,
         orphans: list[RecordRef],
     ) -> None:
         evaluation = self.suite.evaluation.model  # type: ignore[union-attr]
@@ -225,11 +250,12 @@ class Run:
             capabilities = adapter.capabilities()  # after open: settings may add actors
         except Exception as exc:
             emit(
-                "vendor",
-                vendor=vendor,
-                adapter=adapter_name,
-                status="error",
-                message=problem or f"{type(exc).__name__}: {exc}",
+                VendorReady(
+                    vendor=vendor,
+                    adapter=adapter_name,
+                    status="error",
+                    message=problem or f"{type(exc).__name__}: {exc}",
+                )
             )
             for job in jobs:
                 _scenario_error(emit, job, f"vendor unavailable: {problem or exc}")
@@ -238,14 +264,15 @@ class Run:
                     adapter.close()
             return
         emit(
-            "vendor",
-            vendor=vendor,
-            adapter=adapter_name,
-            status="ready",
-            adapter_version=hello.version,
-            vendor_version=vendor_version,
-            channel=hello.channel,
-            capabilities=capabilities.model_dump(),
+            VendorReady(
+                vendor=vendor,
+                adapter=adapter_name,
+                status="ready",
+                adapter_version=hello.version,
+                vendor_version=vendor_version,
+                channel=hello.channel,
+                capabilities=capabilities.model_dump(),
+            )
         )
         runner = ScenarioRun(
             adapter,
@@ -268,7 +295,7 @@ class Run:
             with contextlib.suppress(Exception):
                 adapter.close()
 
-    def _all_orphans(self, adapter: Any, recorded: list[RecordRef]) -> list[RecordRef]:
+    def _all_orphans(self, adapter: Adapter, recorded: list[RecordRef]) -> list[RecordRef]:
         """What the killed run left: recorded creations, plus what the vendor still holds.
 
         A run killed after the vendor created a record but before the step event was on
@@ -283,40 +310,29 @@ class Run:
         unknown = [r for r in found if not r.kept and (r.entity, r.id) not in known]
         return [*recorded, *unknown]  # cleanup walks it backwards: the unknown ones first
 
-    def _check_leftovers(self, adapter: Any, vendor: str, emit: Callable[..., None]) -> None:
+    def _check_leftovers(self, adapter: Adapter, vendor: str, emit: Emit) -> None:
         """Ask the vendor for anything carrying this run's id: cleanup, verified."""
         try:
             left = adapter.leftovers(self.run_id)
         except Exception as exc:
             emit(
-                "leftovers",
-                vendor=vendor,
-                checked=False,
-                records=[],
-                message=f"{type(exc).__name__}: {exc}",
+                LeftoversFound(vendor=vendor, checked=False, message=f"{type(exc).__name__}: {exc}")
             )
             return
-        emit(
-            "leftovers",
-            vendor=vendor,
-            checked=left is not None,
-            records=[r.model_dump() for r in left or []],
-        )
+        emit(LeftoversFound(vendor=vendor, checked=left is not None, records=left or []))
 
 
-def _scenario_error(emit: Callable[..., None], job: Job, message: str) -> None:
+def _scenario_error(emit: Emit, job: Job, message: str) -> None:
     """A scenario that could not run at all: an error, never a verdict on the product."""
     emit(
-        "scenario",
-        vendor=job.vendor,
-        scenario=job.scenario.model.id,
-        status="error",
-        message=message,
-        covers=job.scenario.model.covers,
-        tags=job.scenario.model.tags,
-        duration_ms=0,
-        effort=None,
-        evidence=[],
+        ScenarioDone(
+            vendor=job.vendor,
+            scenario=job.scenario.model.id,
+            status="error",
+            message=message,
+            covers=job.scenario.model.covers,
+            tags=job.scenario.model.tags,
+        )
     )
 
 

@@ -30,45 +30,14 @@ from typing import Any, ClassVar
 
 import httpx
 
+from crmproof.errors import CrmproofError
+from crmproof.secrets_store import crmproof_home, write_secrets
+
 Log = Callable[[str], None]
 
 
-class SandboxError(Exception):
+class SandboxError(CrmproofError):
     """A sandbox could not be provisioned or started; the message says what to do."""
-
-
-def crmproof_home() -> Path:
-    return Path(os.environ.get("CRMPROOF_HOME", Path.home() / ".local/share/crmproof"))
-
-
-def secrets_path() -> Path:
-    return crmproof_home() / "secrets.env"
-
-
-def read_secrets() -> dict[str, str]:
-    path = secrets_path()
-    if not path.exists():
-        return {}
-    values: dict[str, str] = {}
-    for line in path.read_text().splitlines():
-        if "=" in line and not line.lstrip().startswith("#"):
-            key, _, value = line.partition("=")
-            values[key.strip()] = value.strip()
-    return values
-
-
-def write_secrets(values: Mapping[str, str]) -> None:
-    """Merge `values` into the secrets file, atomically, readable by the owner only."""
-    merged = {**read_secrets(), **values}
-    path = secrets_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write("# written by `crmproof sandbox up`; never commit this file\n")
-        for key in sorted(merged):
-            out.write(f"{key}={merged[key]}\n")
-    os.replace(tmp, path)
 
 
 def free_port() -> int:

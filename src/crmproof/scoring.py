@@ -23,18 +23,34 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from crmproof.errors import ResultsError
+from crmproof.events import (
+    CleanupDone,
+    LeftoversFound,
+    ResultEvent,
+    RunEnded,
+    RunStarted,
+    ScenarioDone,
+    StepDone,
+    SuiteSnapshot,
+    VendorReady,
+)
+from crmproof.protocol import Evidence
+
 VERDICTS = ["met", "partly met", "not met", "unsupported", "untested", "not covered"]
 DISQUALIFYING = {"not met", "partly met", "unsupported"}
 
 
 class ScenarioResult(BaseModel):
+    """One scenario on one vendor, with the step that decided it when it did not pass."""
+
     id: str
     status: str
     message: str | None = None
     effort: dict[str, int] | None = None
     duration_ms: float = 0
-    failed_step: dict[str, Any] | None = None
-    evidence: list[dict[str, Any]] = Field(default_factory=list)
+    failed_step: StepDone | None = None
+    evidence: list[Evidence] = Field(default_factory=list)
 
 
 class Cell(BaseModel):
@@ -132,62 +148,65 @@ def weighted(requirements: Iterable[dict[str, Any]], cells: dict[str, Cell]) -> 
     return round(met / total, 4) if total else 0.0
 
 
-def score(events: Iterable[dict[str, Any]]) -> Scorecard:
-    events = list(events)
-    run = next((e for e in events if e["event"] == "run"), None)
-    if run is None:
-        raise ValueError("results.jsonl has no run event: not a crmproof results file")
-    suite = run["suite"]
-    planned: dict[str, list[str]] = defaultdict(list)
-    for vendor, scenario in run["plan"]:
-        planned[vendor].append(scenario)
-    cards = {v: VendorCard(name=v, adapter=a) for v, a in run["vendors"].items()}
-    failed_steps: dict[tuple[str, str], dict[str, Any]] = {}
+def score(events: Iterable[ResultEvent]) -> Scorecard:
+    """The scorecard of a run, from its events in one pass.
+
+    Memory grows with vendors x scenarios (one result each, and the first step of each
+    that did not pass), never with the number of events, so a run of a million steps
+    scores in constant memory per scenario.
+    """
+    run: RunStarted | None = None
+    end: RunEnded | None = None
+    cards: dict[str, VendorCard] = {}
+    failed_steps: dict[tuple[str, str], StepDone] = {}
     for event in events:
-        kind = event["event"]
-        card = cards.get(event.get("vendor", ""))
+        if isinstance(event, RunStarted):
+            run = event
+            cards = {v: VendorCard(name=v, adapter=a) for v, a in event.vendors.items()}
+            continue
+        if isinstance(event, RunEnded):
+            end = event
+            continue
+        card = cards.get(getattr(event, "vendor", ""))
         if card is None:
             continue
-        if kind == "vendor":
-            card.status = event["status"]
-            card.message = event.get("message")
-            card.adapter_version = event.get("adapter_version")
-            card.vendor_version = event.get("vendor_version")
-            card.channel = event.get("channel")
-        elif kind == "step" and event["status"] not in ("passed", "skipped"):
-            failed_steps[(card.name, event["scenario"])] = {
-                k: event.get(k)
-                for k in (
-                    "index",
-                    "line",
-                    "step",
-                    "status",
-                    "message",
-                    "expected",
-                    "actual",
-                    "evidence",
-                )
-            }
-        elif kind == "scenario":
-            card.scenarios[event["scenario"]] = ScenarioResult(
-                id=event["scenario"],
-                status=event["status"],
-                message=event.get("message"),
-                effort=event.get("effort"),
-                duration_ms=event.get("duration_ms", 0),
-                failed_step=failed_steps.get((card.name, event["scenario"])),
-                evidence=event.get("evidence") or [],
+        if isinstance(event, VendorReady):
+            card.status = event.status
+            card.message = event.message
+            card.adapter_version = event.adapter_version
+            card.vendor_version = event.vendor_version
+            card.channel = event.channel
+        elif isinstance(event, StepDone) and event.status not in ("passed", "skipped"):
+            failed_steps[(card.name, event.scenario)] = event
+        elif isinstance(event, ScenarioDone):
+            card.scenarios[event.scenario] = ScenarioResult(
+                id=event.scenario,
+                status=event.status,
+                message=event.message,
+                effort=event.effort.model_dump() if event.effort else None,
+                duration_ms=event.duration_ms,
+                failed_step=failed_steps.pop((card.name, event.scenario), None),
+                evidence=event.evidence,
             )
-        elif kind == "cleanup" and event["status"] not in ("ok", "kept"):
+        elif isinstance(event, CleanupDone) and event.status not in ("ok", "kept"):
             card.cleanup_failed += 1
-        elif kind == "leftovers":
-            card.leftovers = event["records"] if event["checked"] else None
+        elif isinstance(event, LeftoversFound):
+            card.leftovers = (
+                [r.model_dump(exclude_none=True) for r in event.records] if event.checked else None
+            )
+    if run is None:
+        raise ResultsError("results.jsonl has no run event: not a crmproof results file")
+    suite = run.suite
+    requirements = [r.model_dump() for r in suite.requirements]
+    planned: dict[str, set[str]] = defaultdict(set)
+    for vendor, scenario in run.plan:
+        planned[vendor].add(scenario)
     covering: dict[str, list[str]] = defaultdict(list)
-    for scenario in suite["scenarios"]:
-        for rid in scenario["covers"]:
-            covering[rid].append(scenario["id"])
+    for info in suite.scenarios:
+        for rid in info.covers:
+            covering[rid].append(info.id)
     for card in cards.values():
-        for req in suite["requirements"]:
+        for req in requirements:
             ids = [s for s in covering.get(req["id"], []) if s in planned[card.name]]
             if not covering.get(req["id"]):
                 cell = Cell(verdict="not covered", fraction=0.0)
@@ -207,50 +226,51 @@ def score(events: Iterable[dict[str, Any]]) -> Scorecard:
         card.verdicts = {
             v: sum(c.verdict == v for c in card.requirements.values()) for v in VERDICTS
         }
-        card.score = weighted(suite["requirements"], card.requirements)
+        card.score = weighted(requirements, card.requirements)
         card.disqualified_by = [
             r["id"]
-            for r in suite["requirements"]
+            for r in requirements
             if r["priority"] == "must" and card.requirements[r["id"]].verdict in DISQUALIFYING
         ]
-        card.disqualified = bool(card.disqualified_by) and run["scoring"]["must_disqualifies"]
+        card.disqualified = bool(card.disqualified_by) and bool(
+            run.scoring.get("must_disqualifies", True)
+        )
         card.rollups = _rollups(suite, card.requirements)
         for result in card.scenarios.values():
             card.effort = _add_effort(card.effort, result.effort)
     ranking = sorted(cards, key=lambda v: (cards[v].disqualified, -cards[v].score, v))
     stability = (
-        rank_stability(suite["requirements"], cards[ranking[0]], cards[ranking[1]])
+        rank_stability(requirements, cards[ranking[0]], cards[ranking[1]])
         if len(ranking) > 1
         else None
     )
-    end = next((e for e in events if e["event"] == "end"), None)
     return Scorecard(
-        run_id=run["run_id"],
-        evaluation=run["evaluation"],
-        started=run["at"],
-        finished=end["at"] if end else None,
+        run_id=run.run_id,
+        evaluation=run.evaluation,
+        started=run.at,
+        finished=end.at if end else None,
         complete=end is not None,
-        suite_sha256=run["suite_sha256"],
-        must_disqualifies=run["scoring"]["must_disqualifies"],
-        requirements=suite["requirements"],
-        processes=suite["processes"],
-        strategies=suite["strategies"],
-        roles=suite["roles"],
+        suite_sha256=run.suite_sha256,
+        must_disqualifies=bool(run.scoring.get("must_disqualifies", True)),
+        requirements=requirements,
+        processes=[p.model_dump() for p in suite.processes],
+        strategies=[s.model_dump() for s in suite.strategies],
+        roles=[r.model_dump() for r in suite.roles],
         vendors=list(cards.values()),
         ranking=ranking,
         stability=stability,
     )
 
 
-def _rollups(suite: dict[str, Any], cells: dict[str, Cell]) -> dict[str, dict[str, float]]:
+def _rollups(suite: SuiteSnapshot, cells: dict[str, Cell]) -> dict[str, dict[str, float]]:
     """Scores of each process step, process, role and strategy: the four layers, upward."""
-    step_of: dict[str, dict[str, Any]] = {}
-    for process in suite["processes"]:
-        for step in process["steps"]:
-            step_of[step["id"]] = {
-                "process": process["id"],
-                "role": step["role"],
-                "strategy": process["strategy"],
+    step_of: dict[str, dict[str, str]] = {}
+    for process in suite.processes:
+        for step in process.steps:
+            step_of[step.id] = {
+                "process": process.id,
+                "role": step.role,
+                "strategy": process.strategy,
             }
     groups: dict[str, dict[str, list[dict[str, Any]]]] = {
         "step": defaultdict(list),
@@ -258,7 +278,8 @@ def _rollups(suite: dict[str, Any], cells: dict[str, Cell]) -> dict[str, dict[st
         "role": defaultdict(list),
         "strategy": defaultdict(list),
     }
-    for req in suite["requirements"]:
+    for requirement in suite.requirements:
+        req = requirement.model_dump()
         place = step_of.get(req["step"])
         if place is None:
             continue

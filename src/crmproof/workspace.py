@@ -16,8 +16,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from crmproof import vocabulary
 from crmproof.diagnostics import Diagnostic, SpecError, did_you_mean, one_of
-from crmproof.models import Catalog, Evaluation, Scenario
+from crmproof.models import STEP_KEYS, Catalog, Evaluation, Scenario
 from crmproof.yamlsource import Document, load_documents
 
 EVALUATION_FILE = "crmproof.yaml"
@@ -156,8 +157,6 @@ def _yaml_files(folder: Path) -> list[Path]:
 
 def load(root: Path) -> Suite:
     """Read the whole workspace; problems are in `suite.diagnostics`, never raised."""
-    from crmproof.validate import step_key_skips
-
     suite = Suite(root=root)
     eval_path = root / EVALUATION_FILE
     if not eval_path.exists():
@@ -202,6 +201,46 @@ def load(root: Path) -> Suite:
             if model is not None:
                 suite.scenarios.append(Loaded(model, doc))
     return suite
+
+
+def step_key_skips(doc: Document) -> tuple[set[tuple], list[Diagnostic]]:
+    """Report a step's misspelt operation as such, before pydantic calls it an unknown key.
+
+    Returns the locations of the keys reported here, so that pydantic's own
+    'unknown key' message for them is left out.
+    """
+    skips: set[tuple] = set()
+    out: list[Diagnostic] = []
+    steps = doc.data.get("steps") if isinstance(doc.data, dict) else None
+    if not isinstance(steps, list):
+        return skips, out
+    for i, step in enumerate(steps):
+        loc = ("steps", i)
+        if not isinstance(step, dict):
+            out.append(doc.error(loc, "a step is a mapping such as `create: account`"))
+            continue
+        ops = [k for k in step if k in vocabulary.STEP_OPERATIONS]
+        unknown = [k for k in step if k not in STEP_KEYS]
+        if not ops:
+            for key in unknown:
+                skips.add((*loc, key))
+                hint = did_you_mean(key, vocabulary.STEP_OPERATIONS) or did_you_mean(key, STEP_KEYS)
+                out.append(doc.error((*loc, key), f"unknown operation '{key}'{hint}", key=True))
+            if not unknown:
+                out.append(
+                    doc.error(
+                        loc, f"this step has no operation; {one_of(vocabulary.STEP_OPERATIONS)}"
+                    )
+                )
+        elif len(ops) > 1:
+            out.append(
+                doc.error(
+                    (*loc, ops[1]),
+                    f"a step has one operation, but this one has {' and '.join(ops)}: split it",
+                    key=True,
+                )
+            )
+    return skips, out
 
 
 def _documents(path: Path) -> list[tuple[Document | None, list[Diagnostic]]]:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from crmproof import discovery, sandbox
+from crmproof import discovery, secrets_store
 from crmproof.adapter import Adapter
 from crmproof.protocol import Operation, Outcome, RecordRef
 
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.vendor("bottlecrm")
 @pytest.fixture(scope="module")
 def adapter(vendor_sandbox, workspace) -> Iterator[Adapter]:
     vendor_sandbox("bottlecrm")
-    secrets = sandbox.read_secrets()
+    secrets = secrets_store.read_secrets()
     settings = {
         "url": secrets["BOTTLECRM_URL"],
         "token": secrets["BOTTLECRM_TOKEN"],

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from crmproof.sandbox import read_secrets
+from crmproof.secrets_store import read_secrets
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTER = ROOT / "examples" / "starter"

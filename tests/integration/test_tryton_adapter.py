@@ -16,7 +16,7 @@ import pytest
 from crmproof import discovery
 from crmproof.adapter import Adapter
 from crmproof.protocol import Operation, Outcome, RecordRef
-from crmproof.sandbox import read_secrets
+from crmproof.secrets_store import read_secrets
 
 ROOT = Path(__file__).resolve().parents[2]
 

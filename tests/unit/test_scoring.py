@@ -6,8 +6,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pydantic import TypeAdapter
+
 from crmproof import render
+from crmproof.events import FORMAT, ResultEvent
 from crmproof.scoring import score, verdict_of
+
+EVENT: TypeAdapter[ResultEvent] = TypeAdapter(ResultEvent)
 
 REQS = [
     {
@@ -64,17 +69,23 @@ SUITE = {
     ],
     "requirements": REQS,
     "scenarios": [
-        {"id": "A", "covers": ["R1", "R2"]},
-        {"id": "B", "covers": ["R2"]},
-        {"id": "C", "covers": ["R3"]},
+        {"id": "A", "title": "a", "file": "a.yaml", "covers": ["R1", "R2"]},
+        {"id": "B", "title": "b", "file": "b.yaml", "covers": ["R2"]},
+        {"id": "C", "title": "c", "file": "c.yaml", "covers": ["R3"]},
     ],
 }
 
 
-def events(statuses: dict[str, dict[str, str]]) -> list[dict[str, Any]]:
+def events(statuses: dict[str, dict[str, str]]) -> list[ResultEvent]:
+    """Events as a run writes them, parsed by the same model the reader uses."""
+    return [EVENT.validate_python(e) for e in raw_events(statuses)]
+
+
+def raw_events(statuses: dict[str, dict[str, str]]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = [
         {
             "event": "run",
+            "format": FORMAT,
             "at": 1.0,
             "run_id": "r",
             "evaluation": "e",
@@ -86,7 +97,15 @@ def events(statuses: dict[str, dict[str, str]]) -> list[dict[str, Any]]:
         }
     ]
     for vendor, per in statuses.items():
-        out.append({"event": "vendor", "vendor": vendor, "status": "ready", "channel": "api"})
+        out.append(
+            {
+                "event": "vendor",
+                "vendor": vendor,
+                "adapter": vendor,
+                "status": "ready",
+                "channel": "api",
+            }
+        )
         for scenario, status in per.items():
             out.append(
                 {
@@ -97,7 +116,7 @@ def events(statuses: dict[str, dict[str, str]]) -> list[dict[str, Any]]:
                     "covers": [],
                 }
             )
-    out.append({"event": "end", "at": 2.0})
+    out.append({"event": "end", "at": 2.0, "run_id": "r"})
     return out
 
 
@@ -133,7 +152,7 @@ def test_weighted_score_and_disqualification() -> None:
 
 
 def test_report_rerenders_from_results_alone(tmp_path: Path) -> None:
-    lines = events({"v": {"A": "passed", "B": "error"}})
+    lines = raw_events({"v": {"A": "passed", "B": "error"}})
     (tmp_path / "results.jsonl").write_text(
         "".join(json.dumps(e) + "\n" for e in lines) + '{"event": "step", "torn'
     )

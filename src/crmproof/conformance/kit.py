@@ -20,8 +20,8 @@ import time
 from typing import Any
 
 from crmproof import vocabulary
-from crmproof.check_bench import CONVERTS_TO, Bench, Finding, Verdict
-from crmproof.check_data import (
+from crmproof.conformance.bench import Bench, Finding, Verdict
+from crmproof.conformance.data import (
     MARK,
     NAME_FIELDS,
     differences,
@@ -44,7 +44,7 @@ def applicable(entity: str) -> list[str]:
     ops = ["create", "get", "update", "delete", "find"]
     if vocabulary.ENTITIES[entity].stages:
         ops.append("advance")
-    if entity in CONVERTS_TO:
+    if entity in vocabulary.CONVERSIONS:
         ops.append("convert")
     if entity == "order":
         ops.append("invoice")
@@ -303,7 +303,7 @@ class Kit(Bench):
 
     def check_produce_from(self, source: str, op: str) -> None:
         """`convert` a lead or opportunity, `invoice` an order: a canonical record back."""
-        target = CONVERTS_TO.get(source) if op == "convert" else "invoice"
+        target = vocabulary.CONVERSIONS.get(source) if op == "convert" else "invoice"
         if target is None:
             return
         made = self.fresh(source, source, op)
@@ -312,7 +312,9 @@ class Kit(Bench):
             return
         source_id = str(made[0]["id"])
         check = f"{op} to {target}" if op == "convert" else op
-        outcome = self.perform(op=op, entity=source, id=source_id, to=CONVERTS_TO.get(source))
+        outcome = self.perform(
+            op=op, entity=source, id=source_id, to=vocabulary.CONVERSIONS.get(source)
+        )
         if (
             op == "invoice"
             and outcome.status == "refused"
@@ -373,7 +375,7 @@ class Kit(Bench):
                 if op == "advance":
                     fields["to"] = known.stages[0]
                 if op == "convert":
-                    fields["to"] = CONVERTS_TO[entity]
+                    fields["to"] = vocabulary.CONVERSIONS[entity]
                 self.expect_unsupported(f"{op} {entity}", self.perform(**fields), entity)
         for op in vocabulary.SESSION_OPERATIONS:
             if op not in self.caps.operations:

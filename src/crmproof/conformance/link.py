@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from pydantic_core import PydanticSerializationError
 
 from crmproof.adapter import Adapter
-from crmproof.check_data import non_json
+from crmproof.conformance.data import non_json
 from crmproof.external import ExternalAdapter, ProtocolError, parse_message
 from crmproof.protocol import Capabilities, Ended, Hello, Message, Opened, Operation, Outcome
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from crmproof.adapter import Adapter
-from crmproof.check_data import (
+from crmproof.conformance.data import (
     differences,
     find_key,
     fixture,
@@ -14,8 +14,8 @@ from crmproof.check_data import (
     record_problems,
     update_field,
 )
-from crmproof.check_kit import capability_problems
-from crmproof.check_link import Link
+from crmproof.conformance.kit import capability_problems
+from crmproof.conformance.link import Link
 from crmproof.protocol import Capabilities, EntitySupport, Operation
 
 
