@@ -31,6 +31,7 @@ from crmproof.protocol import (
     Hello,
     Operation,
     Outcome,
+    OutcomeStatus,
     RecordRef,
 )
 
@@ -38,25 +39,25 @@ from crmproof.protocol import (
 class AdapterProblem(Exception):
     """Base of the exceptions that an adapter method raises on purpose."""
 
-    status: ClassVar[str] = "error"
+    status: ClassVar[OutcomeStatus] = "error"
 
 
 class Unsupported(AdapterProblem):
     """The vendor cannot do this: a claim about the product, not a failure of the run."""
 
-    status = "unsupported"
+    status: ClassVar[OutcomeStatus] = "unsupported"
 
 
 class Refused(AdapterProblem):
     """The vendor declined: not found, forbidden, or a business rule said no."""
 
-    status = "refused"
+    status: ClassVar[OutcomeStatus] = "refused"
 
 
 class VendorError(AdapterProblem):
     """The vendor broke (5xx, timeout, garbage); says nothing about the product."""
 
-    status = "error"
+    status: ClassVar[OutcomeStatus] = "error"
 
 
 class StepContext:
@@ -213,12 +214,12 @@ class Adapter(ABC):
                 self.step.created.insert(0, ref)
         return self._outcome("ok", record=result)
 
-    def _outcome(self, status: str, **kwargs: Any) -> Outcome:
+    def _outcome(self, status: OutcomeStatus, **kwargs: Any) -> Outcome:
         for key in ("record", "records"):  # as over the protocol: Decimals, dates -> JSON
             if kwargs.get(key) is not None:
                 kwargs[key] = json.loads(json.dumps(kwargs[key], default=str))
         return Outcome(
-            status=status,  # type: ignore[arg-type]
+            status=status,
             created=self.step.created,
             effort=self.step.effort,
             evidence=self.step.evidence,

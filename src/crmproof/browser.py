@@ -267,7 +267,7 @@ class BrowserAdapter(Adapter):
         return outcome
 
     def _defines(self, op: Operation) -> bool:
-        return hasattr(self, f"{op.op}_{op.entity}" if op.entity else op.op)
+        return (op.op, op.entity) in self.operations
 
     # -- actors: the subclass logs in --------------------------------------------------
 

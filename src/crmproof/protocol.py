@@ -32,6 +32,11 @@ class Message(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def kind_of(message: Message) -> str:
+    """A protocol message's `kind` (hello, outcome, ...), or its class name for a part."""
+    return str(getattr(message, "kind", type(message).__name__))
+
+
 class EntitySupport(Message):
     """What an adapter can do with one canonical entity."""
 

@@ -168,11 +168,11 @@ class Run:
             orphans = self.orphans or {}
             for vendor in dict.fromkeys([*(j.vendor for j in self.jobs), *orphans]):
                 jobs = [j for j in self.jobs if j.vendor == vendor]
-                settings, problem = resolved[vendor]
+                vendor_settings, problem = resolved[vendor]
                 thread = threading.Thread(
                     target=self._vendor_worker,
                     name=f"vendor-{vendor}",
-                    args=(vendor, jobs, settings, problem, emit, orphans.get(vendor, [])),
+                    args=(vendor, jobs, vendor_settings, problem, emit, orphans.get(vendor, [])),
                     daemon=True,
                 )
                 threads.append(thread)
@@ -224,7 +224,7 @@ class Run:
         evaluation = self.suite.evaluation.model  # type: ignore[union-attr]
         config = evaluation.vendors[vendor]
         adapter_name = config.label
-        adapter = None
+        adapter: Adapter | None = None
         try:
             if problem:
                 raise RuntimeError(problem)

@@ -77,7 +77,8 @@ class SandboxHome:
 
     def state(self) -> dict[str, Any]:
         try:
-            return json.loads(self.state_file.read_text())
+            state: dict[str, Any] = json.loads(self.state_file.read_text())
+            return state
         except (FileNotFoundError, json.JSONDecodeError):
             return {}
 
@@ -208,7 +209,7 @@ def status(home: SandboxHome) -> dict[str, Any]:
     """The recorded state plus whether the server is running now."""
     state = home.state()
     pid = state.get("pid")
-    running = bool(pid) and _alive(pid) and _is_ours(pid, state)
+    running = isinstance(pid, int) and _alive(pid) and _is_ours(pid, state)
     return {**state, "vendor": home.vendor, "running": running}
 
 

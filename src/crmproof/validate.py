@@ -49,8 +49,10 @@ def _check_evaluation(suite: Suite) -> list[Diagnostic]:
     return out
 
 
-def _ids(items: Iterable[tuple[str, Document, tuple]], what: str) -> tuple[set[str], list]:
-    seen: dict[str, tuple[Document, tuple]] = {}
+def _ids(
+    items: Iterable[tuple[str, Document, tuple[Any, ...]]], what: str
+) -> tuple[set[str], list[Diagnostic]]:
+    seen: dict[str, tuple[Document, tuple[Any, ...]]] = {}
     out = []
     for ident, doc, loc in items:
         if ident in seen:
@@ -66,7 +68,7 @@ def _ids(items: Iterable[tuple[str, Document, tuple]], what: str) -> tuple[set[s
     return set(seen), out
 
 
-def _catalog_items(suite: Suite, part: str) -> list[tuple[Any, Document, tuple]]:
+def _catalog_items(suite: Suite, part: str) -> list[tuple[Any, Document, tuple[Any, ...]]]:
     return [
         (item, c.doc, (part, i))
         for c in suite.catalogs
@@ -190,7 +192,9 @@ def _check_scenario(doc: Document, requirement_ids: set[str]) -> list[Diagnostic
     return out
 
 
-def _check_references(doc: Document, loc: tuple, raw: dict, saved: set[str]) -> list:
+def _check_references(
+    doc: Document, loc: tuple[Any, ...], raw: dict[str, Any], saved: set[str]
+) -> list[Diagnostic]:
     out = []
     for key, value in raw.items():
         for ref in references(value):
@@ -205,13 +209,13 @@ def _check_references(doc: Document, loc: tuple, raw: dict, saved: set[str]) -> 
                     doc.error(
                         where,
                         f"'{ref.text}': no earlier step saves "
-                        f"'{ref.root}'{did_you_mean(ref.root, saved)}",
+                        f"'{ref.root}'{did_you_mean(ref.root or '', saved)}",
                     )
                 )
     return out
 
 
-def _entity_ok(doc: Document, loc: tuple, entity: Any) -> list[Diagnostic]:
+def _entity_ok(doc: Document, loc: tuple[Any, ...], entity: Any) -> list[Diagnostic]:
     if entity in vocab.ENTITIES:
         return []
     return [
@@ -223,7 +227,9 @@ def _entity_ok(doc: Document, loc: tuple, entity: Any) -> list[Diagnostic]:
     ]
 
 
-def _check_entity_step(doc: Document, loc: tuple, op: str, raw: dict) -> list[Diagnostic]:
+def _check_entity_step(
+    doc: Document, loc: tuple[Any, ...], op: str, raw: dict[str, Any]
+) -> list[Diagnostic]:
     entity = raw[op]
     out = _entity_ok(doc, (*loc, op), entity)
     if out:
@@ -255,7 +261,9 @@ def _check_entity_step(doc: Document, loc: tuple, op: str, raw: dict) -> list[Di
     return out
 
 
-def check_fields(doc: Document, loc: tuple, entity: str, values: dict) -> list[Diagnostic]:
+def check_fields(
+    doc: Document, loc: tuple[Any, ...], entity: str, values: dict[str, Any]
+) -> list[Diagnostic]:
     """Field names of `entity` and the type of each value."""
     out = []
     fields = vocab.ENTITIES[entity].fields
@@ -290,7 +298,7 @@ def _type_problem(entity: str, kind: str, value: Any) -> str | None:
     if kind == "bool":
         return None if isinstance(value, bool) else f"expected true or false, got {shown}"
     if kind == "date":
-        ok = isinstance(value, str) and _DATE.match(value)
+        ok = isinstance(value, str) and _DATE.match(value) is not None
         return None if ok else f"expected a date like 2026-12-31, got {shown}"
     if kind == "stage":
         stages = vocab.ENTITIES[entity].stages
@@ -318,7 +326,7 @@ def _type_problem(entity: str, kind: str, value: Any) -> str | None:
     return None
 
 
-def _check_expect(doc: Document, loc: tuple, raw: Any) -> list[Diagnostic]:
+def _check_expect(doc: Document, loc: tuple[Any, ...], raw: Any) -> list[Diagnostic]:
     if not isinstance(raw, dict):
         return []  # pydantic already said so
     out = []

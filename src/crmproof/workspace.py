@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import types
 import typing
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -112,7 +113,10 @@ def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] |
 
 
 def validation_diagnostics(
-    exc: ValidationError, model: type[BaseModel], doc: Document, skip_keys: set[tuple] = frozenset()
+    exc: ValidationError,
+    model: type[BaseModel],
+    doc: Document,
+    skip_keys: AbstractSet[tuple[Any, ...]] = frozenset(),
 ) -> list[Diagnostic]:
     """Pydantic's errors as located messages, with the expected form and a did-you-mean."""
     out: list[Diagnostic] = []
@@ -140,7 +144,7 @@ def validation_diagnostics(
 
 
 def _load_model(
-    model: type[BaseModel], doc: Document, skip_keys: set[tuple] = frozenset()
+    model: type[BaseModel], doc: Document, skip_keys: AbstractSet[tuple[Any, ...]] = frozenset()
 ) -> tuple[Any | None, list[Diagnostic]]:
     if not isinstance(doc.data, dict):
         kind = type(doc.data).__name__ if doc.data is not None else "nothing"
@@ -203,13 +207,13 @@ def load(root: Path) -> Suite:
     return suite
 
 
-def step_key_skips(doc: Document) -> tuple[set[tuple], list[Diagnostic]]:
+def step_key_skips(doc: Document) -> tuple[set[tuple[Any, ...]], list[Diagnostic]]:
     """Report a step's misspelt operation as such, before pydantic calls it an unknown key.
 
     Returns the locations of the keys reported here, so that pydantic's own
     'unknown key' message for them is left out.
     """
-    skips: set[tuple] = set()
+    skips: set[tuple[Any, ...]] = set()
     out: list[Diagnostic] = []
     steps = doc.data.get("steps") if isinstance(doc.data, dict) else None
     if not isinstance(steps, list):

@@ -122,6 +122,7 @@ class _Builder:
             return out
         if isinstance(node, yaml.SequenceNode):
             return [self.build(n, (*loc, i), depth + 1) for i, n in enumerate(node.value)]
+        assert isinstance(node, yaml.ScalarNode)
         return self._scalar_value(node)
 
     def _scalar_value(self, node: yaml.ScalarNode) -> Any:
@@ -167,15 +168,15 @@ def _decode(path: str, raw: bytes) -> str:
                 )
             ]
         ) from None
-    for number, line in enumerate(text.split("\n"), 1):
-        if len(line) > MAX_LINE:
+    for number, row in enumerate(text.split("\n"), 1):
+        if len(row) > MAX_LINE:
             raise SpecError(
                 [
                     Diagnostic(
                         path,
                         number,
                         MAX_LINE + 1,
-                        f"line {number} is {len(line)} characters long; the limit is {MAX_LINE}",
+                        f"line {number} is {len(row)} characters long; the limit is {MAX_LINE}",
                     )
                 ]
             )

@@ -16,6 +16,7 @@ the outcome says so in `kept`); or `skipped` (an earlier check left nothing to t
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
@@ -82,7 +83,7 @@ class Kit(Bench):
     def run(self) -> None:
         for entity in vocabulary.ENTITIES:
             if entity in self.caps.entities:
-                self.group(entity, lambda e=entity: self.entity_checks(e))
+                self.group(entity, functools.partial(self.entity_checks, entity))
         if self.caps.operations or self.caps.actors:
             self.group("session", self.session_checks)
         self.group("undeclared", self.undeclared_checks)

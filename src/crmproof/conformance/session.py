@@ -27,7 +27,7 @@ from crmproof.conformance.kit import Finding, Kit, capability_problems
 from crmproof.conformance.link import Link
 from crmproof.credentials import MissingCredential, resolve_settings
 from crmproof.diagnostics import did_you_mean
-from crmproof.errors import UserInputError
+from crmproof.errors import AdapterLoadError, UserInputError
 from crmproof.external import ExternalAdapter, ProtocolError
 from crmproof.models import Evaluation
 from crmproof.yamlsource import load_documents
@@ -137,7 +137,7 @@ def _instantiate(target: Target) -> Adapter:
     try:
         package = discovery.load(target.adapter, target.adapters_dir)
         return package.adapter()
-    except discovery.AdapterLoadError as exc:
+    except AdapterLoadError as exc:
         raise ProtocolError(str(exc)) from None
     except Exception as exc:
         raise ProtocolError(

@@ -1,0 +1,316 @@
+"""The engine's semantics, pinned on the in-memory adapter: no vendor, a few seconds.
+
+A whole workspace is written to a temporary folder and run by the real runner, so these
+tests cover the path a user's step takes: YAML -> gate -> Operation -> Outcome -> typed
+event in results.jsonl -> verdict in the scorecard.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from crmproof import Adapter, AdapterDefinitionError, Capabilities, Operation
+from crmproof import workspace as workspaces
+from crmproof.errors import ResultsError, ResumeError
+from crmproof.events import CleanupDone, RunStarted, ScenarioDone, StepDone
+from crmproof.plan import Filters, make_plan
+from crmproof.results import read_events
+from crmproof.runner import Run
+from crmproof.scoring import score
+from crmproof.validate import check
+from tests.memory_adapter import MemoryCrm, World
+
+CATALOG = """
+strategies: [{id: ST, title: One company}]
+roles: [{id: rep, title: Rep}]
+processes:
+  - id: P
+    title: Sell
+    strategy: ST
+    steps: [{id: P-1, title: Sell, role: rep}]
+requirements:
+  - {id: R-ACCOUNT, step: P-1, kind: information-management, priority: must, weight: 3,
+     text: t, success: s}
+  - {id: R-DEAL, step: P-1, kind: process-control, priority: should, weight: 2,
+     text: t, success: s}
+  - {id: R-PRIVATE, step: P-1, kind: process-control, priority: should, weight: 1,
+     text: t, success: s}
+  - {id: R-LEAD, step: P-1, kind: process-control, priority: could, weight: 1,
+     text: t, success: s}
+"""
+
+SCENARIOS = {
+    "account.yaml": """
+        id: ACCOUNT
+        title: An account is kept
+        covers: [R-ACCOUNT]
+        steps:
+          - create: account
+            with: {name: "Acme ${run.id}", email: a@acme.test}
+            save: acme
+          - expect:
+              get: account
+              id: ${acme.id}
+              fields: {name: "Acme ${run.id}"}
+    """,
+    "deal.yaml": """
+        id: DEAL
+        title: A deal is won
+        covers: [R-DEAL]
+        steps:
+          - create: account
+            with: {name: "Globex ${run.id}"}
+            save: globex
+          - create: opportunity
+            with: {name: "Deal ${run.id}", account: "${globex.id}", amount: 100}
+            save: deal
+          - advance: opportunity
+            id: ${deal.id}
+            to: won
+          - expect:
+              get: opportunity
+              id: ${deal.id}
+              fields: {stage: won}
+    """,
+    "private.yaml": """
+        id: PRIVATE
+        title: Rep B cannot read rep A's lead
+        covers: [R-PRIVATE]
+        steps:
+          - create: lead
+            as: rep_a
+            with: {name: "Lead ${run.id}"}
+            save: lead
+          - get: lead
+            id: ${lead.id}
+            as: rep_b
+            refused: true
+    """,
+    "convert.yaml": """
+        id: CONVERT
+        title: A lead converts to an opportunity
+        covers: [R-LEAD]
+        steps:
+          - create: lead
+            with: {name: "Lead ${run.id}"}
+            save: lead
+          - convert: lead
+            id: ${lead.id}
+            to: opportunity
+            save: deal
+          - expect:
+              value: ${deal.stage}
+              equals: prospecting
+    """,
+}
+
+
+@pytest.fixture()
+def world() -> Iterator[World]:
+    MemoryCrm.world = World()
+    yield MemoryCrm.world
+
+
+def make_workspace(root: Path, scenarios: dict[str, str] = SCENARIOS) -> Path:
+    (root / "adapters" / "memory").mkdir(parents=True)
+    (root / "adapters" / "memory" / "__init__.py").write_text(
+        "from tests.memory_adapter import MemoryCrm as adapter\n"
+    )
+    (root / "crmproof.yaml").write_text(
+        "name: Engine\nvendors:\n  memory:\n    adapter: memory\n"
+        "run: {step_timeout: 5, scenario_timeout: 0.2}\n"
+    )
+    (root / "requirements").mkdir()
+    (root / "requirements" / "catalog.yaml").write_text(CATALOG)
+    (root / "scenarios").mkdir()
+    for name, text in scenarios.items():
+        (root / "scenarios" / name).write_text(textwrap.dedent(text))
+    return root
+
+
+def run_workspace(root: Path, **filters: tuple[str, ...]) -> Path:
+    suite = workspaces.load(root)
+    check(suite)
+    assert not suite.errors, suite.errors
+    jobs = make_plan(suite, Filters(**filters))
+    return Run(suite, jobs, root / "reports").execute()
+
+
+def scenario_status(folder: Path) -> dict[str, str]:
+    return {
+        e.scenario: e.status
+        for e in read_events(folder / "results.jsonl")
+        if isinstance(e, ScenarioDone)
+    }
+
+
+def test_a_clean_run_passes_scores_and_cleans_up(tmp_path: Path, world: World) -> None:
+    folder = run_workspace(make_workspace(tmp_path))
+    assert scenario_status(folder) == {
+        "ACCOUNT": "passed",
+        "CONVERT": "passed",
+        "DEAL": "passed",
+        "PRIVATE": "passed",
+    }
+    card = score(read_events(folder / "results.jsonl"))
+    (vendor,) = card.vendors
+    assert {r: c.verdict for r, c in vendor.requirements.items()} == {
+        "R-ACCOUNT": "met",
+        "R-DEAL": "met",
+        "R-PRIVATE": "met",
+        "R-LEAD": "met",
+    }
+    assert vendor.score == 1.0 and not vendor.disqualified
+    assert world.records == {}  # everything the run created was deleted
+    assert vendor.leftovers == []
+
+
+def test_cleanup_deletes_newest_first_even_after_a_failure(tmp_path: Path, world: World) -> None:
+    world.faults["advance opportunity"] = "wrong"  # says done, changes nothing
+    folder = run_workspace(make_workspace(tmp_path), ids=("DEAL",))
+    events = list(read_events(folder / "results.jsonl"))
+    steps = [e for e in events if isinstance(e, StepDone)]
+    assert [s.status for s in steps] == ["passed", "passed", "passed", "failed"]
+    assert steps[-1].expected == "record.stage 'won'" and steps[-1].actual == "'prospecting'"
+    assert steps[-1].line == 15  # the `- expect:` line of deal.yaml
+    cleanups = [e for e in events if isinstance(e, CleanupDone)]
+    assert [c.entity for c in cleanups] == ["opportunity", "account"]
+    assert world.records == {}
+    card = score(events)
+    assert card.vendors[0].requirements["R-DEAL"].verdict == "not met"
+    failed = card.vendors[0].scenarios["DEAL"].failed_step
+    assert failed is not None and failed.index == 3
+
+
+def test_a_refusal_expected_passes_and_one_not_expected_fails(
+    tmp_path: Path, world: World
+) -> None:
+    world.faults["create account"] = "refuse"
+    folder = run_workspace(make_workspace(tmp_path), ids=("PRIVATE", "ACCOUNT"))
+    assert scenario_status(folder) == {"PRIVATE": "passed", "ACCOUNT": "failed"}
+
+
+def test_a_broken_vendor_is_an_error_never_a_verdict(tmp_path: Path, world: World) -> None:
+    world.faults["create opportunity"] = "error"
+    folder = run_workspace(make_workspace(tmp_path), ids=("DEAL",))
+    card = score(read_events(folder / "results.jsonl"))
+    assert card.vendors[0].scenarios["DEAL"].status == "error"
+    assert card.vendors[0].requirements["R-DEAL"].verdict == "untested"
+    assert world.records == {}  # the account made before the error is still cleaned up
+
+
+def test_a_hanging_step_runs_the_scenario_out_of_time(tmp_path: Path, world: World) -> None:
+    world.faults["create account"] = "hang"  # 0.3 s, over the 0.2 s scenario budget
+    folder = run_workspace(make_workspace(tmp_path), ids=("DEAL",))
+    steps = [e for e in read_events(folder / "results.jsonl") if isinstance(e, StepDone)]
+    assert [s.status for s in steps] == ["passed", "skipped", "skipped", "skipped"]
+    done = [e for e in read_events(folder / "results.jsonl") if isinstance(e, ScenarioDone)]
+    assert done[0].status == "error" and "timed out" in (done[0].message or "")
+
+
+def test_the_gate_rules_a_scenario_out_before_any_call(tmp_path: Path, world: World) -> None:
+    world.lacks.add("advance opportunity")
+    folder = run_workspace(make_workspace(tmp_path), ids=("DEAL",))
+    assert world.calls == []  # not even the account was created
+    steps = [e for e in read_events(folder / "results.jsonl") if isinstance(e, StepDone)]
+    assert [s.status for s in steps] == ["skipped", "skipped", "unsupported", "skipped"]
+    assert steps[2].message == "the adapter does not support advance opportunity"
+    card = score(read_events(folder / "results.jsonl"))
+    assert card.vendors[0].requirements["R-DEAL"].verdict == "unsupported"
+
+
+def test_the_gate_knows_what_a_conversion_makes(tmp_path: Path, world: World) -> None:
+    """`${deal.stage}` after converting a lead reads an opportunity field, not a lead's."""
+    world.lacks.add("convert lead")
+    folder = run_workspace(make_workspace(tmp_path), ids=("CONVERT",))
+    steps = [e for e in read_events(folder / "results.jsonl") if isinstance(e, StepDone)]
+    assert steps[1].status == "unsupported" and world.calls == []
+
+
+def test_resume_finishes_a_killed_run_without_repeats(tmp_path: Path, world: World) -> None:
+    root = make_workspace(tmp_path)
+    folder = run_workspace(root)
+    path = folder / "results.jsonl"
+    lines = path.read_text().splitlines(keepends=True)
+    # Killed in DEAL's third step: before its cleanup, mid-way through writing a line.
+    cut = next(i for i, line in enumerate(lines) if '"index":2' in line and "DEAL" in line)
+    path.write_text("".join(lines[:cut]) + lines[cut][:20])
+    # The vendor still holds what DEAL had created, and one record whose step event never
+    # reached the disk: only its name, which carries the run id, gives it away.
+    run_id = folder.name
+    recorded = [
+        ref
+        for event in read_events(path)
+        if isinstance(event, StepDone) and event.scenario == "DEAL"
+        for ref in event.created
+    ]
+    for ref in recorded:
+        world.records[(ref.entity, ref.id)] = {"id": ref.id, "name": "kept"}
+    assert len(world.records) == 2
+    world.records[("account", "900")] = {"id": "900", "name": f"Lost {run_id}"}
+    world.calls.clear()
+    suite = workspaces.load(root)
+    done_before = set(scenario_status(folder))
+    resumed = Run.resume(suite, root / "reports", "latest")
+    assert {j.scenario.model.id for j in resumed.jobs}.isdisjoint(done_before)
+    resumed.execute()
+    events = list(read_events(path))
+    finished = [e.scenario for e in events if isinstance(e, ScenarioDone)]
+    assert sorted(finished) == sorted(SCENARIOS_IDS) and len(finished) == len(set(finished))
+    assert sum(isinstance(e, RunStarted) for e in events) == 1
+    assert world.records == {}  # the orphans, recorded and unrecorded, are gone
+    newest_first = [f"delete {r.entity} {r.id}" for r in reversed(recorded)]
+    assert world.calls[:3] == ["delete account 900", *newest_first]
+    with pytest.raises(ResumeError, match="already finished"):
+        Run.resume(suite, root / "reports", "latest")
+
+
+SCENARIOS_IDS = ["ACCOUNT", "CONVERT", "DEAL", "PRIVATE"]
+
+
+def test_results_are_typed_and_a_damaged_file_is_refused_with_its_line(
+    tmp_path: Path, world: World
+) -> None:
+    folder = run_workspace(make_workspace(tmp_path), ids=("ACCOUNT",))
+    path = folder / "results.jsonl"
+    lines = path.read_text().splitlines(keepends=True)
+    assert isinstance(next(read_events(path)), RunStarted)
+    path.write_text(lines[0] + '{"event": "step", "vendor": 3}\n' + "".join(lines[1:]))
+    with pytest.raises(ResultsError, match=r"results.jsonl:2: not a crmproof event"):
+        list(read_events(path))
+    path.write_text(lines[0].replace('"format":1', '"format":99') + "".join(lines[1:]))
+    with pytest.raises(ResultsError, match=r"results.jsonl:1: results format 99"):
+        list(read_events(path))
+    path.write_text(lines[0].replace('"format":1,', "") + "".join(lines[1:]))
+    with pytest.raises(ResultsError, match="older crmproof"):
+        list(read_events(path))
+
+
+def test_a_misspelt_operation_method_fails_when_the_class_is_defined() -> None:
+    with pytest.raises(AdapterDefinitionError, match="did you mean 'opportunity'"):
+
+        class Typo(Adapter):
+            name = "typo"
+
+            def capabilities(self) -> Capabilities:
+                return Capabilities()
+
+            def advance_oportunity(self, op: Operation) -> dict[str, str]:
+                return {}
+
+    with pytest.raises(AdapterDefinitionError, match="did you mean 'advance'"):
+
+        class Typo2(Adapter):
+            name = "typo2"
+
+            def capabilities(self) -> Capabilities:
+                return Capabilities()
+
+            def advnce_opportunity(self, op: Operation) -> dict[str, str]:
+                return {}
+
+    assert ("advance", "opportunity") in MemoryCrm.operations
