@@ -7,6 +7,7 @@ event in results.jsonl -> verdict in the scorecard.
 
 from __future__ import annotations
 
+import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -186,9 +187,7 @@ def test_cleanup_deletes_newest_first_even_after_a_failure(tmp_path: Path, world
     assert failed is not None and failed.index == 3
 
 
-def test_a_refusal_expected_passes_and_one_not_expected_fails(
-    tmp_path: Path, world: World
-) -> None:
+def test_a_refusal_expected_passes_and_one_not_expected_fails(tmp_path: Path, world: World) -> None:
     world.faults["create account"] = "refuse"
     folder = run_workspace(make_workspace(tmp_path), ids=("PRIVATE", "ACCOUNT"))
     assert scenario_status(folder) == {"PRIVATE": "passed", "ACCOUNT": "failed"}
@@ -314,3 +313,17 @@ def test_a_misspelt_operation_method_fails_when_the_class_is_defined() -> None:
                 return {}
 
     assert ("advance", "opportunity") in MemoryCrm.operations
+
+
+def test_an_adapter_of_another_protocol_version_is_a_clear_error(tmp_path: Path) -> None:
+    from crmproof.external import ExternalAdapter, ProtocolError
+
+    program = tmp_path / "future.py"
+    program.write_text(
+        "import json\n"
+        'print(json.dumps({"kind": "hello", "protocol": 2, "name": "future", "version": "9",'
+        ' "channel": "api", "capabilities": {}}), flush=True)\n'
+        "input()\n"
+    )
+    with pytest.raises(ProtocolError, match="speaks protocol version 2, and this crmproof"):
+        ExternalAdapter([sys.executable, str(program)], cwd=tmp_path)
