@@ -116,6 +116,13 @@ class Adapter(ABC):
     channel: ClassVar[Channel] = "api"
     # (operation, entity) -> method name, built when the class is defined.
     operations: ClassVar[dict[tuple[str, str | None], str]] = {}
+    # What the product lacks, with a reason citing its source or documentation, keyed
+    # like 'create activity', 'lead.source' or 'advance opportunity to negotiation'. A
+    # step outside the capabilities that no declaration explains is "not shown": nobody
+    # mapped it, which says nothing about the product.
+    not_offered: ClassVar[dict[str, str]] = {}
+    # What this channel cannot exercise (an API cannot go offline): "untested (channel)".
+    channel_limits: ClassVar[dict[str, str]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Register the operation methods, refusing a name that matches no operation.
@@ -177,13 +184,32 @@ class Adapter(ABC):
 
     # -- the one entry point the runner calls -----------------------------------------
 
+    def declared(self) -> Capabilities:
+        """The capabilities with what the product lacks and the channel cannot do.
+
+        An API channel has no connection to lose, so unless an adapter says otherwise,
+        going offline is a limit of its channel, never a gap of the product.
+        """
+        caps = self.capabilities()
+        limits = dict(self.channel_limits)
+        if self.channel == "api":
+            for op in ("offline", "online"):
+                if op not in caps.operations:
+                    limits.setdefault(op, "an API has no connection to lose")
+        return caps.model_copy(
+            update={
+                "not_offered": {**self.not_offered, **caps.not_offered},
+                "channel_limits": {**limits, **caps.channel_limits},
+            }
+        )
+
     def hello(self) -> Hello:
         return Hello(
             protocol=PROTOCOL_VERSION,
             name=self.name,
             version=self.version,
             channel=self.channel,
-            capabilities=self.capabilities(),
+            capabilities=self.declared(),
         )
 
     def perform(self, op: Operation) -> Outcome:

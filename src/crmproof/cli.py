@@ -88,7 +88,9 @@ def _progress(total: int) -> Callable[[ResultEvent], None]:
                 "passed": "green",
                 "failed": "red",
                 "error": "magenta",
-                "unsupported": "yellow",
+                "not offered": "yellow",
+                "not shown": "cyan",
+                "untested": "magenta",
             }.get(status)
             click.echo(
                 f"[{done['n']:>3}/{total}] {event.vendor:<10} {event.scenario:<36} "

@@ -48,8 +48,13 @@ __all__ = [
 FORMAT = 1
 """The version of this file format, stamped in the `run` event; bump it on any change."""
 
-StepStatus = Literal["passed", "failed", "unsupported", "error", "skipped"]
-ScenarioStatus = Literal["passed", "failed", "unsupported", "error"]
+# Why a step or scenario did not prove anything, told apart, because each means something
+# else on the scorecard: the product lacks it (not offered), nobody mapped it (not shown:
+# says nothing of the product), the channel cannot exercise it or the run broke (untested,
+# error). Only passed and failed are verdicts drawn from the vendor's behaviour.
+Gap = Literal["not offered", "not shown", "untested"]
+StepStatus = Literal["passed", "failed", "not offered", "not shown", "untested", "error", "skipped"]
+ScenarioStatus = Literal["passed", "failed", "not offered", "not shown", "untested", "error"]
 CleanupStatus = Literal["ok", "kept", "refused", "unsupported", "error"]
 
 

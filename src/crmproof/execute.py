@@ -26,6 +26,7 @@ from crmproof import vocabulary
 from crmproof.adapter import Adapter
 from crmproof.events import (
     CleanupDone,
+    Gap,
     ResultEvent,
     ScenarioDone,
     ScenarioStatus,
@@ -80,12 +81,46 @@ def unsupported_reason(caps: Capabilities, operation: Operation) -> str | None:
     return None
 
 
+def _declaration_keys(caps: Capabilities, operation: Operation) -> list[str]:
+    """The keys under which an adapter may have declared why it cannot do `operation`."""
+    if operation.entity is None:
+        return [operation.op]
+    entity = operation.entity
+    keys = [f"{operation.op} {entity}"]
+    for name in caps.unsupported_fields(entity, [*operation.data, *operation.where]):
+        keys += [f"{operation.op} {entity}.{name}", f"{entity}.{name}"]
+    if operation.to:
+        keys.append(f"{operation.op} {entity} to {operation.to}")
+    return keys
+
+
+def classify_gap(caps: Capabilities, operation: Operation, reason: str) -> tuple[Gap, str]:
+    """What a step outside the adapter's reach means: a product fact, or nothing known.
+
+    Declared channel limits make it untested; declared product gaps make it not offered,
+    with the adapter's cited reason; anything else is not shown, because an adapter that
+    has not mapped a step says nothing about whether the product can do it.
+    """
+    for key in _declaration_keys(caps, operation):
+        if key in caps.channel_limits:
+            return "untested", f"channel: {caps.channel_limits[key]} ({key})"
+        if key in caps.not_offered:
+            return "not offered", f"{key}: {caps.not_offered[key]}"
+    return "not shown", f"not shown: {reason}"
+
+
 @dataclass(frozen=True)
 class GateResult:
     """The gate's answer for a scenario: None, or the first step ruled out and why."""
 
     index: int
+    status: Gap
     reason: str
+
+
+def _ruled_out(index: int, caps: Capabilities, operation: Operation, reason: str) -> GateResult:
+    status, why = classify_gap(caps, operation, reason)
+    return GateResult(index, status, why)
 
 
 def _expect_shape(exp: Expectation, actor: str | None) -> Operation | None:
@@ -101,14 +136,15 @@ def _expect_shape(exp: Expectation, actor: str | None) -> Operation | None:
 
 def _value_fields_problem(
     caps: Capabilities, exp: Expectation, saved: dict[str, str]
-) -> str | None:
+) -> tuple[Operation, str] | None:
     """A `value: ${deal.stage}` reads a field the adapter does not map for that entity."""
     for ref in references(exp.value):
         entity = saved.get(ref.root or "")
         if entity and entity in caps.entities and ref.path and ref.path[0] != "id":
             missing = caps.unsupported_fields(entity, [ref.path[0]])
             if missing:
-                return f"the adapter does not map {entity} field(s) {missing[0]}"
+                reading = Operation(op="get", entity=entity, where={missing[0]: None})
+                return reading, f"the adapter does not map {entity} field(s) {missing[0]}"
     return None
 
 
@@ -123,7 +159,7 @@ def gate(scenario: Scenario, caps: Capabilities) -> GateResult | None:
             name = _static(step.login)
             if name is not None:
                 if name not in caps.actors:
-                    return GateResult(index, f"the adapter cannot act as '{name}'")
+                    return GateResult(index, "not shown", f"the adapter cannot act as '{name}'")
                 actor = name
         elif op in vocabulary.SESSION_OPERATIONS:
             shape = Operation(op=op)
@@ -131,7 +167,7 @@ def gate(scenario: Scenario, caps: Capabilities) -> GateResult | None:
             assert step.expect is not None
             problem = _value_fields_problem(caps, step.expect, saved)
             if problem:
-                return GateResult(index, problem)
+                return _ruled_out(index, caps, problem[0], problem[1])
             shape = _expect_shape(step.expect, actor)
         else:
             entity = step.entity
@@ -147,8 +183,8 @@ def gate(scenario: Scenario, caps: Capabilities) -> GateResult | None:
             if step.save and op != "find":
                 saved[step.save] = vocabulary.outcome_entity(op, entity)
         reason = unsupported_reason(caps, shape) if shape else None
-        if reason:
-            return GateResult(index, reason)
+        if shape and reason:
+            return _ruled_out(index, caps, shape, reason)
     return None
 
 
@@ -247,7 +283,7 @@ class ScenarioRun:
         scenario: Scenario = loaded.model
         for index in range(len(scenario.steps)):
             if index == ruled_out.index:
-                result = StepResult("unsupported", ruled_out.reason)
+                result = StepResult(ruled_out.status, ruled_out.reason)
             else:
                 result = StepResult("skipped")
             self.emit(self._step_event(loaded, index, result))
@@ -255,13 +291,13 @@ class ScenarioRun:
             ScenarioDone(
                 vendor=self.vendor,
                 scenario=scenario.id,
-                status="unsupported",
+                status=ruled_out.status,
                 message=ruled_out.reason,
                 covers=scenario.covers,
                 tags=scenario.tags,
             )
         )
-        return "unsupported"
+        return ruled_out.status
 
     # -- one step -----------------------------------------------------------------------
 
@@ -295,7 +331,7 @@ class ScenarioRun:
             # the gate could not see a stage that only a `${...}` named
             reason = unsupported_reason(self.capabilities, operation)
             if reason:
-                return StepResult("unsupported", reason)
+                return StepResult(*classify_gap(self.capabilities, operation, reason))
         result = self._perform(operation, step.refused)
         outcome = result.outcome
         if result.status == "passed" and outcome is not None:
@@ -319,11 +355,19 @@ class ScenarioRun:
             if ref not in known:
                 self.created.append(ref)
                 known.add(ref)
+        return self._judged(operation, outcome, refusal_expected)
+
+    def _judged(self, operation: Operation, outcome: Outcome, refusal_expected: bool) -> StepResult:
+        """The Outcome as a status; an adapter's "unsupported" is classified like the gate's."""
+        if outcome.status == "unsupported":
+            reason = outcome.message or "the adapter answered unsupported"
+            status, why = classify_gap(self.capabilities, operation, reason)
+            return StepResult(status, why, outcome=outcome)
         return _judge_outcome(outcome, refusal_expected)
 
     def _login(self, actor: str) -> StepResult:
         if actor not in self.capabilities.actors:
-            return StepResult("unsupported", f"the adapter cannot act as '{actor}'")
+            return StepResult("not shown", f"the adapter cannot act as '{actor}'")
         if "login" in self.capabilities.operations:
             result = self._perform(Operation(op="login", actor=actor), False)
             if result.status != "passed":
@@ -338,19 +382,18 @@ class ScenarioRun:
         if not (exp.find or exp.get):
             return exp.value, None
         op = "find" if exp.find else "get"
-        outcome = self.adapter.perform(
-            Operation(
-                op=op,
-                entity=exp.find or exp.get,
-                id=None if exp.id is None else str(exp.id),
-                where=exp.where,
-                actor=exp.as_ or self.actor,
-            )
+        operation = Operation(
+            op=op,
+            entity=exp.find or exp.get,
+            id=None if exp.id is None else str(exp.id),
+            where=exp.where,
+            actor=exp.as_ or self.actor,
         )
+        outcome = self.adapter.perform(operation)
         if outcome.status == "refused" and op == "get":
             return None, None  # nothing there, as far as this actor can see
         if outcome.status != "ok":
-            return None, _judge_outcome(outcome, False)
+            return None, self._judged(operation, outcome, False)
         return (outcome.records or []) if op == "find" else outcome.record, None
 
     def _expect(self, written: Expectation) -> StepResult:
@@ -419,10 +462,5 @@ def _judge_outcome(outcome: Outcome, refusal_expected: bool) -> StepResult:
             actual="refused",
             outcome=outcome,
         )
-    status: StepStatus = {
-        "ok": "passed",
-        "refused": "passed",
-        "unsupported": "unsupported",
-        "error": "error",
-    }[outcome.status]  # type: ignore[assignment]
+    status: StepStatus = "error" if outcome.status == "error" else "passed"
     return StepResult(status, outcome.message, outcome=outcome)

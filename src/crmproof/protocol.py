@@ -55,6 +55,16 @@ class Capabilities(Message):
     actors: list[str] = Field(
         default_factory=list, description="Names a step may act as (`as:` / `login:`)."
     )
+    not_offered: dict[str, str] = Field(
+        default_factory=dict,
+        description="What the product lacks, each with a reason citing the product: keys "
+        "like 'create activity', 'lead.source', 'advance opportunity to negotiation'.",
+    )
+    channel_limits: dict[str, str] = Field(
+        default_factory=dict,
+        description="What this channel cannot exercise, whatever the product does: keys "
+        "like 'offline' (an API has no connection to lose), with the reason.",
+    )
 
     def supports(self, op: str, entity: str | None) -> bool:
         if entity is None:

@@ -14,13 +14,17 @@ from pathlib import Path
 from tabulate import tabulate
 
 from crmproof.results import read_events
-from crmproof.scoring import Scorecard, VendorCard, score, stability_text
+from crmproof.scoring import VERDICTS, Scorecard, VendorCard, score, stability_text
+
+# Scenario statuses that prove nothing either way: JUnit's "skipped", with the reason.
+GAPS = ("not offered", "not shown", "untested", "skipped")
 
 SYMBOL = {
     "met": "met",
     "partly met": "partly",
     "not met": "NOT MET",
-    "unsupported": "unsupported",
+    "not offered": "not offered",
+    "not shown": "not shown",
     "untested": "untested",
     "not covered": "not covered",
 }
@@ -52,8 +56,16 @@ def headline(card: Scorecard) -> list[str]:
             lines.append(f"{vendor.name}: could not be evaluated: {vendor.message}")
         if vendor.disqualified:
             lines.append(
-                f"{vendor.name} is DISQUALIFIED: must requirement(s) not fully met: "
-                f"{', '.join(vendor.disqualified_by)}"
+                f"{vendor.name} is DISQUALIFIED: must requirement(s) not met or not offered: "
+                + ", ".join(
+                    f"{r} ({vendor.requirements[r].verdict})" for r in vendor.disqualified_by
+                )
+            )
+        if vendor.unproven_by:
+            lines.append(
+                f"{vendor.name} is UNPROVEN: must requirement(s) not shown or untested, so "
+                "no recommendation until they are: "
+                + ", ".join(f"{r} ({vendor.requirements[r].verdict})" for r in vendor.unproven_by)
             )
         if vendor.left_behind:
             lines.append(
@@ -149,21 +161,16 @@ def markdown(card: Scorecard) -> str:
         out.append("")
     out += [
         "| vendor | version | channel | score | disqualified | "
-        + " | ".join(
-            v for v in ("met", "partly met", "not met", "unsupported", "untested", "not covered")
-        )
+        + " | ".join(v for v in VERDICTS)
         + " |",
-        "|---|---|---|---|---|" + "---|" * 6,
+        "|---|---|---|---|---|" + "---|" * len(VERDICTS),
     ]
     for name in card.ranking:
         v = next(x for x in card.vendors if x.name == name)
         out.append(
             f"| {v.name} | {v.vendor_version or '?'} | {v.channel or '?'} | "
             f"{v.score:.0%} | {'yes' if v.disqualified else 'no'} | "
-            + " | ".join(
-                str(v.verdicts.get(k, 0))
-                for k in ("met", "partly met", "not met", "unsupported", "untested", "not covered")
-            )
+            + " | ".join(str(v.verdicts.get(k, 0)) for k in VERDICTS)
             + " |"
         )
     stability = stability_text(card.stability)
@@ -214,7 +221,7 @@ def junit(card: Scorecard) -> str:
             tests=str(len(results)),
             failures=str(sum(r.status == "failed" for r in results)),
             errors=str(sum(r.status == "error" for r in results)),
-            skipped=str(sum(r.status in ("unsupported", "skipped") for r in results)),
+            skipped=str(sum(r.status in GAPS for r in results)),
         )
         for result in results:
             case = ET.SubElement(
@@ -229,7 +236,7 @@ def junit(card: Scorecard) -> str:
                 ET.SubElement(case, "failure", message=message).text = message
             elif result.status == "error":
                 ET.SubElement(case, "error", message=message).text = message
-            elif result.status in ("unsupported", "skipped"):
+            elif result.status in GAPS:
                 ET.SubElement(case, "skipped", message=f"{result.status}: {message}")
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
@@ -239,7 +246,8 @@ VERDICT_CSS = [
     ("met", "v-met"),
     ("partly met", "v-partly"),
     ("not met", "v-not"),
-    ("unsupported", "v-unsupported"),
+    ("not offered", "v-unsupported"),
+    ("not shown", "v-unshown"),
     ("untested", "v-untested"),
     ("not covered", "v-uncovered"),
 ]

@@ -247,7 +247,7 @@ class Run:
                     "timeout": evaluation.run.step_timeout,
                 }
             )
-            capabilities = adapter.capabilities()  # after open: settings may add actors
+            capabilities = adapter.declared()  # after open: settings may add actors
         except Exception as exc:
             emit(
                 VendorReady(

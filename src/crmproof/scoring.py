@@ -3,16 +3,19 @@
 A requirement's verdict for a vendor comes from the scenarios that cover it:
 
     met          every covering scenario passed
-    partly met   some passed, some failed or were unsupported
-    not met      none passed and at least one failed
-    unsupported  none passed and the vendor declared the rest unsupported
-    untested     no decisive result (errors, or not run)
+    partly met   some passed; the others failed, or the product lacks what they need
+    not met      none passed and at least one failed: the vendor did it wrong
+    not offered  none passed, none failed, and the adapter declares (with a reason citing
+                 the product) that the product lacks what they need
+    not shown    none could run because nobody mapped a step: says nothing of the product
+    untested     no decisive result: the run broke, or the channel cannot exercise it
     not covered  no scenario covers it
 
 Score = sum(weight x fraction met) / sum(weight), over every requirement but the `wont`s;
-untested and not-covered requirements count as nothing met, and are listed, because a team
-must not mistake a gap in the evidence for a strength. A `must` that is not fully met
-disqualifies the vendor whatever its score.
+every verdict other than met and partly met counts as nothing met, and is listed, because
+a team must not mistake a gap in the evidence for a strength. The must gates name their
+cause: a `must` not met, partly met or not offered disqualifies the vendor whatever its
+score; a `must` not shown or untested leaves it *unproven*: no recommendation until shown.
 """
 
 from __future__ import annotations
@@ -37,8 +40,9 @@ from crmproof.events import (
 )
 from crmproof.protocol import Evidence
 
-VERDICTS = ["met", "partly met", "not met", "unsupported", "untested", "not covered"]
-DISQUALIFYING = {"not met", "partly met", "unsupported"}
+VERDICTS = ["met", "partly met", "not met", "not offered", "not shown", "untested", "not covered"]
+DISQUALIFYING = {"not met", "partly met", "not offered"}
+UNPROVEN = {"not shown", "untested"}
 
 
 class ScenarioResult(BaseModel):
@@ -71,6 +75,9 @@ class VendorCard(BaseModel):
     score: float = 0.0
     disqualified: bool = False
     disqualified_by: list[str] = Field(default_factory=list)
+    unproven_by: list[str] = Field(
+        default_factory=list, description="Musts not shown or untested: no recommendation yet."
+    )
     verdicts: dict[str, int] = Field(default_factory=dict)
     requirements: dict[str, Cell] = Field(default_factory=dict)
     scenarios: dict[str, ScenarioResult] = Field(default_factory=dict)
@@ -121,12 +128,14 @@ def _add_effort(total: dict[str, int] | None, more: dict[str, int] | None) -> di
 
 
 def verdict_of(statuses: list[str]) -> tuple[str, float]:
-    passed = statuses.count("passed")
-    failed = statuses.count("failed")
-    unsupported = statuses.count("unsupported")
-    undecided = len(statuses) - passed - failed - unsupported
+    """A requirement's verdict from the statuses of the scenarios covering it."""
     if not statuses:
         return "untested", 0.0
+    passed = statuses.count("passed")
+    failed = statuses.count("failed")
+    lacking = statuses.count("not offered")
+    unshown = statuses.count("not shown")
+    undecided = len(statuses) - passed - failed - lacking - unshown
     if undecided:
         return "untested", 0.0
     if passed == len(statuses):
@@ -135,7 +144,9 @@ def verdict_of(statuses: list[str]) -> tuple[str, float]:
         return "partly met", passed / len(statuses)
     if failed:
         return "not met", 0.0
-    return "unsupported", 0.0
+    if lacking:
+        return "not offered", 0.0
+    return "not shown", 0.0
 
 
 def weighted(requirements: Iterable[dict[str, Any]], cells: dict[str, Cell]) -> float:
@@ -192,7 +203,7 @@ def score(events: Iterable[ResultEvent]) -> Scorecard:
             card.cleanup_failed += 1
         elif isinstance(event, LeftoversFound):
             card.leftovers = (
-                [r.model_dump(exclude_none=True) for r in event.records] if event.checked else None
+                [r.model_dump() for r in event.records] if event.checked else None
             )
     if run is None:
         raise ResultsError("results.jsonl has no run event: not a crmproof results file")
@@ -235,6 +246,11 @@ def score(events: Iterable[ResultEvent]) -> Scorecard:
         card.disqualified = bool(card.disqualified_by) and bool(
             run.scoring.get("must_disqualifies", True)
         )
+        card.unproven_by = [
+            r["id"]
+            for r in requirements
+            if r["priority"] == "must" and card.requirements[r["id"]].verdict in UNPROVEN
+        ]
         card.rollups = _rollups(suite, card.requirements)
         for result in card.scenarios.values():
             card.effort = _add_effort(card.effort, result.effort)

@@ -35,7 +35,7 @@ def handle(adapter: Adapter, message: Message) -> Message:
         adapter.run_id = message.run_id
         adapter.evidence_dir = message.evidence_dir
         version = adapter.open(message.settings)
-        return Opened(vendor_version=version, capabilities=adapter.capabilities())
+        return Opened(vendor_version=version, capabilities=adapter.declared())
     if isinstance(message, Begin):
         adapter.begin(message.scenario)
         return Ack()

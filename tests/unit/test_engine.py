@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from crmproof import Adapter, AdapterDefinitionError, Capabilities, Operation
+from crmproof import Adapter, AdapterDefinitionError, Capabilities, Operation, vocabulary
 from crmproof import workspace as workspaces
 from crmproof.errors import ResultsError, ResumeError
 from crmproof.events import CleanupDone, RunStarted, ScenarioDone, StepDone
@@ -23,6 +23,7 @@ from crmproof.results import read_events
 from crmproof.runner import Run
 from crmproof.scoring import score
 from crmproof.validate import check
+from tests import memory_adapter
 from tests.memory_adapter import MemoryCrm, World
 
 CATALOG = """
@@ -216,18 +217,67 @@ def test_the_gate_rules_a_scenario_out_before_any_call(tmp_path: Path, world: Wo
     folder = run_workspace(make_workspace(tmp_path), ids=("DEAL",))
     assert world.calls == []  # not even the account was created
     steps = [e for e in read_events(folder / "results.jsonl") if isinstance(e, StepDone)]
-    assert [s.status for s in steps] == ["skipped", "skipped", "unsupported", "skipped"]
-    assert steps[2].message == "the adapter does not support advance opportunity"
+    assert [s.status for s in steps] == ["skipped", "skipped", "not shown", "skipped"]
+    assert steps[2].message == "not shown: the adapter does not support advance opportunity"
     card = score(read_events(folder / "results.jsonl"))
-    assert card.vendors[0].requirements["R-DEAL"].verdict == "unsupported"
+    assert card.vendors[0].requirements["R-DEAL"].verdict == "not shown"
 
 
-def test_the_gate_knows_what_a_conversion_makes(tmp_path: Path, world: World) -> None:
-    """`${deal.stage}` after converting a lead reads an opportunity field, not a lead's."""
-    world.lacks.add("convert lead")
+def test_a_gap_is_not_offered_only_where_the_adapter_says_why(
+    tmp_path: Path, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Declared product gaps disqualify a must; unmapped ones leave the vendor unproven."""
+    world.lacks |= {"advance opportunity", "create account"}
+    monkeypatch.setattr(
+        MemoryCrm, "not_offered", {"create account": "MemoryCrm 1.0 has no accounts (doc 3.1)"}
+    )
+    folder = run_workspace(make_workspace(tmp_path), ids=("ACCOUNT", "DEAL"))
+    card = score(read_events(folder / "results.jsonl"))
+    (vendor,) = card.vendors
+    assert vendor.scenarios["ACCOUNT"].status == "not offered"
+    assert "MemoryCrm 1.0 has no accounts" in (vendor.scenarios["ACCOUNT"].message or "")
+    assert vendor.requirements["R-ACCOUNT"].verdict == "not offered"
+    assert vendor.disqualified and vendor.disqualified_by == ["R-ACCOUNT"]
+    monkeypatch.setattr(MemoryCrm, "not_offered", {})
+    folder = run_workspace(make_workspace(tmp_path / "again"), ids=("ACCOUNT",))
+    (vendor,) = score(read_events(folder / "results.jsonl")).vendors
+    assert vendor.requirements["R-ACCOUNT"].verdict == "not shown"
+    assert not vendor.disqualified and vendor.unproven_by == ["R-ACCOUNT"]
+
+
+def test_an_api_channel_cannot_go_offline_so_offline_is_untested(
+    tmp_path: Path, world: World
+) -> None:
+    offline = """
+        id: OFFLINE
+        title: Work without a connection
+        covers: [R-ACCOUNT]
+        steps:
+          - offline: true
+          - create: account
+            with: {name: "Field ${run.id}"}
+    """
+    folder = run_workspace(make_workspace(tmp_path, {"offline.yaml": offline}))
+    (vendor,) = score(read_events(folder / "results.jsonl")).vendors
+    assert vendor.scenarios["OFFLINE"].status == "untested"
+    assert vendor.scenarios["OFFLINE"].message == (
+        "channel: an API has no connection to lose (offline)"
+    )
+    assert vendor.requirements["R-ACCOUNT"].verdict == "untested"
+    assert world.calls == []
+
+
+def test_the_gate_knows_what_a_conversion_makes(
+    tmp_path: Path, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`${deal.stage}` after converting a lead reads an opportunity's field, not a lead's."""
+    monkeypatch.setitem(memory_adapter.FIELDS, "opportunity", ["name", "account", "amount"])
     folder = run_workspace(make_workspace(tmp_path), ids=("CONVERT",))
     steps = [e for e in read_events(folder / "results.jsonl") if isinstance(e, StepDone)]
-    assert steps[1].status == "unsupported" and world.calls == []
+    assert [s.status for s in steps] == ["skipped", "skipped", "not shown"]
+    assert "opportunity field(s) stage" in (steps[2].message or "") and world.calls == []
+    assert vocabulary.outcome_entity("convert", "opportunity") == "order"
+    assert vocabulary.outcome_entity("invoice", "order") == "invoice"
 
 
 def test_resume_finishes_a_killed_run_without_repeats(tmp_path: Path, world: World) -> None:

@@ -123,9 +123,12 @@ def raw_events(statuses: dict[str, dict[str, str]]) -> list[dict[str, Any]]:
 def test_verdicts() -> None:
     assert verdict_of(["passed", "passed"]) == ("met", 1.0)
     assert verdict_of(["passed", "failed"]) == ("partly met", 0.5)
-    assert verdict_of(["failed", "unsupported"]) == ("not met", 0.0)
-    assert verdict_of(["unsupported"]) == ("unsupported", 0.0)
+    assert verdict_of(["failed", "not offered"]) == ("not met", 0.0)
+    assert verdict_of(["not offered", "not shown"]) == ("not offered", 0.0)
+    assert verdict_of(["not shown"]) == ("not shown", 0.0)
+    assert verdict_of(["passed", "not offered"]) == ("partly met", 0.5)
     assert verdict_of(["passed", "error"]) == ("untested", 0.0)
+    assert verdict_of(["untested", "failed"]) == ("untested", 0.0)
 
 
 def test_weighted_score_and_disqualification() -> None:

@@ -98,7 +98,7 @@ class Link:
         """
         try:
             version = self.adapter.open(settings)
-            capabilities = self.adapter.capabilities()
+            capabilities = self.adapter.declared()
         except ProtocolError:
             raise
         except Exception as exc:
