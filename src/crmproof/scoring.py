@@ -202,9 +202,7 @@ def score(events: Iterable[ResultEvent]) -> Scorecard:
         elif isinstance(event, CleanupDone) and event.status not in ("ok", "kept"):
             card.cleanup_failed += 1
         elif isinstance(event, LeftoversFound):
-            card.leftovers = (
-                [r.model_dump() for r in event.records] if event.checked else None
-            )
+            card.leftovers = [r.model_dump() for r in event.records] if event.checked else None
     if run is None:
         raise ResultsError("results.jsonl has no run event: not a crmproof results file")
     suite = run.suite
