@@ -114,3 +114,15 @@ def test_in_process_outcomes_are_seen_as_they_would_arrive_over_the_protocol() -
     assert outcome.record == {"id": "9", "total": "1500.00"}  # what a runner over stdio sees
     # The Adapter base already turns records into plain JSON, so there is nothing to flag.
     assert link.take_notes() == []
+
+
+def test_declarations_of_what_is_lacking_must_name_the_vocabulary() -> None:
+    caps = Capabilities(
+        not_offered={"creat activity": "typo", "lead.source": "", "advance case to gone": "x"},
+        channel_limits={"offline": "an API has no connection to lose"},
+    )
+    assert capability_problems(caps) == [
+        "not_offered 'creat activity': no operation 'creat'",
+        "not_offered 'lead.source': give the reason (cite the product)",
+        "not_offered 'advance case to gone': no case stage 'gone'",
+    ]

@@ -74,7 +74,45 @@ def capability_problems(caps: Capabilities) -> list[str]:
     for op in caps.operations:
         if op not in vocabulary.SESSION_OPERATIONS:
             problems.append(f"unknown session operation {op!r}")
+    for kind, declared in (
+        ("not_offered", caps.not_offered),
+        ("channel_limits", caps.channel_limits),
+    ):
+        for key, reason in declared.items():
+            problem = declaration_problem(key)
+            if problem:
+                problems.append(f"{kind} {key!r}: {problem}")
+            elif not reason.strip():
+                problems.append(f"{kind} {key!r}: give the reason (cite the product)")
     return problems
+
+
+def declaration_problem(key: str) -> str | None:
+    """Why a not_offered / channel_limits key names nothing of the vocabulary, if it does.
+
+    Keys: 'offline' (a session operation), 'create activity', 'lead.source',
+    'create lead.source', 'advance opportunity to negotiation'.
+    """
+    words = key.split(" ")
+    if len(words) == 1 and "." not in key:
+        return None if key in vocabulary.SESSION_OPERATIONS else f"no operation {key!r}"
+    if len(words) == 1:
+        entity, _, field = key.partition(".")
+        if entity not in vocabulary.ENTITIES:
+            return f"no entity {entity!r}"
+        return None if field in vocabulary.ENTITIES[entity].fields else f"no field {key!r}"
+    op, target = words[0], words[1]
+    if op not in vocabulary.ENTITY_OPERATIONS:
+        return f"no operation {op!r}"
+    entity, _, field = target.partition(".")
+    if entity not in vocabulary.ENTITIES:
+        return f"no entity {entity!r}"
+    if field and field not in vocabulary.ENTITIES[entity].fields:
+        return f"no field {target!r}"
+    if len(words) == 4 and words[2] == "to":
+        stages = vocabulary.ENTITIES[entity].stages
+        return None if words[3] in stages else f"no {entity} stage {words[3]!r}"
+    return None if len(words) == 2 else f"not a declaration key: {key!r}"
 
 
 class Kit(Bench):
@@ -383,9 +421,19 @@ class Kit(Bench):
                 actor = f"{MARK}-actor" if op == "login" else None
                 self.expect_unsupported(op, self.perform(op=op, actor=actor), None)
 
+    def _declared_gap(self, what: str) -> str:
+        """What the scorecard will say of an undeclared operation, from the declarations."""
+        if what in self.caps.channel_limits:
+            return f"untested (channel): {self.caps.channel_limits[what]}"
+        if what in self.caps.not_offered:
+            return f"not offered: {self.caps.not_offered[what]}"
+        return "not shown: no not_offered declaration says why the product lacks it"
+
     def expect_unsupported(self, what: str, outcome: Outcome, entity: str | None) -> None:
+        declared = what in self.caps.not_offered or what in self.caps.channel_limits
         if outcome.status == "unsupported":
-            self.add("undeclared", what, "lacks", outcome.message or "")
+            detail = "; ".join(m for m in (outcome.message, self._declared_gap(what)) if m)
+            self.add("undeclared", what, "lacks", detail)
         elif outcome.status == "refused":
             self.add(
                 "undeclared",
@@ -407,7 +455,10 @@ class Kit(Bench):
                 "undeclared",
                 what,
                 "broken",
-                "answered ok to an operation the adapter does not declare: declare it, "
+                f"declared lacking ({self._declared_gap(what)}), yet the call succeeded: "
+                "the declaration contradicts the adapter"
+                if declared
+                else "answered ok to an operation the adapter does not declare: declare it, "
                 "or answer unsupported",
             )
         else:
