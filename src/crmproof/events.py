@@ -30,8 +30,10 @@ from crmproof.protocol import Channel, Effort, Evidence, RecordRef
 
 __all__ = [
     "FORMAT",
+    "Claim",
     "CleanupDone",
     "Event",
+    "Fit",
     "LeftoversFound",
     "ResultEvent",
     "Resumed",
@@ -90,6 +92,18 @@ class SuiteSnapshot(BaseModel):
     scenarios: list[ScenarioInfo] = Field(default_factory=list)
 
 
+Fit = Literal["native", "configuration", "customization", "third-party", "roadmap", "not-offered"]
+
+
+class Claim(BaseModel):
+    """What a vendor's response file says of one requirement, before anything is run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fit: Fit
+    note: str | None = None
+
+
 class RunStarted(Event):
     event: Literal["run"] = "run"
     format: int = Field(description=f"The results format; this crmproof writes {FORMAT}.")
@@ -100,6 +114,11 @@ class RunStarted(Event):
     vendors: dict[str, str] = Field(description="Vendor name -> its adapter (name or command).")
     plan: list[tuple[str, str]] = Field(description="(vendor, scenario id), in run order.")
     suite: SuiteSnapshot
+    claims: dict[str, dict[str, Claim]] = Field(
+        default_factory=dict,
+        description="Vendor -> requirement -> the vendor's claim, as its response file "
+        "stood when the run started.",
+    )
 
 
 class Resumed(Event):

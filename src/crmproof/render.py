@@ -44,13 +44,35 @@ def _cell(card: VendorCard, rid: str) -> str:
     text = SYMBOL[cell.verdict]
     if cell.verdict == "partly met":
         text += f" {cell.fraction:.0%}"
+    if cell.claim is not None:
+        text += f" (claimed {cell.claim.fit}" + (": BROKEN)" if cell.promise == "broken" else ")")
     if card.channel == "browser" and cell.effort:
         text += f" [{cell.effort.get('clicks', 0)}c/{cell.effort.get('keystrokes', 0)}k]"
     return text
 
 
+def promises_text(vendor: VendorCard) -> str:
+    """'promises kept: 30 of 34 (4 broken, 2 unproven)': claims held against the proof."""
+    p = vendor.promises
+    made = p.get("kept", 0) + p.get("broken", 0)
+    text = f"promises kept: {p.get('kept', 0)} of {made} proven"
+    extra = [f"{p[k]} {k}" for k in ("broken", "unproven") if p.get(k)]
+    if p.get("better than claimed"):
+        extra.append(f"{p['better than claimed']} met although claimed not offered")
+    return text + (f" ({', '.join(extra)})" if extra else "")
+
+
 def headline(card: Scorecard) -> list[str]:
     lines = []
+    for vendor in card.vendors:  # a broken promise is the first thing a team must see
+        if vendor.broken_promises:
+            lines.append(
+                f"{vendor.name} BROKE {len(vendor.broken_promises)} PROMISE(S): claimed native "
+                "or configuration, and not met: "
+                + ", ".join(
+                    f"{r} ({vendor.requirements[r].verdict})" for r in vendor.broken_promises
+                )
+            )
     for vendor in card.vendors:
         if vendor.status != "ready":
             lines.append(f"{vendor.name}: could not be evaluated: {vendor.message}")
@@ -127,6 +149,7 @@ def terminal(card: Scorecard) -> str:
     stability = stability_text(card.stability)
     if stability:
         parts.append(f"rank stability: {stability}")
+    parts += [f"{v.name} {promises_text(v)}" for v in card.vendors if v.promises]
     for vendor in card.vendors:
         if vendor.leftovers is None:
             cleanup = "not verified (the adapter cannot list leftovers)"
@@ -176,6 +199,10 @@ def markdown(card: Scorecard) -> str:
     stability = stability_text(card.stability)
     if stability:
         out += ["", f"Rank stability: {stability}."]
+    promised = [v for v in card.vendors if v.promises]
+    if promised:
+        out += ["", "Claims against proof (the vendors' response files):", ""]
+        out += [f"- {v.name} {promises_text(v)}" for v in promised]
     effort = [v for v in card.vendors if v.effort]
     if effort:
         out += [
@@ -273,6 +300,7 @@ def html(card: Scorecard) -> str:
         total=max(1, len(card.requirements)),
         layers=[("strategy", card.strategies), ("role", card.roles), ("process", card.processes)],
         effort_text=_effort_text,
+        promises_text=promises_text,
         started=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(card.started)),
     )
 

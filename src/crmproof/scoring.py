@@ -22,12 +22,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from crmproof.errors import ResultsError
 from crmproof.events import (
+    Claim,
     CleanupDone,
     LeftoversFound,
     ResultEvent,
@@ -62,6 +63,29 @@ class Cell(BaseModel):
     fraction: float
     scenarios: list[str] = Field(default_factory=list)
     effort: dict[str, int] | None = None
+    claim: Claim | None = Field(None, description="The vendor's claim for it, if any.")
+    promise: Promise | None = Field(None, description="The claim held against the proof.")
+
+
+# A claim held against the proof. Only claims that the product does it as it stands
+# (natively or by standard configuration) are promises: they are kept or broken.
+Promise = Literal["kept", "broken", "unproven", "better than claimed"]
+PROMISING = ("native", "configuration")
+
+
+def promise_of(claim: Claim | None, verdict: str) -> Promise | None:
+    """Whether a claim was kept: a native or configuration claim is a promise to meet it."""
+    if claim is None:
+        return None
+    if claim.fit in PROMISING:
+        if verdict == "met":
+            return "kept"
+        if verdict in ("not met", "partly met", "not offered"):
+            return "broken"
+        return "unproven"
+    if claim.fit == "not-offered" and verdict in ("met", "partly met"):
+        return "better than claimed"
+    return None
 
 
 class VendorCard(BaseModel):
@@ -77,6 +101,15 @@ class VendorCard(BaseModel):
     disqualified_by: list[str] = Field(default_factory=list)
     unproven_by: list[str] = Field(
         default_factory=list, description="Musts not shown or untested: no recommendation yet."
+    )
+    promises: dict[str, int] = Field(
+        default_factory=dict,
+        description="Native or configuration claims kept, broken and unproven; and "
+        "'not offered' claims that passed anyway.",
+    )
+    broken_promises: list[str] = Field(
+        default_factory=list,
+        description="Requirements claimed native or configuration that failed.",
     )
     verdicts: dict[str, int] = Field(default_factory=dict)
     requirements: dict[str, Cell] = Field(default_factory=dict)
@@ -231,6 +264,8 @@ def score(events: Iterable[ResultEvent]) -> Scorecard:
                 cell = Cell(
                     verdict=verdict, fraction=round(fraction, 4), scenarios=ids, effort=effort
                 )
+            cell.claim = run.claims.get(card.name, {}).get(req["id"])
+            cell.promise = promise_of(cell.claim, cell.verdict)
             card.requirements[req["id"]] = cell
         card.verdicts = {
             v: sum(c.verdict == v for c in card.requirements.values()) for v in VERDICTS
@@ -244,6 +279,11 @@ def score(events: Iterable[ResultEvent]) -> Scorecard:
         card.disqualified = bool(card.disqualified_by) and bool(
             run.scoring.get("must_disqualifies", True)
         )
+        card.promises = {
+            kind: sum(c.promise == kind for c in card.requirements.values())
+            for kind in ("kept", "broken", "unproven", "better than claimed")
+        }
+        card.broken_promises = [r for r, c in card.requirements.items() if c.promise == "broken"]
         card.unproven_by = [
             r["id"]
             for r in requirements

@@ -195,3 +195,26 @@ def test_rank_stability_names_the_weight_that_would_swap_the_top_two() -> None:
         - second.requirements[flip["requirement"]].fraction
     )
     assert abs(lead + flip["change"] * gap) < 0.01
+
+
+def test_claims_stand_beside_the_proof_and_broken_promises_come_first(tmp_path: Path) -> None:
+    lines = raw_events({"v": {"A": "failed", "B": "passed", "C": "passed"}})
+    lines[0]["claims"] = {
+        "v": {
+            "R1": {"fit": "native", "note": "out of the box"},  # A failed: broken
+            "R2": {"fit": "configuration"},  # A failed, B passed: partly met, broken
+            "R3": {"fit": "not-offered"},  # C passed: better than claimed
+        }
+    }
+    (tmp_path / "results.jsonl").write_text("".join(json.dumps(e) + "\n" for e in lines))
+    card = render.write_all(tmp_path)
+    (vendor,) = card.vendors
+    assert vendor.requirements["R1"].promise == "broken"
+    assert vendor.broken_promises == ["R1", "R2"]
+    assert vendor.promises == {"kept": 0, "broken": 2, "unproven": 0, "better than claimed": 1}
+    text = render.terminal(card)
+    assert text.index("BROKE 2 PROMISE(S)") < text.index("DISQUALIFIED") < text.index("R1  ")
+    assert "NOT MET (claimed native: BROKEN)" in text
+    assert "promises kept: 0 of 2 proven (2 broken, 1 met although claimed not offered)" in text
+    assert "claimed native: broken promise" in (tmp_path / "index.html").read_text()
+    assert "Claims against proof" in (tmp_path / "scorecard.md").read_text()
