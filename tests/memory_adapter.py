@@ -80,7 +80,8 @@ class MemoryCrm(Adapter):
 
     def _call(self, op: Operation) -> str | None:
         what = f"{op.op} {op.entity}" if op.entity else op.op
-        self.world.calls.append(f"{what} {op.id or ''}".strip())
+        fields = f" with {','.join(sorted(op.data))}" if op.data else ""
+        self.world.calls.append(f"{what} {op.id or ''}".strip() + fields)
         fault = self.world.faults.get(what)
         if fault == "refuse":
             raise Refused(f"{what}: not allowed")

@@ -168,6 +168,12 @@ class ScenarioDone(Event):
     duration_ms: float = 0
     effort: Effort | None = None
     evidence: list[Evidence] = Field(default_factory=list)
+    lacking: list[str] = Field(
+        default_factory=list,
+        description="Fields the product is declared to lack, left out ('lead.source'): "
+        "a pass then proves the requirement only partly.",
+    )
+    asked: int = Field(0, description="Distinct entity fields the scenario uses.")
 
 
 class CleanupDone(Event):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,7 +40,15 @@ from crmproof.models import Expectation, Scenario, Step
 from crmproof.protocol import Capabilities, Effort, Evidence, Operation, Outcome, RecordRef
 from crmproof.workspace import Loaded
 
-__all__ = ["Emit", "GateResult", "ScenarioRun", "StepResult", "gate", "unsupported_reason"]
+__all__ = [
+    "Emit",
+    "GateResult",
+    "Plan",
+    "ScenarioRun",
+    "StepResult",
+    "gate",
+    "unsupported_reason",
+]
 
 Emit = Callable[[ResultEvent], Any]
 
@@ -148,8 +157,52 @@ def _value_fields_problem(
     return None
 
 
-def gate(scenario: Scenario, caps: Capabilities) -> GateResult | None:
+def _lacking_fields(caps: Capabilities, shape: Operation) -> list[str]:
+    """Fields of a step the product is declared to lack, when they are its only problem.
+
+    Such a step still runs without them, so the rest of the scenario is proven; the
+    scenario then proves its requirement only partly, naming what the product lacks.
+    """
+    if shape.entity is None or shape.entity not in caps.entities:
+        return []
+    entity = shape.entity
+    missing = caps.unsupported_fields(entity, [*shape.data, *shape.where])
+    declared = [
+        name
+        for name in missing
+        if f"{entity}.{name}" in caps.not_offered
+        or f"{shape.op} {entity}.{name}" in caps.not_offered
+    ]
+    if not missing or declared != missing:
+        return []
+    trimmed = _without(shape, set(missing))
+    return missing if unsupported_reason(caps, trimmed) is None else []
+
+
+def _without(operation: Operation, fields: AbstractSet[str]) -> Operation:
+    return operation.model_copy(
+        update={
+            "data": {k: v for k, v in operation.data.items() if k not in fields},
+            "where": {k: v for k, v in operation.where.items() if k not in fields},
+        }
+    )
+
+
+@dataclass
+class Plan:
+    """The gate's answer for one scenario: ruled out, or runnable with some fields left out."""
+
+    ruled_out: GateResult | None = None
+    # step index -> fields the product lacks, left out of that step ("lead.source")
+    lacking: dict[int, list[str]] = field(default_factory=dict)
+
+    def lacking_fields(self) -> list[str]:
+        return sorted({f for fields in self.lacking.values() for f in fields})
+
+
+def gate(scenario: Scenario, caps: Capabilities) -> Plan:
     """Check every step against the declared capabilities, once, before anything runs."""
+    plan = Plan()
     actor: str | None = None
     saved: dict[str, str] = {}  # saved name -> the entity of the record it holds
     for index, step in enumerate(scenario.steps):
@@ -159,7 +212,8 @@ def gate(scenario: Scenario, caps: Capabilities) -> GateResult | None:
             name = _static(step.login)
             if name is not None:
                 if name not in caps.actors:
-                    return GateResult(index, "not shown", f"the adapter cannot act as '{name}'")
+                    why = f"the adapter cannot act as '{name}'"
+                    return Plan(GateResult(index, "not shown", why))
                 actor = name
         elif op in vocabulary.SESSION_OPERATIONS:
             shape = Operation(op=op)
@@ -167,7 +221,7 @@ def gate(scenario: Scenario, caps: Capabilities) -> GateResult | None:
             assert step.expect is not None
             problem = _value_fields_problem(caps, step.expect, saved)
             if problem:
-                return _ruled_out(index, caps, problem[0], problem[1])
+                return Plan(_ruled_out(index, caps, problem[0], problem[1]))
             shape = _expect_shape(step.expect, actor)
         else:
             entity = step.entity
@@ -184,8 +238,11 @@ def gate(scenario: Scenario, caps: Capabilities) -> GateResult | None:
                 saved[step.save] = vocabulary.outcome_entity(op, entity)
         reason = unsupported_reason(caps, shape) if shape else None
         if shape and reason:
-            return _ruled_out(index, caps, shape, reason)
-    return None
+            lacking = _lacking_fields(caps, shape)
+            if not lacking:
+                return Plan(_ruled_out(index, caps, shape, reason))
+            plan.lacking[index] = [f"{shape.entity}.{name}" for name in lacking]
+    return plan
 
 
 # -- one scenario --------------------------------------------------------------------------
@@ -205,14 +262,16 @@ class ScenarioRun:
     created: list[RecordRef] = field(default_factory=list)
     actor: str | None = None
     effort: Effort | None = None
+    plan: Plan = field(default_factory=Plan)
 
     def run(self, loaded: Loaded) -> ScenarioStatus:
         scenario: Scenario = loaded.model
         self.scope = {"run": {"id": self.run_id}}
         self.created, self.actor, self.effort = [], None, None
-        ruled_out = gate(scenario, self.capabilities)
-        if ruled_out is not None:
-            return self._unsupported_up_front(loaded, ruled_out)
+        plan = gate(scenario, self.capabilities)
+        if plan.ruled_out is not None:
+            return self._unsupported_up_front(loaded, plan.ruled_out)
+        self.plan = plan
         started = time.monotonic()
         status: ScenarioStatus = "passed"
         message: str | None = None
@@ -228,7 +287,7 @@ class ScenarioRun:
                 self.emit(self._step_event(loaded, index, StepResult("skipped")))
                 continue
             t0 = time.monotonic()
-            result = self.step(step)
+            result = self.step(step, {f.split(".", 1)[1] for f in plan.lacking.get(index, [])})
             outcome = result.outcome
             if outcome and outcome.effort:
                 self.effort = (self.effort or Effort()) + outcome.effort
@@ -254,6 +313,8 @@ class ScenarioRun:
                 duration_ms=round((time.monotonic() - started) * 1000, 1),
                 effort=self.effort,
                 evidence=evidence,
+                lacking=plan.lacking_fields(),
+                asked=_fields_asked(scenario),
             )
         )
         return status
@@ -301,22 +362,25 @@ class ScenarioRun:
 
     # -- one step -----------------------------------------------------------------------
 
-    def step(self, step: Step) -> StepResult:
-        """Perform one step that passed the gate; its values are resolved only now."""
+    def step(self, step: Step, lacking: AbstractSet[str] = frozenset()) -> StepResult:
+        """Perform one step that passed the gate; its values are resolved only now.
+
+        `lacking` are fields the product is declared to lack: they are left out.
+        """
         op = step.operation
         try:
             if op == vocabulary.EXPECT:
                 assert step.expect is not None
-                return self._expect(step.expect)
+                return self._expect(step.expect, lacking)
             if op == "login":
                 return self._login(str(resolve(step.login, self.scope)))
             if op in vocabulary.SESSION_OPERATIONS:
                 return self._perform(Operation(op=op, actor=self.actor), step.refused)
-            return self._entity_step(step)
+            return self._entity_step(step, lacking)
         except InterpolationError as exc:
             return StepResult("error", f"cannot resolve: {exc}")
 
-    def _entity_step(self, step: Step) -> StepResult:
+    def _entity_step(self, step: Step, lacking: AbstractSet[str]) -> StepResult:
         resolved_id = resolve(step.id, self.scope)
         operation = Operation(
             op=step.operation,
@@ -327,6 +391,7 @@ class ScenarioRun:
             to=resolve(step.to, self.scope),
             actor=resolve(step.as_, self.scope) or self.actor,
         )
+        operation = _without(operation, lacking) if lacking else operation
         if _static(step.to) is None and operation.to is not None:
             # the gate could not see a stage that only a `${...}` named
             reason = unsupported_reason(self.capabilities, operation)
@@ -396,9 +461,16 @@ class ScenarioRun:
             return None, self._judged(operation, outcome, False)
         return (outcome.records or []) if op == "find" else outcome.record, None
 
-    def _expect(self, written: Expectation) -> StepResult:
+    def _expect(self, written: Expectation, lacking: AbstractSet[str]) -> StepResult:
         given = {name: getattr(written, name) for name in written.model_fields_set}
         exp = written.model_copy(update=resolve(given, self.scope))
+        if lacking:
+            exp = exp.model_copy(
+                update={
+                    "where": {k: v for k, v in exp.where.items() if k not in lacking},
+                    "fields": {k: v for k, v in exp.fields.items() if k not in lacking},
+                }
+            )
         deadline = time.monotonic() + (exp.within or 0)
         while True:
             subject, early = self._subject(exp)
@@ -437,6 +509,18 @@ class ScenarioRun:
                 )
             )
         self.created = []
+
+
+def _fields_asked(scenario: Scenario) -> int:
+    """How many distinct entity fields a scenario writes, filters or checks."""
+    asked: set[str] = set()
+    for step in scenario.steps:
+        if step.entity:
+            asked |= {f"{step.entity}.{k}" for k in (*step.with_, *step.where)}
+        elif step.expect and (step.expect.find or step.expect.get):
+            entity = step.expect.find or step.expect.get
+            asked |= {f"{entity}.{k}" for k in (*step.expect.where, *step.expect.fields)}
+    return len(asked)
 
 
 def _scenario_status(status: StepStatus) -> ScenarioStatus:

@@ -44,6 +44,8 @@ def _cell(card: VendorCard, rid: str) -> str:
     text = SYMBOL[cell.verdict]
     if cell.verdict == "partly met":
         text += f" {cell.fraction:.0%}"
+    if cell.lacking:
+        text += f" (lacks {', '.join(cell.lacking)})"
     if cell.claim is not None:
         text += f" (claimed {cell.claim.fit}" + (": BROKEN)" if cell.promise == "broken" else ")")
     if card.channel == "browser" and cell.effort:

@@ -56,6 +56,17 @@ class ScenarioResult(BaseModel):
     duration_ms: float = 0
     failed_step: StepDone | None = None
     evidence: list[Evidence] = Field(default_factory=list)
+    lacking: list[str] = Field(
+        default_factory=list, description="Fields the product lacks, left out of the run."
+    )
+    asked: int = 0
+
+    @property
+    def shown(self) -> float:
+        """How much of the scenario a pass proves: all of it, less the fields left out."""
+        if self.status != "passed" or not self.lacking:
+            return 1.0 if self.status == "passed" else 0.0
+        return max(0.0, (self.asked - len(self.lacking)) / max(self.asked, 1))
 
 
 class Cell(BaseModel):
@@ -64,6 +75,9 @@ class Cell(BaseModel):
     scenarios: list[str] = Field(default_factory=list)
     effort: dict[str, int] | None = None
     claim: Claim | None = Field(None, description="The vendor's claim for it, if any.")
+    lacking: list[str] = Field(
+        default_factory=list, description="Fields the product lacks, so met only in part."
+    )
     promise: Promise | None = Field(None, description="The claim held against the proof.")
 
 
@@ -160,10 +174,16 @@ def _add_effort(total: dict[str, int] | None, more: dict[str, int] | None) -> di
     return total
 
 
-def verdict_of(statuses: list[str]) -> tuple[str, float]:
-    """A requirement's verdict from the statuses of the scenarios covering it."""
+def verdict_of(statuses: list[str], shown: list[float] | None = None) -> tuple[str, float]:
+    """A requirement's verdict from the statuses of the scenarios covering it.
+
+    `shown` is, per scenario, how much of it a pass proves (less than 1 when fields the
+    product lacks were left out): such a pass makes the requirement partly met.
+    """
     if not statuses:
         return "untested", 0.0
+    shown = shown or [1.0] * len(statuses)
+    proven = sum(f for s, f in zip(statuses, shown, strict=True) if s == "passed")
     passed = statuses.count("passed")
     failed = statuses.count("failed")
     lacking = statuses.count("not offered")
@@ -171,10 +191,10 @@ def verdict_of(statuses: list[str]) -> tuple[str, float]:
     undecided = len(statuses) - passed - failed - lacking - unshown
     if undecided:
         return "untested", 0.0
-    if passed == len(statuses):
+    if passed == len(statuses) and proven >= len(statuses):
         return "met", 1.0
     if passed:
-        return "partly met", passed / len(statuses)
+        return "partly met", proven / len(statuses)
     if failed:
         return "not met", 0.0
     if lacking:
@@ -231,6 +251,8 @@ def score(events: Iterable[ResultEvent]) -> Scorecard:
                 duration_ms=event.duration_ms,
                 failed_step=failed_steps.pop((card.name, event.scenario), None),
                 evidence=event.evidence,
+                lacking=event.lacking,
+                asked=event.asked,
             )
         elif isinstance(event, CleanupDone) and event.status not in ("ok", "kept"):
             card.cleanup_failed += 1
@@ -256,13 +278,20 @@ def score(events: Iterable[ResultEvent]) -> Scorecard:
                 statuses = [
                     card.scenarios[s].status if s in card.scenarios else "not run" for s in ids
                 ]
-                verdict, fraction = verdict_of(statuses)
+                shown = [card.scenarios[s].shown if s in card.scenarios else 0.0 for s in ids]
+                verdict, fraction = verdict_of(statuses, shown)
                 effort = None
                 for s in ids:
                     if s in card.scenarios:
                         effort = _add_effort(effort, card.scenarios[s].effort)
                 cell = Cell(
-                    verdict=verdict, fraction=round(fraction, 4), scenarios=ids, effort=effort
+                    verdict=verdict,
+                    fraction=round(fraction, 4),
+                    scenarios=ids,
+                    effort=effort,
+                    lacking=sorted(
+                        {f for s in ids if s in card.scenarios for f in card.scenarios[s].lacking}
+                    ),
                 )
             cell.claim = run.claims.get(card.name, {}).get(req["id"])
             cell.promise = promise_of(cell.claim, cell.verdict)

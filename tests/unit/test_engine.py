@@ -377,3 +377,31 @@ def test_an_adapter_of_another_protocol_version_is_a_clear_error(tmp_path: Path)
     )
     with pytest.raises(ProtocolError, match="speaks protocol version 2, and this crmproof"):
         ExternalAdapter([sys.executable, str(program)], cwd=tmp_path)
+
+
+def test_a_field_the_product_lacks_is_left_out_and_the_requirement_partly_met(
+    tmp_path: Path, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lead with a source on a product without lead sources: the rest is still proven."""
+    lead = """
+        id: LEAD-SOURCE
+        title: A lead keeps its source
+        covers: [R-LEAD]
+        steps:
+          - create: lead
+            with: {name: "Lead ${run.id}", email: l@x.test, source: Trade show}
+            save: lead
+          - expect:
+              get: lead
+              id: ${lead.id}
+              fields: {name: "Lead ${run.id}", email: l@x.test, source: Trade show}
+    """
+    monkeypatch.setattr(MemoryCrm, "not_offered", {"lead.source": "MemoryCrm has no sources"})
+    folder = run_workspace(make_workspace(tmp_path, {"lead.yaml": lead}))
+    (vendor,) = score(read_events(folder / "results.jsonl")).vendors
+    result = vendor.scenarios["LEAD-SOURCE"]
+    assert result.status == "passed" and result.lacking == ["lead.source"]
+    cell = vendor.requirements["R-LEAD"]
+    assert cell.verdict == "partly met" and cell.lacking == ["lead.source"]
+    assert cell.fraction == round(2 / 3, 4)  # name and email shown, source lacking
+    assert world.calls[0] == "create lead with email,name"  # the source was left out
