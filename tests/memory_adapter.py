@@ -84,7 +84,7 @@ class MemoryCrm(Adapter):
         self.world.calls.append(f"{what} {op.id or ''}".strip() + fields)
         fault = self.world.faults.get(what)
         if fault == "refuse":
-            raise Refused(f"{what}: not allowed")
+            raise Refused(f"{what}: a business rule says no", "rule")
         if fault == "error":
             raise VendorError(f"{what}: 503 service unavailable")
         if fault == "hang":
@@ -94,10 +94,10 @@ class MemoryCrm(Adapter):
     def _record(self, op: Operation) -> dict[str, Any]:
         key = (str(op.entity), str(op.id))
         if key not in self.world.records:
-            raise Refused(f"{op.entity} {op.id}: not found")
+            raise Refused(f"{op.entity} {op.id}: not found", "not_found")
         owner = self.world.owners.get(key)
         if op.actor and owner and op.actor != owner:
-            raise Refused(f"{op.entity} {op.id}: not found")  # what a rep may not see
+            raise Refused(f"{op.entity} {op.id}: not found", "not_found")  # a rep may not see it
         return self.world.records[key]
 
     def _create(self, op: Operation, **defaults: Any) -> dict[str, Any]:

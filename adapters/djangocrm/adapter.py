@@ -147,7 +147,7 @@ class DjangoCrmAdapter(PeopleOps, SalesOps, TaskOps):
             said = self.page.eval_on_selector_all(
                 ".errornote", "els => els.map(e => e.textContent.trim()).join(' ')"
             )
-            raise Refused(f"DjangoCRM refused the login of {actor}: {said or 'no reason'}")
+            raise VendorError(f"DjangoCRM refused the login of {actor}: {said or 'no reason'}")
         self.actor = actor
 
     # -- what a scenario left behind ------------------------------------------------------

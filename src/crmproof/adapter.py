@@ -33,6 +33,7 @@ from crmproof.protocol import (
     Outcome,
     OutcomeStatus,
     RecordRef,
+    RefusalKind,
 )
 
 
@@ -49,9 +50,19 @@ class Unsupported(AdapterProblem):
 
 
 class Refused(AdapterProblem):
-    """The vendor declined: not found, forbidden, or a business rule said no."""
+    """The vendor declined, for a reason of the product: say which `kind`.
+
+    forbidden (this actor may not), not_found (no such record, or not for this actor),
+    rule (a business rule or validation said no), conflict (a concurrent change). A rate
+    limit, an outage or the harness's own credentials rejected are `VendorError`s: a
+    privacy check must never pass because the vendor was busy.
+    """
 
     status: ClassVar[OutcomeStatus] = "refused"
+
+    def __init__(self, message: str, kind: RefusalKind = "rule") -> None:
+        super().__init__(message)
+        self.kind: RefusalKind = kind
 
 
 class VendorError(AdapterProblem):
@@ -222,6 +233,8 @@ class Adapter(ABC):
             return Outcome(status="unsupported", message=f"{self.name} cannot {what}")
         try:
             result = method(op)
+        except Refused as refusal:
+            return self._outcome("refused", message=str(refusal), refusal=refusal.kind)
         except AdapterProblem as problem:
             return self._outcome(problem.status, message=str(problem))
         except Exception as exc:  # an adapter bug must not take the run down

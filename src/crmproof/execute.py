@@ -37,8 +37,19 @@ from crmproof.events import (
 from crmproof.expect import judge
 from crmproof.interpolation import InterpolationError, references, resolve
 from crmproof.models import Expectation, Scenario, Step
-from crmproof.protocol import Capabilities, Effort, Evidence, Operation, Outcome, RecordRef
+from crmproof.protocol import (
+    REFUSAL_KINDS,
+    Capabilities,
+    Effort,
+    Evidence,
+    Operation,
+    Outcome,
+    RecordRef,
+    RefusalKind,
+)
 from crmproof.workspace import Loaded
+
+Refusal = bool | RefusalKind | list[RefusalKind]
 
 __all__ = [
     "Emit",
@@ -413,28 +424,35 @@ class ScenarioRun:
                 ]
         return result
 
-    def _perform(self, operation: Operation, refusal_expected: bool) -> StepResult:
+    def _perform(self, operation: Operation, refused: Refusal) -> StepResult:
         outcome = self.adapter.perform(operation)
         known = set(self.created)
         for ref in outcome.created:
             if ref not in known:
                 self.created.append(ref)
                 known.add(ref)
-        return self._judged(operation, outcome, refusal_expected)
+        return self._judged(operation, outcome, refused)
 
-    def _judged(self, operation: Operation, outcome: Outcome, refusal_expected: bool) -> StepResult:
+    def _judged(self, operation: Operation, outcome: Outcome, refused: Refusal) -> StepResult:
         """The Outcome as a status; an adapter's "unsupported" is classified like the gate's."""
         if outcome.status == "unsupported":
             reason = outcome.message or "the adapter answered unsupported"
             status, why = classify_gap(self.capabilities, operation, reason)
             return StepResult(status, why, outcome=outcome)
-        return _judge_outcome(outcome, refusal_expected)
+        return _judge_outcome(outcome, refused)
 
     def _login(self, actor: str) -> StepResult:
         if actor not in self.capabilities.actors:
             return StepResult("not shown", f"the adapter cannot act as '{actor}'")
         if "login" in self.capabilities.operations:
             result = self._perform(Operation(op="login", actor=actor), False)
+            if result.status == "failed":  # the harness's credentials: never a verdict
+                return StepResult(
+                    "error",
+                    f"the log-in of '{actor}' failed, so nothing of theirs is tested: "
+                    f"{result.message}",
+                    outcome=result.outcome,
+                )
             if result.status != "passed":
                 return result
         self.actor = actor
@@ -528,22 +546,40 @@ def _scenario_status(status: StepStatus) -> ScenarioStatus:
     return status
 
 
-def _judge_outcome(outcome: Outcome, refusal_expected: bool) -> StepResult:
+def _accepted(refused: Refusal) -> set[str]:
+    """The refusal kinds a step accepts: none, every kind (`true`), or the ones it names."""
+    if refused is False:
+        return set()
+    if refused is True:
+        return set(REFUSAL_KINDS)
+    return {refused} if isinstance(refused, str) else set(refused)
+
+
+def _judge_outcome(outcome: Outcome, refused: Refusal) -> StepResult:
     """An adapter's Outcome as the step's status, against what the step expected."""
-    if outcome.status == "ok" and refusal_expected:
+    accepted = _accepted(refused)
+    if outcome.status == "ok" and accepted:
         return StepResult(
             "failed",
             "expected the vendor to refuse this, but it complied",
-            expected="refused",
+            expected="refused" if refused is True else f"refused ({', '.join(sorted(accepted))})",
             actual="done",
             outcome=outcome,
         )
-    if outcome.status == "refused" and not refusal_expected:
+    if outcome.status == "refused" and not accepted:
         return StepResult(
             "failed",
             f"the vendor refused: {outcome.message}",
             expected="done",
-            actual="refused",
+            actual=f"refused ({outcome.refusal or 'no kind given'})",
+            outcome=outcome,
+        )
+    if outcome.status == "refused" and refused is not True and outcome.refusal not in accepted:
+        return StepResult(
+            "failed",
+            f"the vendor refused for another reason: {outcome.message}",
+            expected=f"refused ({', '.join(sorted(accepted))})",
+            actual=f"refused ({outcome.refusal or 'no kind given'})",
             outcome=outcome,
         )
     status: StepStatus = "error" if outcome.status == "error" else "passed"

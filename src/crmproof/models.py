@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from crmproof import vocabulary
+from crmproof.protocol import RefusalKind
 
 Id = Annotated[
     str,
@@ -186,7 +187,11 @@ class Step(Spec):
     to: str | None = None
     save: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = None
     as_: str | None = Field(None, alias="as", description="Act as this actor for this step.")
-    refused: bool = Field(False, description="The step passes only if the vendor refuses it.")
+    refused: bool | RefusalKind | list[RefusalKind] = Field(
+        False,
+        description="The step passes only if the vendor refuses it: `true` (for any reason "
+        "of the product), or the kinds that count, e.g. `[forbidden, not_found]` for privacy.",
+    )
     title: str | None = Field(None, description="What this step proves, for the report.")
 
     @property

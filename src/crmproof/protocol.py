@@ -26,6 +26,10 @@ PROTOCOL_VERSION = 1
 
 Channel = Literal["api", "browser", "process"]
 OutcomeStatus = Literal["ok", "refused", "unsupported", "error"]
+# Why a vendor said no. Transient answers (a rate limit, an outage, a timeout, the
+# harness's own credentials rejected) are never refusals: they are errors.
+RefusalKind = Literal["forbidden", "not_found", "rule", "conflict"]
+REFUSAL_KINDS: tuple[RefusalKind, ...] = ("forbidden", "not_found", "rule", "conflict")
 
 
 class Message(BaseModel):
@@ -175,6 +179,11 @@ class Outcome(Message):
     record: dict[str, Any] | None = None
     records: list[dict[str, Any]] | None = None
     message: str | None = None
+    refusal: RefusalKind | None = Field(
+        None,
+        description="For a refusal: forbidden, not_found, rule (a business rule or "
+        "validation said no) or conflict.",
+    )
     created: list[RecordRef] = Field(default_factory=list)
     kept: str | None = Field(
         None,

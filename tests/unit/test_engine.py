@@ -90,7 +90,7 @@ SCENARIOS = {
           - get: lead
             id: ${lead.id}
             as: rep_b
-            refused: true
+            refused: [forbidden, not_found]
     """,
     "convert.yaml": """
         id: CONVERT
@@ -405,3 +405,40 @@ def test_a_field_the_product_lacks_is_left_out_and_the_requirement_partly_met(
     assert cell.verdict == "partly met" and cell.lacking == ["lead.source"]
     assert cell.fraction == round(2 / 3, 4)  # name and email shown, source lacking
     assert world.calls[0] == "create lead with email,name"  # the source was left out
+
+
+def test_only_the_refusals_a_step_names_count_and_an_outage_is_never_one(
+    tmp_path: Path, world: World
+) -> None:
+    """Rep B must not see rep A's lead: a business rule or a 503 proves nothing of that."""
+    world.faults["get lead"] = "refuse"  # refused, but by a business rule
+    folder = run_workspace(make_workspace(tmp_path), ids=("PRIVATE",))
+    steps = [e for e in read_events(folder / "results.jsonl") if isinstance(e, StepDone)]
+    assert steps[1].status == "failed"
+    assert (steps[1].expected, steps[1].actual) == (
+        "refused (forbidden, not_found)",
+        "refused (rule)",
+    )
+    world.faults["get lead"] = "error"  # the vendor is down: untested, never met
+    folder = run_workspace(make_workspace(tmp_path / "down"), ids=("PRIVATE",))
+    (vendor,) = score(read_events(folder / "results.jsonl")).vendors
+    assert vendor.scenarios["PRIVATE"].status == "error"
+    assert vendor.requirements["R-PRIVATE"].verdict == "untested"
+
+
+def test_a_failed_log_in_of_an_actor_is_an_error_of_the_run(tmp_path: Path, world: World) -> None:
+    login = """
+        id: LOGIN
+        title: Rep A works
+        covers: [R-ACCOUNT]
+        steps:
+          - login: rep_a
+          - create: account
+            with: {name: "Rep's ${run.id}"}
+    """
+    world.faults["login"] = "refuse"
+    folder = run_workspace(make_workspace(tmp_path, {"login.yaml": login}))
+    (vendor,) = score(read_events(folder / "results.jsonl")).vendors
+    assert vendor.scenarios["LOGIN"].status == "error"
+    assert "log-in of 'rep_a' failed" in (vendor.scenarios["LOGIN"].message or "")
+    assert vendor.requirements["R-ACCOUNT"].verdict == "untested"
