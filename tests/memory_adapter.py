@@ -41,7 +41,8 @@ class World:
         self.records: dict[tuple[str, str], dict[str, Any]] = {}
         self.owners: dict[tuple[str, str], str | None] = {}
         self.calls: list[str] = []
-        self.faults: dict[str, str] = {}  # "create account" -> refuse|error|hang|wrong
+        # "create account" or "get lead as rep_b" -> refuse|error|hang|wrong
+        self.faults: dict[str, str] = {}
         self.lacks: set[str] = set()  # "advance opportunity" is not declared
         self.ids = itertools.count(1)
 
@@ -82,7 +83,7 @@ class MemoryCrm(Adapter):
         what = f"{op.op} {op.entity}" if op.entity else op.op
         fields = f" with {','.join(sorted(op.data))}" if op.data else ""
         self.world.calls.append(f"{what} {op.id or ''}".strip() + fields)
-        fault = self.world.faults.get(what)
+        fault = self.world.faults.get(f"{what} as {op.actor}") or self.world.faults.get(what)
         if fault == "refuse":
             raise Refused(f"{what}: a business rule says no", "rule")
         if fault == "error":
@@ -104,6 +105,8 @@ class MemoryCrm(Adapter):
         fault = self._call(op)
         id_ = str(next(self.world.ids))
         record = {"id": id_, **defaults, **op.data}
+        if fault == "swallow":  # acknowledged, never performed
+            return record
         self.world.records[(str(op.entity), id_)] = record
         self.world.owners[(str(op.entity), id_)] = op.actor
         self.step.created_record(str(op.entity), id_)

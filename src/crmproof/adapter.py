@@ -134,6 +134,9 @@ class Adapter(ABC):
     not_offered: ClassVar[dict[str, str]] = {}
     # What this channel cannot exercise (an API cannot go offline): "untested (channel)".
     channel_limits: ClassVar[dict[str, str]] = {}
+    # Fields the vendor stores normalised, with the rule (`crmproof.proof.RULES`), so a
+    # write read back is compared fairly: {"account.phone": "formatted"}.
+    normalises: ClassVar[dict[str, str]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Register the operation methods, refusing a name that matches no operation.

@@ -37,6 +37,7 @@ from crmproof.events import (
 from crmproof.expect import judge
 from crmproof.interpolation import InterpolationError, references, resolve
 from crmproof.models import Expectation, Scenario, Step
+from crmproof.proof import WRITES, differences, expected_after
 from crmproof.protocol import (
     REFUSAL_KINDS,
     Capabilities,
@@ -410,6 +411,9 @@ class ScenarioRun:
                 return StepResult(*classify_gap(self.capabilities, operation, reason))
         result = self._perform(operation, step.refused)
         outcome = result.outcome
+        if result.status == "passed" and outcome is not None and not _accepted(step.refused):
+            result = self._proven(operation, result)
+            outcome = result.outcome
         if result.status == "passed" and outcome is not None:
             if operation.op == "find":
                 items = outcome.records or []
@@ -423,6 +427,52 @@ class ScenarioRun:
                     if not (r.entity == operation.entity and r.id == operation.id)
                 ]
         return result
+
+    def _proven(self, operation: Operation, result: StepResult) -> StepResult:
+        """Read a write back from the vendor: an "ok" that changed nothing is not done."""
+        assert result.outcome is not None and operation.entity is not None
+        entity = vocabulary.outcome_entity(operation.op, operation.entity)
+        record = result.outcome.record or {}
+        record_id = record.get("id") or operation.id
+        if (
+            operation.op not in WRITES
+            or not record_id
+            or not self.capabilities.supports("get", entity)
+        ):
+            return result
+        readback = self.adapter.perform(
+            Operation(op="get", entity=entity, id=str(record_id), actor=operation.actor)
+        )
+        if readback.status == "refused" and readback.refusal == "not_found":
+            return StepResult(
+                "failed",
+                f"not done: the vendor answered the {operation.op} with ok, but holds no "
+                f"{entity} {record_id}",
+                expected=f"{entity} {record_id}",
+                actual="not found",
+                outcome=result.outcome,
+            )
+        if readback.status != "ok" or readback.record is None:
+            return StepResult(
+                "error",
+                f"the vendor answered the {operation.op}, but the record could not be read "
+                f"back to prove it: {readback.message}",
+                outcome=result.outcome,
+            )
+        diffs = differences(
+            entity, expected_after(operation), readback.record, self.adapter.normalises
+        )
+        if diffs:
+            return StepResult(
+                "failed",
+                f"not done: the vendor answered the {operation.op} with ok, but holds "
+                + "; ".join(f"{n} {held!r}" for n, _, held in diffs),
+                expected="; ".join(f"{n} {want!r}" for n, want, _ in diffs),
+                actual="; ".join(f"{n} {held!r}" for n, _, held in diffs),
+                outcome=result.outcome,
+            )
+        outcome = result.outcome.model_copy(update={"record": {**record, **readback.record}})
+        return StepResult("passed", result.message, outcome=outcome)
 
     def _perform(self, operation: Operation, refused: Refusal) -> StepResult:
         outcome = self.adapter.perform(operation)

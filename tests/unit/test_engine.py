@@ -176,16 +176,18 @@ def test_cleanup_deletes_newest_first_even_after_a_failure(tmp_path: Path, world
     folder = run_workspace(make_workspace(tmp_path), ids=("DEAL",))
     events = list(read_events(folder / "results.jsonl"))
     steps = [e for e in events if isinstance(e, StepDone)]
-    assert [s.status for s in steps] == ["passed", "passed", "passed", "failed"]
-    assert steps[-1].expected == "record.stage 'won'" and steps[-1].actual == "'prospecting'"
-    assert steps[-1].line == 15  # the `- expect:` line of deal.yaml
+    # The write is read back: an "ok" that changed nothing fails the step itself.
+    assert [s.status for s in steps] == ["passed", "passed", "failed", "skipped"]
+    assert steps[2].expected == "stage 'won'" and steps[2].actual == "stage 'prospecting'"
+    assert steps[2].message.startswith("not done: the vendor answered the advance with ok")
+    assert steps[2].line == 12  # the `- advance:` line of deal.yaml
     cleanups = [e for e in events if isinstance(e, CleanupDone)]
     assert [c.entity for c in cleanups] == ["opportunity", "account"]
     assert world.records == {}
     card = score(events)
     assert card.vendors[0].requirements["R-DEAL"].verdict == "not met"
     failed = card.vendors[0].scenarios["DEAL"].failed_step
-    assert failed is not None and failed.index == 3
+    assert failed is not None and failed.index == 2
 
 
 def test_a_refusal_expected_passes_and_one_not_expected_fails(tmp_path: Path, world: World) -> None:
@@ -411,7 +413,7 @@ def test_only_the_refusals_a_step_names_count_and_an_outage_is_never_one(
     tmp_path: Path, world: World
 ) -> None:
     """Rep B must not see rep A's lead: a business rule or a 503 proves nothing of that."""
-    world.faults["get lead"] = "refuse"  # refused, but by a business rule
+    world.faults["get lead as rep_b"] = "refuse"  # refused, but by a business rule
     folder = run_workspace(make_workspace(tmp_path), ids=("PRIVATE",))
     steps = [e for e in read_events(folder / "results.jsonl") if isinstance(e, StepDone)]
     assert steps[1].status == "failed"
@@ -419,7 +421,7 @@ def test_only_the_refusals_a_step_names_count_and_an_outage_is_never_one(
         "refused (forbidden, not_found)",
         "refused (rule)",
     )
-    world.faults["get lead"] = "error"  # the vendor is down: untested, never met
+    world.faults["get lead as rep_b"] = "error"  # the vendor is down: untested, never met
     folder = run_workspace(make_workspace(tmp_path / "down"), ids=("PRIVATE",))
     (vendor,) = score(read_events(folder / "results.jsonl")).vendors
     assert vendor.scenarios["PRIVATE"].status == "error"
@@ -442,3 +444,15 @@ def test_a_failed_log_in_of_an_actor_is_an_error_of_the_run(tmp_path: Path, worl
     assert vendor.scenarios["LOGIN"].status == "error"
     assert "log-in of 'rep_a' failed" in (vendor.scenarios["LOGIN"].message or "")
     assert vendor.requirements["R-ACCOUNT"].verdict == "untested"
+
+
+def test_a_create_acknowledged_but_never_performed_is_not_done(
+    tmp_path: Path, world: World
+) -> None:
+    world.faults["create account"] = "swallow"
+    folder = run_workspace(make_workspace(tmp_path), ids=("ACCOUNT",))
+    (vendor,) = score(read_events(folder / "results.jsonl")).vendors
+    failed = vendor.scenarios["ACCOUNT"].failed_step
+    assert failed is not None and failed.index == 0 and failed.status == "failed"
+    assert failed.actual == "not found"
+    assert vendor.requirements["R-ACCOUNT"].verdict == "not met"  # a product verdict
