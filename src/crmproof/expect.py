@@ -85,6 +85,11 @@ def _match(name: str, actual: Any, expected: Any) -> Judgement:
             "present" if expected else "absent",
             "present" if present else "absent",
         )
+    if name == "only":
+        hits = actual if isinstance(actual, list | tuple) else [] if actual is None else [actual]
+        held = sorted(str(h.get("id")) if isinstance(h, dict) else str(h) for h in hits)
+        wanted = sorted(str(e) for e in expected)
+        return Judgement(held == wanted, f"exactly the records {wanted}", f"records {held}")
     if name == "count":
         n = len(actual) if isinstance(actual, (list, tuple)) else (0 if actual is None else 1)
         return Judgement(n == expected, f"count {expected}", f"count {n}")

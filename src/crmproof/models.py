@@ -155,6 +155,9 @@ class Expectation(Spec):
     contains: Any = None
     matches: str | None = Field(None, max_length=500, description="A regular expression.")
     count: int | None = Field(None, ge=0)
+    only: list[str] | None = Field(
+        None, description="The ids a find must return, and nothing else: `[${a.id}, ${b.id}]`."
+    )
     exists: bool | None = None
     less_than: float | None = None
     greater_than: float | None = None

@@ -339,6 +339,15 @@ def _check_expect(doc: Document, loc: tuple[Any, ...], raw: Any) -> list[Diagnos
                 f"`get:` or `find:` (found {', '.join(subjects) or 'none'})",
             )
         )
+    if "find" in raw and "count" not in raw and "only" not in raw:
+        out.append(
+            doc.warning(
+                (*loc, "find"),
+                "this find checks what it finds but not what it must not: a vendor whose "
+                "search ignores its filter would pass; add `count:` or `only:`",
+                key=True,
+            )
+        )
     if not any(k in raw for k in vocab.MATCHERS):
         out.append(doc.error(loc, f"an expectation needs a check; {one_of(vocab.MATCHERS)}"))
     entity = raw.get("get") or raw.get("find")

@@ -249,6 +249,7 @@ MATCHERS: dict[str, str] = {
     "greater_than": "A number above the value.",
     "exists": "`true`: present; `false`: absent.",
     "count": "How many hits (a find) or records.",
+    "only": "The hits of a find are exactly these records (ids): nothing missing, nothing else.",
     "fields": "Field values the record, or every hit, must have.",
 }
 # Matchers that compare the subject itself; `fields` looks inside each record instead.
