@@ -175,6 +175,74 @@ def run_cmd(
     sys.exit(_exit_code(card, fail_on))
 
 
+@main.command("audit")
+@click.option("--workspace", "-w", default=None, help="Workspace folder (default: .).")
+@click.option("--vendor", "-v", "vendors", multiple=True, help="Only this vendor (repeatable).")
+@click.option("-k", "ids", multiple=True, help="Only scenarios whose id matches this glob.")
+@click.option("--tag", "-t", "tags", multiple=True, help="Only scenarios with this tag.")
+@click.option(
+    "--budget", default=1800.0, show_default=True, help="Seconds to spend per vendor at most."
+)
+@click.option("--reports", default=None, help="Folder of run folders (default: reports/).")
+@click.option("--run", "run_id", default="latest", show_default=True, help="Run to attach it to.")
+def audit_cmd(
+    workspace: str | None,
+    vendors: tuple[str, ...],
+    ids: tuple[str, ...],
+    tags: tuple[str, ...],
+    budget: float,
+    reports: str | None,
+    run_id: str,
+) -> None:
+    """Suite strength: re-run each passing scenario with one wrong answer injected.
+
+    A scenario that still passes when a write did nothing, or a search ignored its
+    filter, is weak at that step. The result is kept as audit.json in the run folder
+    (default: the latest), and its scorecard shows each vendor's suite strength.
+    """
+    from crmproof import audit
+    from crmproof.credentials import resolve_settings
+    from crmproof.runner import new_adapter, new_run_id, open_settings
+
+    ws = _workspace(workspace)
+    suite = _load_checked(ws, quiet_warnings=True)
+    if suite.errors:
+        raise UserInputError(f"{len(suite.errors)} error(s): see `crmproof validate`")
+    assert suite.evaluation is not None
+    evaluation = suite.evaluation.model
+    jobs = make_plan(suite, Filters(ids, tags, (), vendors))
+    chosen = list(dict.fromkeys(j.vendor for j in jobs))
+    marker = new_run_id()
+    report = audit.AuditReport()
+    for vendor in chosen:
+        settings, _ = resolve_settings(evaluation.vendors[vendor].settings)
+        adapter = new_adapter(suite, vendor)
+        adapter.run_id = marker
+        try:
+            adapter.open(open_settings(evaluation, settings))
+            report.vendors += audit.run_mutations(
+                {vendor: (adapter, adapter.declared())},
+                [j.scenario for j in jobs if j.vendor == vendor],
+                marker,
+                budget,
+                progress=lambda m: click.echo(m, err=True),
+            ).vendors
+        finally:
+            adapter.close()
+    click.echo(audit.text(report), nl=False)
+    folder = _run_folder(ws, run_id, reports) if _has_run(ws, run_id, reports) else None
+    if folder is not None:
+        (folder / "audit.json").write_text(report.model_dump_json(indent=2) + "\n")
+        render.write_all(folder)
+        _write_manifest(suite, folder)
+        click.echo(f"suite strength added to {workspaces.display_path(folder)}", err=True)
+
+
+def _has_run(ws: Path, run: str, reports: str | None) -> bool:
+    base = Path(reports) if reports else ws / "reports"
+    return (base / run / "results.jsonl").exists()
+
+
 def _write_manifest(suite: workspaces.Suite, folder: Path) -> None:
     from crmproof import manifest
 

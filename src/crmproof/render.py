@@ -53,6 +53,11 @@ def _cell(card: VendorCard, rid: str) -> str:
     return text
 
 
+def strength_text(card: Scorecard) -> str:
+    """'tryton 96%, bottlecrm 95%': mutations the suite catches, per vendor."""
+    return ", ".join(f"{v} {s:.0%}" for v, s in (card.suite_strength or {}).items())
+
+
 def promises_text(vendor: VendorCard) -> str:
     """'promises kept: 30 of 34 (4 broken, 2 unproven)': claims held against the proof."""
     p = vendor.promises
@@ -152,6 +157,8 @@ def terminal(card: Scorecard) -> str:
     if stability:
         parts.append(f"rank stability: {stability}")
     parts += [f"{v.name} {promises_text(v)}" for v in card.vendors if v.promises]
+    if card.suite_strength:
+        parts.append(f"suite strength (crmproof audit): {strength_text(card)}")
     for vendor in card.vendors:
         if vendor.leftovers is None:
             cleanup = "not verified (the adapter cannot list leftovers)"
@@ -201,6 +208,8 @@ def markdown(card: Scorecard) -> str:
     stability = stability_text(card.stability)
     if stability:
         out += ["", f"Rank stability: {stability}."]
+    if card.suite_strength:
+        out += ["", f"Suite strength (`crmproof audit`): {strength_text(card)}."]
     promised = [v for v in card.vendors if v.promises]
     if promised:
         out += ["", "Claims against proof (the vendors' response files):", ""]
@@ -303,6 +312,7 @@ def html(card: Scorecard) -> str:
         layers=[("strategy", card.strategies), ("role", card.roles), ("process", card.processes)],
         effort_text=_effort_text,
         promises_text=promises_text,
+        strength=strength_text(card) if card.suite_strength else None,
         started=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(card.started)),
     )
 
@@ -316,6 +326,11 @@ def _write(path: Path, text: str) -> None:
 def write_all(folder: Path) -> Scorecard:
     """Score a run folder's results.jsonl and (re)write every report beside it."""
     card = score(read_events(folder / "results.jsonl"))
+    if (folder / "audit.json").exists():
+        from crmproof.audit import AuditReport
+
+        audited = AuditReport.model_validate_json((folder / "audit.json").read_text())
+        card.suite_strength = {v.vendor: round(v.strength, 4) for v in audited.vendors}
     _write(folder / "scorecard.json", card.model_dump_json(indent=2))
     _write(folder / "scorecard.md", markdown(card))
     _write(folder / "junit.xml", junit(card))

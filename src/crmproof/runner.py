@@ -228,25 +228,13 @@ class Run:
         try:
             if problem:
                 raise RuntimeError(problem)
-            if config.command:
-                adapter = ExternalAdapter(
-                    config.command, cwd=self.suite.root, timeout=evaluation.run.step_timeout
-                )
-            else:
-                assert config.adapter is not None
-                adapter = discovery.load(config.adapter, self.suite.adapters_dir).adapter()
+            adapter = new_adapter(self.suite, vendor)
             adapter.run_id = self.run_id
             evidence = self.folder / "evidence" / vendor
             evidence.mkdir(parents=True, exist_ok=True)
             adapter.evidence_dir = str(evidence)
             hello = adapter.hello()
-            vendor_version = adapter.open(
-                {
-                    **(settings or {}),
-                    "trace": evaluation.run.trace,
-                    "timeout": evaluation.run.step_timeout,
-                }
-            )
+            vendor_version = adapter.open(open_settings(evaluation, settings or {}))
             capabilities = adapter.declared()  # after open: settings may add actors
         except Exception as exc:
             emit(
@@ -320,6 +308,22 @@ class Run:
             )
             return
         emit(LeftoversFound(vendor=vendor, checked=left is not None, records=left or []))
+
+
+def new_adapter(suite: Suite, vendor: str) -> Adapter:
+    """The adapter of a vendor of crmproof.yaml: in process by name, or its program."""
+    assert suite.evaluation is not None
+    evaluation = suite.evaluation.model
+    config = evaluation.vendors[vendor]
+    if config.command:
+        return ExternalAdapter(config.command, cwd=suite.root, timeout=evaluation.run.step_timeout)
+    assert config.adapter is not None
+    return discovery.load(config.adapter, suite.adapters_dir).adapter()
+
+
+def open_settings(evaluation: Evaluation, settings: dict[str, Any]) -> dict[str, Any]:
+    """What `open` receives: the vendor's resolved settings and the run policy."""
+    return {**settings, "trace": evaluation.run.trace, "timeout": evaluation.run.step_timeout}
 
 
 def _scenario_error(emit: Emit, job: Job, message: str) -> None:

@@ -163,6 +163,11 @@ class Scorecard(BaseModel):
     stability: dict[str, Any] | None = Field(
         None, description="How far one weight must move before the top two swap places."
     )
+    suite_strength: dict[str, float] | None = Field(
+        None,
+        description="Per vendor, mutations caught / tried by `crmproof audit`: how much "
+        "the suite's met verdicts are worth. None: not audited.",
+    )
 
 
 def _add_effort(total: dict[str, int] | None, more: dict[str, int] | None) -> dict[str, int] | None:

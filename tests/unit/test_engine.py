@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from crmproof import Adapter, AdapterDefinitionError, Capabilities, Operation, vocabulary
+from crmproof import Adapter, AdapterDefinitionError, Capabilities, Operation, audit, vocabulary
 from crmproof import workspace as workspaces
 from crmproof.errors import ResultsError, ResumeError
 from crmproof.events import CleanupDone, RunStarted, ScenarioDone, StepDone
@@ -456,3 +456,37 @@ def test_a_create_acknowledged_but_never_performed_is_not_done(
     assert failed is not None and failed.index == 0 and failed.status == "failed"
     assert failed.actual == "not found"
     assert vendor.requirements["R-ACCOUNT"].verdict == "not met"  # a product verdict
+
+
+def test_the_audit_finds_a_scenario_that_would_pass_on_a_broken_product(
+    tmp_path: Path, world: World
+) -> None:
+    """A find that checks its hit but not what must be absent is weak; writes are proven."""
+    weak = """
+        id: WEAK-FIND
+        title: A lead is found
+        covers: [R-LEAD]
+        steps:
+          - create: lead
+            with: {name: "Lead ${run.id}"}
+            save: lead
+          - expect:
+              find: lead
+              where: {name: "Lead ${run.id}"}
+              fields: {name: "Lead ${run.id}"}
+    """
+    root = make_workspace(tmp_path, {**SCENARIOS, "weak.yaml": weak})
+    suite = workspaces.load(root)
+    adapter = MemoryCrm()
+    adapter.open({})
+    report = audit.run_mutations(
+        {"memory": (adapter, adapter.declared())}, suite.scenarios, "audit-1", budget=60
+    )
+    (vendor,) = report.vendors
+    assert vendor.scenarios == 5 and vendor.not_tried == 0
+    assert [(w.scenario, w.step, w.mutation) for w in vendor.weaknesses] == [
+        ("WEAK-FIND", 1, "find everything")
+    ]
+    assert vendor.tried == 10 and vendor.caught == 9  # 8 writes; 1 find, answered 2 ways
+    assert world.records == {}  # every trial cleaned up after itself
+    assert "WEAK at step 2 (expect lead)" in audit.text(report)
