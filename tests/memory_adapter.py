@@ -45,6 +45,7 @@ class World:
         self.faults: dict[str, str] = {}
         self.lacks: set[str] = set()  # "advance opportunity" is not declared
         self.ids = itertools.count(1)
+        self.sessions = 0
 
 
 class MemoryCrm(Adapter):
@@ -52,7 +53,10 @@ class MemoryCrm(Adapter):
     version = "1.0"
     world: ClassVar[World] = World()
 
+    max_workers = 4  # a dict takes any number of sessions
+
     def open(self, settings: Mapping[str, Any]) -> str | None:
+        self.world.sessions += 1
         return "memory-1"
 
     def capabilities(self) -> Capabilities:

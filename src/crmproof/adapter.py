@@ -134,6 +134,9 @@ class Adapter(ABC):
     not_offered: ClassVar[dict[str, str]] = {}
     # What this channel cannot exercise (an API cannot go offline): "untested (channel)".
     channel_limits: ClassVar[dict[str, str]] = {}
+    # How many scenarios may run at once, each on its own instance (session, browser
+    # context): what the vendor's server and its database take safely.
+    max_workers: ClassVar[int] = 1
     # Fields the vendor stores normalised, with the rule (`crmproof.proof.RULES`), so a
     # write read back is compared fairly: {"account.phone": "formatted"}.
     normalises: ClassVar[dict[str, str]] = {}

@@ -119,6 +119,12 @@ def _progress(total: int) -> Callable[[ResultEvent], None]:
 )
 @click.option("--reports", default=None, help="Folder for run folders (default: reports/).")
 @click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Scenarios of one vendor at once, up to what its adapter declares safe.",
+)
+@click.option(
     "--resume",
     "resume",
     default=None,
@@ -141,6 +147,7 @@ def run_cmd(
     reports: str | None,
     resume: str | None,
     fail_on: str,
+    workers: int | None,
 ) -> None:
     """Run the scenarios on the vendors and write the scorecard."""
     ws = _workspace(workspace)
@@ -162,6 +169,7 @@ def run_cmd(
         if not jobs:
             raise PlanError("no scenario matches these filters: nothing to run")
         run = Run(suite, jobs, base, progress=_progress(len(jobs)))
+    run.workers = workers
     click.echo(
         f"run {run.run_id}: {len(jobs)} scenario runs on "
         f"{', '.join(dict.fromkeys(j.vendor for j in jobs))}",

@@ -50,6 +50,9 @@ class Vendor(Spec):
         description="Passed to the adapter; `${env:NAME}` reads the environment or secrets.env.",
     )
     description: str | None = None
+    workers: int | None = Field(
+        None, ge=1, le=64, description="Scenarios of this vendor at once (default: run.workers)."
+    )
 
     @model_validator(mode="after")
     def _one_kind(self) -> Vendor:
@@ -73,6 +76,19 @@ class RunPolicy(Spec):
     scenario_timeout: float = Field(600.0, gt=0, description="Seconds one scenario may take.")
     trace: Literal["on-failure", "always"] = Field(
         "on-failure", description="When browser adapters keep a Playwright trace."
+    )
+    workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Scenarios of one vendor run at once, where its adapter declares it safe.",
+    )
+    max_workers: int | None = Field(
+        None,
+        ge=1,
+        le=256,
+        description="Scenarios running at once over all vendors (default: the vendors or the "
+        "cores, whichever is more), so a run never oversubscribes the machine.",
     )
 
 

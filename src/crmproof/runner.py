@@ -94,6 +94,9 @@ class Run:
     progress: Progress | None = None
     # Set by `resume`: records a killed run created and did not clean up, per vendor.
     orphans: dict[str, list[RecordRef]] | None = None
+    # Scenarios of one vendor at once (--workers); None: as crmproof.yaml says.
+    workers: int | None = None
+    _budget: threading.BoundedSemaphore = field(init=False, repr=False)
 
     @classmethod
     def resume(
@@ -151,6 +154,10 @@ class Run:
                 all_secrets |= found
             except MissingCredential as exc:
                 resolved[name] = (None, str(exc))
+        vendors = {*(j.vendor for j in self.jobs), *(self.orphans or {})}
+        self._budget = threading.BoundedSemaphore(
+            evaluation.run.max_workers or max(len(vendors), os.cpu_count() or 1)
+        )
         writer = ResultsWriter(self.folder / "results.jsonl", all_secrets)
         try:
             if self.orphans is not None:
@@ -262,26 +269,59 @@ class Run:
                 capabilities=capabilities.model_dump(),
             )
         )
-        runner = ScenarioRun(
-            adapter,
-            capabilities,
-            vendor,
-            self.run_id,
-            emit,
-            scenario_timeout=evaluation.run.scenario_timeout,
-        )
+        adapters = [adapter]
         try:
             if self.orphans is not None:
-                runner.cleanup("(resumed run)", self._all_orphans(adapter, orphans))
-            for job in jobs:
-                try:
-                    runner.run(job.scenario)
-                except Exception as exc:  # a bug of ours must not lose the other scenarios
-                    _scenario_error(emit, job, f"crmproof error: {type(exc).__name__}: {exc}")
+                ScenarioRun(adapter, capabilities, vendor, self.run_id, emit).cleanup(
+                    "(resumed run)", self._all_orphans(adapter, orphans)
+                )
+            wanted = min(self._workers(vendor, adapter), len(jobs))
+            for _ in range(wanted - 1):  # each worker: its own session, browser context
+                extra = new_adapter(self.suite, vendor)
+                extra.run_id, extra.evidence_dir = self.run_id, adapter.evidence_dir
+                extra.open(open_settings(evaluation, settings or {}))
+                adapters.append(extra)
+            queue: list[Job] = list(jobs)
+            lock = threading.Lock()
+
+            def work(mine: Adapter) -> None:
+                runner = ScenarioRun(
+                    mine,
+                    capabilities,
+                    vendor,
+                    self.run_id,
+                    emit,
+                    scenario_timeout=evaluation.run.scenario_timeout,
+                )
+                while True:
+                    with lock:
+                        if not queue:
+                            return
+                        job = queue.pop(0)
+                    with self._budget:
+                        try:
+                            runner.run(job.scenario)
+                        except Exception as exc:  # a bug of ours must not lose the others
+                            _scenario_error(
+                                emit, job, f"crmproof error: {type(exc).__name__}: {exc}"
+                            )
+
+            workers = [threading.Thread(target=work, args=(a,), daemon=True) for a in adapters]
+            for thread in workers:
+                thread.start()
+            for thread in workers:
+                thread.join()
             self._check_leftovers(adapter, vendor, emit)
         finally:
-            with contextlib.suppress(Exception):
-                adapter.close()
+            for opened in adapters:
+                with contextlib.suppress(Exception):
+                    opened.close()
+
+    def _workers(self, vendor: str, adapter: Adapter) -> int:
+        """How many scenarios of a vendor run at once: asked for, and safe for its adapter."""
+        evaluation = self.suite.evaluation.model  # type: ignore[union-attr]
+        asked = self.workers or evaluation.vendors[vendor].workers or evaluation.run.workers
+        return max(1, min(asked, adapter.max_workers))
 
     def _all_orphans(self, adapter: Adapter, recorded: list[RecordRef]) -> list[RecordRef]:
         """What the killed run left: recorded creations, plus what the vendor still holds.

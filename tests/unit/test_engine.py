@@ -490,3 +490,16 @@ def test_the_audit_finds_a_scenario_that_would_pass_on_a_broken_product(
     assert vendor.tried == 10 and vendor.caught == 9  # 8 writes; 1 find, answered 2 ways
     assert world.records == {}  # every trial cleaned up after itself
     assert "WEAK at step 2 (expect lead)" in audit.text(report)
+
+
+def test_scenarios_of_a_vendor_run_side_by_side_each_in_its_own_session(
+    tmp_path: Path, world: World
+) -> None:
+    root = make_workspace(tmp_path)
+    suite = workspaces.load(root)
+    run = Run(suite, make_plan(suite, Filters()), root / "reports")
+    run.workers = 3
+    folder = run.execute()
+    assert world.sessions == 3  # one adapter, one session, per worker
+    assert sorted(scenario_status(folder).values()) == ["passed"] * 4
+    assert world.records == {}
