@@ -10,8 +10,9 @@ from typing import Any
 
 import click
 
-from crmproof import discovery, render, sandbox, validate
+from crmproof import attest, discovery, evidence_cli, keys, render, sandbox, validate
 from crmproof import workspace as workspaces
+from crmproof.errors import CrmproofError
 from crmproof.plan import Filters, make_plan
 from crmproof.runner import Run
 
@@ -145,6 +146,11 @@ def run_cmd(
             f"{len(suite.errors)} error(s): nothing was run (see `crmproof validate`)", err=True
         )
         sys.exit(2)
+    signing = _signing_key()
+    assert suite.evaluation is not None
+    inputs = attest.workspace_inputs(
+        ws, suite.evaluation.model.requirements, suite.evaluation.model.scenarios
+    )
     base = Path(reports) if reports else ws / "reports"
     if resume:
         if ids or tags or requirements or vendors:
@@ -169,9 +175,11 @@ def run_cmd(
         err=True,
     )
     folder = run.execute()
-    card = render.write_all(folder)
+    card = render.write_all(folder, unsigned=signing is None)
     _write_manifest(suite, folder)
+    attest.write(folder, signing, inputs)
     click.echo(render.terminal(card))
+    click.echo(evidence_cli.signature_line(signing))
     click.echo(f"reports: {workspaces.display_path(folder)}", err=True)
     sys.exit(_exit_code(card, fail_on))
 
@@ -187,21 +195,11 @@ def _write_manifest(suite: workspaces.Suite, folder: Path) -> None:
     manifest.write(folder, adapters)
 
 
-@main.command("verify")
-@click.argument("run", required=False)
-@click.option("--workspace", "-w", default=None)
-@click.option("--reports", default=None, help="Folder of run folders (default: reports/).")
-def verify_cmd(run: str | None, workspace: str | None, reports: str | None) -> None:
-    """Check RUN's files (default: the latest) against its manifest.json."""
-    from crmproof import manifest
-
-    folder = _run_folder(_workspace(workspace), run, reports)
-    problems = manifest.verify(folder)
-    for problem in problems:
-        click.echo(problem, err=True)
-    if problems:
-        sys.exit(1)
-    click.echo(f"{workspaces.display_path(folder)}: every file matches its manifest")
+def _signing_key() -> keys.SigningKey | None:
+    try:
+        return keys.signing_key()
+    except CrmproofError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _exit_code(card: render.Scorecard, fail_on: str) -> int:
@@ -231,9 +229,12 @@ def report_cmd(run: str | None, workspace: str | None, reports: str | None, as_j
     """Re-render RUN's scorecard (default: the latest) from its results.jsonl alone."""
     folder = _run_folder(_workspace(workspace), run, reports)
     try:
-        card = render.write_all(folder)
+        card = render.write_all(folder, unsigned=not attest.is_signed(folder))
     except ValueError as exc:
         raise click.ClickException(f"{folder / 'results.jsonl'}: {exc}") from None
+    refreshed = evidence_cli.refresh_attestation(folder)
+    if refreshed:
+        click.echo(refreshed, err=True)
     if as_json:
         click.echo(json.dumps(card.model_dump(), indent=2))
     else:
@@ -341,6 +342,11 @@ def sandbox_status(vendors: tuple[str, ...], workspace: str | None) -> None:
         st = sandbox.status(sandbox.SandboxHome(vendor))
         where = st.get("url", "-") if st["running"] else "-"
         click.echo(f"{vendor}\t{'running' if st['running'] else 'stopped'}\t{where}")
+
+
+main.add_command(evidence_cli.verify_cmd)
+main.add_command(evidence_cli.pack_cmd)
+main.add_command(evidence_cli.key_group)
 
 
 if __name__ == "__main__":
