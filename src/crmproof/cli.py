@@ -50,7 +50,12 @@ def validate_cmd(workspace: str | None) -> None:
         f"{len(suite.scenarios)} scenarios, {len(requirements)} requirements "
         f"({len(requirements) - len(uncovered)} covered"
         + (f", {len(uncovered)} not covered" if uncovered else ", every one covered")
-        + f"): {errors} error(s), {warnings} warning(s)",
+        + f"): {errors} error(s), {warnings} warning(s)"
+        + (
+            f"; {len(suite.empty_scenario_files)} file(s) held no scenario"
+            if suite.empty_scenario_files
+            else ""
+        ),
         err=True,
     )
     sys.exit(1 if errors else 0)
