@@ -161,7 +161,7 @@ def refresh(folder: Path, key: SigningKey | None) -> str | None:
     current = manifest.files(folder)
     changed = sorted(
         name
-        for name in set(current) | set(subjects) - {manifest.MANIFEST}
+        for name in (set(current) | set(subjects)) - {manifest.MANIFEST}
         if current.get(name) != subjects.get(name)
     )
     if not changed:

@@ -66,7 +66,9 @@ def verify_cmd(
             public = keys.load_public(key_path)
         except CrmproofError as exc:
             raise click.ClickException(str(exc)) from None
-    if run and run.endswith(".zip") and Path(run).is_file():
+    if run and run.endswith(".zip") and not Path(run).is_file():
+        raise click.ClickException(f"{run}: no such evidence pack")
+    if run and run.endswith(".zip"):
         target = Path(run).resolve()
         outcome = verify.check_pack(target, public)
     else:

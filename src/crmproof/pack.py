@@ -97,6 +97,16 @@ def _members(folder: Path, workspace: Path, inputs: dict[str, str]) -> dict[str,
     return members
 
 
+def _contents(name: str, path: Path) -> list[tuple[str, bytes]]:
+    """A member's bytes, and those of every entry when it is itself a zip (a trace)."""
+    data = path.read_bytes()
+    out = [(name, data)]
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as inner:
+            out += [(f"{name}!{entry}", inner.read(entry)) for entry in inner.namelist()]
+    return out
+
+
 def write(folder: Path, workspace: Path, out: Path | None = None) -> Pack:
     """Write the evidence pack of a run folder; refuse when it could not verify."""
     env = attest.read(folder)
@@ -125,10 +135,11 @@ def write(folder: Path, workspace: Path, out: Path | None = None) -> Pack:
     members = _members(folder, workspace, inputs)
     secrets = known_secrets()
     leaks = [
-        f"{name}: holds {secret_name}"
+        f"{where}: holds {secret_name}"
         for name, path in members.items()
+        for where, data in _contents(name, path)
         for secret_name, value in secrets.items()
-        if value.encode() in path.read_bytes()
+        if value.encode() in data
     ]
     if leaks:
         raise UserInputError(

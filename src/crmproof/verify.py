@@ -118,7 +118,7 @@ def check_scorecard(folder: Path) -> list[str]:
         return [f"scorecard.json: not valid JSON ({exc})"]
     try:
         derived = json.loads(score(read_events(folder / "results.jsonl")).model_dump_json())
-    except (KeyError, ValueError, StopIteration, TypeError) as exc:
+    except (KeyError, ValueError, StopIteration, TypeError, AttributeError, IndexError) as exc:
         return [f"results.jsonl: cannot be scored ({type(exc).__name__}: {exc})"]
     found = differences(written, derived)
     problems = [
