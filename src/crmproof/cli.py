@@ -151,6 +151,12 @@ def run_cmd(
             f"{len(suite.errors)} error(s): nothing was run (see `crmproof validate`)", err=True
         )
         sys.exit(2)
+    if suite.empty_scenario_files:
+        click.echo(
+            f"warning: {len(suite.empty_scenario_files)} scenario file(s) held no scenario: "
+            + ", ".join(suite.empty_scenario_files),
+            err=True,
+        )
     signing = _signing_key()
     assert suite.evaluation is not None
     inputs = attest.workspace_inputs(

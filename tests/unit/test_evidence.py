@@ -562,6 +562,10 @@ def test_an_empty_scenario_file_gets_a_located_warning(tmp_path: Path, content: 
     assert proc.returncode == 0, proc.stderr
     assert "later.yaml:1:1: warning: this file holds no scenario" in proc.stderr
     assert "1 file(s) held no scenario" in proc.stderr
+    if not content:  # `run` says so too, once is enough
+        run = crmproof("run", "-w", str(ws), home=tmp_path)
+        assert "warning: 1 scenario file(s) held no scenario: " in run.stderr
+        assert "later.yaml" in run.stderr
 
 
 def test_a_file_with_a_scenario_is_not_counted_empty(tmp_path: Path) -> None:
