@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from crmproof import discovery, render, sandbox, validate
+from crmproof import attest, discovery, evidence_cli, keys, render, sandbox, validate
 from crmproof import workspace as workspaces
 from crmproof.errors import CrmproofError, PlanError, ResultsError, UserInputError
 from crmproof.events import ResultEvent, ScenarioDone, VendorReady
@@ -23,7 +23,18 @@ def _workspace(path: str | None) -> Path:
     return Path(path or ".").resolve()
 
 
-@click.group()
+class _Commands(click.Group):
+    """A user's mistake (a `CrmproofError`) is one clear line and exit 1; anything else is
+    a bug of ours and keeps its traceback, so it is never disguised as a polite message."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except CrmproofError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=_Commands)
 @click.version_option(package_name="crmproof")
 def main() -> None:
     """Make CRM vendors prove that their system supports your processes."""
@@ -52,7 +63,12 @@ def validate_cmd(workspace: str | None) -> None:
         f"{len(suite.scenarios)} scenarios, {len(requirements)} requirements "
         f"({len(requirements) - len(uncovered)} covered"
         + (f", {len(uncovered)} not covered" if uncovered else ", every one covered")
-        + f"): {errors} error(s), {warnings} warning(s)",
+        + f"): {errors} error(s), {warnings} warning(s)"
+        + (
+            f"; {len(suite.empty_scenario_files)} file(s) held no scenario"
+            if suite.empty_scenario_files
+            else ""
+        ),
         err=True,
     )
     sys.exit(1 if errors else 0)
@@ -157,6 +173,17 @@ def run_cmd(
             f"{len(suite.errors)} error(s): nothing was run (see `crmproof validate`)", err=True
         )
         sys.exit(2)
+    if suite.empty_scenario_files:
+        click.echo(
+            f"warning: {len(suite.empty_scenario_files)} scenario file(s) held no scenario: "
+            + ", ".join(suite.empty_scenario_files),
+            err=True,
+        )
+    signing = _signing_key()
+    assert suite.evaluation is not None
+    inputs = attest.workspace_inputs(
+        ws, suite.evaluation.model.requirements, suite.evaluation.model.scenarios
+    )
     base = Path(reports) if reports else ws / "reports"
     if resume:
         if ids or tags or requirements or vendors:
@@ -176,9 +203,11 @@ def run_cmd(
         err=True,
     )
     folder = run.execute()
-    card = render.write_all(folder)
+    card = render.write_all(folder, unsigned=signing is None)
     _write_manifest(suite, folder)
+    attest.write(folder, signing, inputs)
     click.echo(render.terminal(card))
+    click.echo(evidence_cli.signature_line(signing))
     click.echo(f"reports: {workspaces.display_path(folder)}", err=True)
     sys.exit(_exit_code(card, fail_on))
 
@@ -262,21 +291,8 @@ def _write_manifest(suite: workspaces.Suite, folder: Path) -> None:
     manifest.write(folder, adapters)
 
 
-@main.command("verify")
-@click.argument("run", required=False)
-@click.option("--workspace", "-w", default=None)
-@click.option("--reports", default=None, help="Folder of run folders (default: reports/).")
-def verify_cmd(run: str | None, workspace: str | None, reports: str | None) -> None:
-    """Check RUN's files (default: the latest) against its manifest.json."""
-    from crmproof import manifest
-
-    folder = _run_folder(_workspace(workspace), run, reports)
-    problems = manifest.verify(folder)
-    for problem in problems:
-        click.echo(problem, err=True)
-    if problems:
-        sys.exit(1)
-    click.echo(f"{workspaces.display_path(folder)}: every file matches its manifest")
+def _signing_key() -> keys.SigningKey | None:
+    return keys.signing_key()
 
 
 def _exit_code(card: Scorecard, fail_on: str) -> int:
@@ -305,7 +321,10 @@ def _run_folder(ws: Path, run: str | None, reports: str | None) -> Path:
 def report_cmd(run: str | None, workspace: str | None, reports: str | None, as_json: bool) -> None:
     """Re-render RUN's scorecard (default: the latest) from its results.jsonl alone."""
     folder = _run_folder(_workspace(workspace), run, reports)
-    card = render.write_all(folder)
+    card = render.write_all(folder, unsigned=not attest.is_signed(folder))
+    refreshed = evidence_cli.refresh_attestation(folder)
+    if refreshed:
+        click.echo(refreshed, err=True)
     if as_json:
         click.echo(json.dumps(card.model_dump(), indent=2))
     else:
@@ -407,21 +426,10 @@ def sandbox_status(vendors: tuple[str, ...], workspace: str | None) -> None:
         click.echo(f"{vendor}\t{'running' if st['running'] else 'stopped'}\t{where}")
 
 
-def run() -> None:
-    """The console script: a user's mistake is one clear line and exit 2; a bug of ours
-    keeps its traceback, so it is never disguised as a polite message."""
-    try:
-        main(standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except CrmproofError as exc:
-        click.echo(f"crmproof: {exc}", err=True)
-        sys.exit(2)
+main.add_command(evidence_cli.verify_cmd)
+main.add_command(evidence_cli.pack_cmd)
+main.add_command(evidence_cli.key_group)
 
 
 if __name__ == "__main__":
-    run()
+    main()

@@ -18,6 +18,8 @@ from crmproof.events import RunStarted, VendorReady
 from crmproof.results import read_events
 
 MANIFEST = "manifest.json"
+# Written after the manifest and covering it (see crmproof.attest), so not listed in it.
+ATTESTATION = "attestation.intoto.json"
 
 
 def _sha256(path: Path) -> str:
@@ -28,11 +30,18 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def sha256_file(path: Path) -> str:
+    return _sha256(path)
+
+
 def _files(folder: Path) -> dict[str, str]:
     return {
         str(p.relative_to(folder)): _sha256(p)
         for p in sorted(folder.rglob("*"))
-        if p.is_file() and p.name != MANIFEST and not p.name.startswith(".")
+        if p.is_file()
+        and p.name != MANIFEST
+        and p != folder / ATTESTATION
+        and not p.name.startswith(".")
     }
 
 
@@ -73,6 +82,22 @@ def write(folder: Path, adapters: dict[str, Path | None]) -> dict[str, Any]:
     tmp.write_text(json.dumps(manifest, indent=2) + "\n")
     os.replace(tmp, folder / MANIFEST)
     return manifest
+
+
+def files(folder: Path) -> dict[str, str]:
+    """Every file of a run folder a manifest lists, by its SHA-256."""
+    return _files(folder)
+
+
+def refresh_files(folder: Path) -> dict[str, Any]:
+    """Re-list the files after `crmproof report` re-rendered them; the rest stays as run."""
+    path = folder / MANIFEST
+    recorded = json.loads(path.read_text())
+    recorded["files"] = _files(folder)
+    tmp = folder / f".{MANIFEST}.tmp"
+    tmp.write_text(json.dumps(recorded, indent=2) + "\n")
+    os.replace(tmp, path)
+    return dict(recorded)
 
 
 def verify(folder: Path) -> list[str]:

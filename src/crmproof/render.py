@@ -28,6 +28,10 @@ SYMBOL = {
     "untested": "untested",
     "not covered": "not covered",
 }
+UNSIGNED = (
+    "UNSIGNED: this run carries no signature, so nothing shows who wrote it "
+    "(`crmproof key new` makes a signing key)"
+)
 
 
 def _effort_text(effort: dict[str, int] | None) -> str:
@@ -180,7 +184,7 @@ def terminal(card: Scorecard) -> str:
     return "\n".join(parts) + "\n"
 
 
-def markdown(card: Scorecard) -> str:
+def markdown(card: Scorecard, unsigned: bool = False) -> str:
     header = ["requirement", "priority", "weight", *(v.name for v in card.vendors)]
     out = [
         f"# Scorecard: {card.evaluation}",
@@ -188,8 +192,8 @@ def markdown(card: Scorecard) -> str:
         f"Run `{card.run_id}`, suite sha256 `{card.suite_sha256[:12]}`.",
         "",
     ]
-    out += [f"> **{line}**" for line in headline(card)]
-    if headline(card):
+    out += [f"> **{line}**" for line in headline(card) + ([UNSIGNED] if unsigned else [])]
+    if headline(card) or unsigned:
         out.append("")
     out += [
         "| vendor | version | channel | score | disqualified | "
@@ -291,7 +295,7 @@ VERDICT_CSS = [
 ]
 
 
-def html(card: Scorecard) -> str:
+def html(card: Scorecard, unsigned: bool = False) -> str:
     """One self-contained page: no script, no external file; evidence linked relatively."""
     import time
 
@@ -304,7 +308,7 @@ def html(card: Scorecard) -> str:
     return env.get_template("index.html.j2").render(
         card=card,
         ranked=ranked,
-        headline=headline(card),
+        headline=headline(card) + ([UNSIGNED] if unsigned else []),
         stability=stability_text(card.stability),
         verdict_css=VERDICT_CSS,
         css_of=dict(VERDICT_CSS),
@@ -323,7 +327,7 @@ def _write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def write_all(folder: Path) -> Scorecard:
+def write_all(folder: Path, unsigned: bool = False) -> Scorecard:
     """Score a run folder's results.jsonl and (re)write every report beside it."""
     card = score(read_events(folder / "results.jsonl"))
     if (folder / "audit.json").exists():
@@ -332,7 +336,7 @@ def write_all(folder: Path) -> Scorecard:
         audited = AuditReport.model_validate_json((folder / "audit.json").read_text())
         card.suite_strength = {v.vendor: round(v.strength, 4) for v in audited.vendors}
     _write(folder / "scorecard.json", card.model_dump_json(indent=2))
-    _write(folder / "scorecard.md", markdown(card))
+    _write(folder / "scorecard.md", markdown(card, unsigned))
     _write(folder / "junit.xml", junit(card))
-    _write(folder / "index.html", html(card))
+    _write(folder / "index.html", html(card, unsigned))
     return card

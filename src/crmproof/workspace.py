@@ -42,6 +42,8 @@ class Suite:
     # Every scenario document, also those whose shape is wrong, for the checks of meaning.
     scenario_docs: list[Document] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # Scenario files that hold no document at all: empty, or only comments and whitespace.
+    empty_scenario_files: list[str] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -193,7 +195,20 @@ def load(root: Path) -> Suite:
                 if model is not None:
                     suite.catalogs.append(Loaded(model, doc))
     for path in _yaml_files(scen_dir):
-        for doc, problems in _documents(path):
+        documents = _documents(path)
+        if not documents:  # a user who saved an empty file believes the scenario exists
+            suite.empty_scenario_files.append(display_path(path))
+            suite.diagnostics.append(
+                Diagnostic(
+                    display_path(path),
+                    1,
+                    1,
+                    "this file holds no scenario: it is empty or only comments "
+                    "(write the scenario, or delete the file)",
+                    "warning",
+                )
+            )
+        for doc, problems in documents:
             suite.diagnostics += problems
             if doc is None:
                 continue
