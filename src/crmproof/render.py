@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 from tabulate import tabulate
 
@@ -38,6 +39,8 @@ def _effort_text(effort: dict[str, int] | None) -> str:
 def _cell(card: VendorCard, rid: str) -> str:
     cell = card.requirements[rid]
     text = SYMBOL[cell.verdict]
+    if cell.stale:
+        text = f"STALE (was {SYMBOL.get(cell.stale_verdict or '', cell.stale_verdict)})"
     if cell.verdict == "partly met":
         text += f" {cell.fraction:.0%}"
     if card.channel == "browser" and cell.effort:
@@ -60,6 +63,12 @@ def headline(card: Scorecard) -> list[str]:
                 f"{vendor.name}: {len(vendor.left_behind)} record(s) of this run were "
                 "left behind in the vendor (see scorecard.json)"
             )
+    if card.stale:
+        lines.append(
+            f"{card.stale} cell(s) are STALE: the workspace changed since this run "
+            f"({'; '.join(card.changed_since_run)}); they count as untested until re-run "
+            "(`crmproof run --stale`)"
+        )
     if not card.complete:
         lines.append(
             "This run did not finish: results are partial (resume it with "
@@ -279,9 +288,17 @@ def _write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def write_all(folder: Path) -> Scorecard:
-    """Score a run folder's results.jsonl and (re)write every report beside it."""
+def write_all(folder: Path, current: dict[str, Any] | None = None) -> Scorecard:
+    """Score a run folder's results.jsonl and (re)write every report beside it.
+
+    `current`: the workspace's fingerprints now (crmproof.fingerprints); cells resting on
+    what changed since the run are marked stale.
+    """
     card = score(read_events(folder / "results.jsonl"))
+    if current is not None:
+        from crmproof.stale import mark, recorded_fingerprints
+
+        card = mark(card, recorded_fingerprints(folder), current)
     _write(folder / "scorecard.json", card.model_dump_json(indent=2))
     _write(folder / "scorecard.md", markdown(card))
     _write(folder / "junit.xml", junit(card))

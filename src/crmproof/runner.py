@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crmproof import discovery
+from crmproof import discovery, fingerprints
 from crmproof.credentials import MissingCredential, resolve_settings
 from crmproof.execute import ScenarioRun
 from crmproof.external import ExternalAdapter
@@ -175,6 +175,7 @@ class Run:
             },
             plan=[[j.vendor, j.scenario.model.id] for j in self.jobs],
             suite=suite_snapshot(self.suite),
+            fingerprints=fingerprints.of_suite(self.suite),
         )
 
     def _emitter(self, writer: ResultsWriter) -> Callable[..., None]:

@@ -42,6 +42,10 @@ class Cell(BaseModel):
     fraction: float
     scenarios: list[str] = Field(default_factory=list)
     effort: dict[str, int] | None = None
+    stale: list[str] = Field(
+        default_factory=list, description="What changed since the run (see crmproof.stale)."
+    )
+    stale_verdict: str | None = Field(None, description="The verdict before it went stale.")
 
 
 class VendorCard(BaseModel):
@@ -93,6 +97,8 @@ class Scorecard(BaseModel):
     stability: dict[str, Any] | None = Field(
         None, description="How far one weight must move before the top two swap places."
     )
+    stale: int = Field(0, description="Cells resting on a requirement or scenario changed since.")
+    changed_since_run: list[str] = Field(default_factory=list)
 
 
 def _add_effort(total: dict[str, int] | None, more: dict[str, int] | None) -> dict[str, int] | None:
