@@ -62,7 +62,7 @@ def _list_stale(suite: workspaces.Suite) -> None:
     from crmproof.results import read_events
 
     folder = suite.root / "reports" / "latest"
-    if not (folder / "results.jsonl").exists():
+    if suite.errors or not (folder / "results.jsonl").exists():
         return
     try:
         card = scoring.score(read_events(folder / "results.jsonl"))
@@ -187,7 +187,7 @@ def run_cmd(
         sys.exit(2)
     base = Path(reports) if reports else ws / "reports"
     if resume:
-        if ids or tags or requirements or vendors:
+        if ids or tags or requirements or vendors or stale_only:
             raise click.UsageError("--resume runs the rest of the original plan: no filters")
         try:
             run = Run.resume(suite, base, resume)
@@ -460,7 +460,8 @@ def import_requirements_cmd(
 
     ws = _workspace(workspace)
     suite = workspaces.load(ws)
-    target = Path(out) if out else ws / "requirements" / "imported.yaml"
+    folder = suite.evaluation.model.requirements if suite.evaluation else "requirements"
+    target = Path(out) if out else ws / folder / "imported.yaml"
     try:
         result = importer.import_requirements(Path(sheet_file), suite, target, sheet, strategy)
     except importer.SheetErrors as exc:

@@ -50,12 +50,15 @@ def of_suite(suite: Suite) -> Fingerprints:
 
 
 def of_workspace(root: Path) -> Fingerprints | None:
-    """The fingerprints of the workspace at `root` now; None when there is none to read."""
+    """The fingerprints of the workspace at `root` now; None when it cannot be read whole."""
     from crmproof.workspace import EVALUATION_FILE, load
 
     if not (root / EVALUATION_FILE).exists():
         return None
-    return of_suite(load(root))
+    suite = load(root)
+    if suite.errors:  # a file that does not load would look as if its items were removed
+        return None
+    return of_suite(suite)
 
 
 @dataclass
