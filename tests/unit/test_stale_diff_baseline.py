@@ -145,3 +145,20 @@ def test_baseline_flags_only_what_differs_from_it() -> None:
     partial = score(_events({"A": "failed"}))  # B not run: no change, nothing unexpected
     assert baseline.check(partial, expected) == []
     assert baseline.check(worse, {}) == []
+
+
+def test_diff_reports_effort_that_moved_by_more_than_the_threshold() -> None:
+    def run(clicks_a: int, clicks_b: int) -> diff.RunData:
+        events = _events({"A": "passed", "B": "passed"})
+        for event in events:
+            if event["event"] == "scenario":
+                clicks = clicks_a if event["scenario"] == "A" else clicks_b
+                event["effort"] = {"clicks": clicks, "keystrokes": 10}
+        return diff.RunData(card=score(events), scenarios=["A", "B"])
+
+    result = diff.compare(run(10, 10), run(14, 11), effort_threshold=0.15)
+    (v,) = result.vendors
+    assert [(c.requirement, c.before, c.after, c.share) for c in v.effort] == [
+        ("R1", 20, 24, 0.2)  # B's 20 -> 21 (5%) stays under the threshold
+    ]
+    assert "effort R1: 20 -> 24 (+20%)" in diff.terminal(result)
