@@ -14,6 +14,7 @@ from crmproof import discovery, render, sandbox, validate
 from crmproof import workspace as workspaces
 from crmproof.plan import Filters, make_plan
 from crmproof.runner import Run
+from crmproof.scoring import Scorecard
 
 
 def _workspace(path: str | None) -> Path:
@@ -221,7 +222,7 @@ def run_cmd(
     sys.exit(code)
 
 
-def _check_baseline(ws: Path, card: render.Scorecard, baseline_file: str | None) -> int:
+def _check_baseline(ws: Path, card: Scorecard, baseline_file: str | None) -> int:
     """1 when a result differs from the vendor's baseline, naming each difference."""
     from crmproof import baseline
     from crmproof.errors import CrmproofError

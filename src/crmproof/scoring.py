@@ -45,7 +45,7 @@ class Cell(BaseModel):
     stale: list[str] = Field(
         default_factory=list, description="What changed since the run (see crmproof.stale)."
     )
-    stale_verdict: str | None = Field(None, description="The verdict before it went stale.")
+    stale_verdict: str | None = None  # the verdict before it went stale
 
 
 class VendorCard(BaseModel):
@@ -97,7 +97,7 @@ class Scorecard(BaseModel):
     stability: dict[str, Any] | None = Field(
         None, description="How far one weight must move before the top two swap places."
     )
-    stale: int = Field(0, description="Cells resting on a requirement or scenario changed since.")
+    stale: int = 0  # cells resting on a requirement or scenario changed since the run
     changed_since_run: list[str] = Field(default_factory=list)
 
 
