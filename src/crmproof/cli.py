@@ -59,17 +59,11 @@ def validate_cmd(workspace: str | None) -> None:
 
 def _list_stale(suite: workspaces.Suite) -> None:
     """What in reports/latest rests on a requirement or scenario changed since that run."""
-    from crmproof import fingerprints, scoring, stale
-    from crmproof.results import read_events
+    from crmproof import stale
 
-    folder = suite.root / "reports" / "latest"
-    if suite.errors or not (folder / "results.jsonl").exists():
+    card = None if suite.errors else stale.of_run(suite.root / "reports" / "latest", suite)
+    if card is None:
         return
-    try:
-        card = scoring.score(read_events(folder / "results.jsonl"))
-    except (ValueError, KeyError):
-        return
-    card = stale.mark(card, stale.recorded_fingerprints(folder), fingerprints.of_suite(suite))
     lines = stale.stale_lines(card)
     if lines:
         click.echo(
@@ -248,14 +242,11 @@ def _check_baseline(ws: Path, card: Scorecard, baseline_file: str | None) -> int
 
 def _stale_only(suite: workspaces.Suite, base: Path, jobs: list[Any]) -> list[Any]:
     """The planned jobs whose results in the latest run are stale."""
-    from crmproof import fingerprints, scoring, stale
-    from crmproof.results import read_events
+    from crmproof import stale
 
-    folder = base / "latest"
-    if not (folder / "results.jsonl").exists():
+    card = stale.of_run(base / "latest", suite)
+    if card is None:
         raise click.UsageError(f"--stale: no latest run in {base} to compare with")
-    card = scoring.score(read_events(folder / "results.jsonl"))
-    card = stale.mark(card, stale.recorded_fingerprints(folder), fingerprints.of_suite(suite))
     covering: dict[str, list[str]] = {}
     for loaded in suite.scenarios:
         for rid in loaded.model.covers:

@@ -19,8 +19,9 @@ from crmproof import scoring
 from crmproof.fingerprints import Changes, Fingerprints, compare
 from crmproof.results import read_events
 from crmproof.scoring import Scorecard
+from crmproof.workspace import Suite
 
-__all__ = ["mark", "recorded_fingerprints", "stale_jobs", "stale_lines"]
+__all__ = ["mark", "of_run", "recorded_fingerprints", "stale_jobs", "stale_lines"]
 
 
 def recorded_fingerprints(folder: Path) -> Fingerprints | None:
@@ -30,6 +31,19 @@ def recorded_fingerprints(folder: Path) -> Fingerprints | None:
             found: Fingerprints | None = event.get("fingerprints")
             return found
     return None
+
+
+def of_run(folder: Path, suite: Suite) -> Scorecard | None:
+    """The run in `folder` scored, with what `suite` changed since marked; None: no run."""
+    from crmproof.fingerprints import of_suite
+
+    if not (folder / "results.jsonl").exists():
+        return None
+    try:
+        card = scoring.score(read_events(folder / "results.jsonl"))
+    except (ValueError, KeyError):
+        return None
+    return mark(card, recorded_fingerprints(folder), of_suite(suite))
 
 
 def _reasons(rid: str, scenario_ids: list[str], changes: Changes) -> list[str]:
@@ -59,8 +73,9 @@ def mark(card: Scorecard, recorded: Fingerprints | None, current: Fingerprints) 
     stale = 0
     for vendor in card.vendors:
         for rid, cell in vendor.requirements.items():
-            reasons = _reasons(rid, cell.scenarios, changes)
-            if not reasons or cell.verdict == "not covered":
+            ran = [sid for sid in cell.scenarios if sid in vendor.scenarios]
+            reasons = _reasons(rid, ran, changes)
+            if not ran or not reasons:  # a cell with no result has no evidence to go stale
                 continue
             cell.stale = reasons
             cell.stale_verdict = cell.verdict

@@ -85,9 +85,9 @@ def test_baseline_passes_then_an_unexpected_regression_fails(ws: Path) -> None:
 
     scenario = ws / "scenarios" / "opportunity.yaml"
     scenario.write_text(scenario.read_text().replace("{stage: won}", "{stage: lost}"))
-    broken = crmproof(ws, "run")
+    broken = crmproof(ws, "run", "--baseline", "baselines/tryton.yaml")
     assert broken.returncode == 1, broken.stdout + broken.stderr
-    assert "baseline (baselines/): 2 unexpected change(s):" in broken.stderr
+    assert "baseline (baselines/tryton.yaml): 2 unexpected change(s):" in broken.stderr
     assert "tryton / requirement WIN-2.1: expected met, got not met" in broken.stderr
     assert "tryton / scenario OPPORTUNITY-WON: expected passed, got failed" in broken.stderr
 
