@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
 from crmproof.diagnostics import did_you_mean, one_of
 from crmproof.errors import UserInputError
@@ -269,17 +270,23 @@ def _rows(
         else:
             problems += _place(step, values, at, known, strategy, new_steps, new_processes)
         if len(problems) == before:
-            requirements.append(
-                {
-                    "id": rid,
-                    "step": step,
-                    "kind": kind,
-                    "priority": priority,
-                    "weight": int(weight) if weight is not None and weight.is_integer() else weight,
-                    "text": values["text"],
-                    "success": values["success"],
-                }
-            )
+            req = {
+                "id": rid,
+                "step": step,
+                "kind": kind,
+                "priority": priority,
+                "weight": int(weight) if weight is not None and weight.is_integer() else weight,
+                "text": values["text"],
+                "success": values["success"],
+            }
+            try:  # the checks above mirror the model; this keeps them honest
+                Requirement.model_validate(req)
+            except ValidationError as exc:
+                for err in exc.errors():
+                    name = str(err["loc"][0]) if err["loc"] else "id"
+                    problems.append(f"{at(name)}: {name}: {err['msg'].lower()}")
+                continue
+            requirements.append(req)
     for _process, role, _where in new_steps.values():
         if role not in known.roles and role not in new_roles:
             new_roles.append(role)
@@ -380,8 +387,6 @@ def import_requirements(
         )
     data = read_sheet(source, sheet)
     requirements, processes, roles = _rows(data, known, strategy)
-    for req in requirements:  # the sheet's checks mirror the model; this keeps them honest
-        Requirement.model_validate(req)
     result = ImportResult(out=out, count=len(requirements))
     previous = _previous(out)
     current = {r["id"]: r for r in requirements}

@@ -159,6 +159,7 @@ def test_second_import_updates_in_place_and_reports_changes(tmp_path: Path) -> N
 def test_csv_cells_are_located_too(tmp_path: Path) -> None:
     rows = _reference_rows()[:3]
     rows[2][7] = "three"
+    rows[1][0] = "X" * 81  # over the model's 80 characters: still a located error
     path = tmp_path / "m.csv"
     with path.open("w", newline="") as out:
         writer = csv.writer(out)
@@ -168,6 +169,7 @@ def test_csv_cells_are_located_too(tmp_path: Path) -> None:
     result = _import(ws, path)
     assert result.exit_code == 1
     assert "m.csv!H4: weight 'three' is not a number" in result.stderr
+    assert "m.csv!A3: id: string should have at most 80 characters" in result.stderr
 
 
 def test_new_steps_create_their_process_and_role(tmp_path: Path) -> None:
