@@ -22,7 +22,7 @@ __all__ = ["REQUIREMENT_PARTS", "Changes", "compare", "of_suite", "of_workspace"
 # The parts of a requirement a verdict rests on; a new title or description changes no proof.
 REQUIREMENT_PARTS = ("text", "success", "priority", "weight", "step")
 
-Fingerprints = dict[str, dict[str, dict[str, str]]]
+Fingerprints = dict[str, Any]  # evaluation name; requirements and scenarios: id -> part -> hash
 
 
 def _digest(value: Any) -> str:
@@ -46,7 +46,8 @@ def of_suite(suite: Suite) -> Fingerprints:
         }
         for loaded in suite.scenarios
     }
-    return {"requirements": requirements, "scenarios": scenarios}
+    name = suite.evaluation.model.name if suite.evaluation else None
+    return {"evaluation": name, "requirements": requirements, "scenarios": scenarios}
 
 
 def of_workspace(root: Path) -> Fingerprints | None:

@@ -30,7 +30,10 @@ def _files(folder: Path) -> dict[str, str]:
     return {
         str(p.relative_to(folder)): _sha256(p)
         for p in sorted(folder.rglob("*"))
-        if p.is_file() and p.name != MANIFEST and not p.name.startswith(".")
+        if p.is_file()
+        and p.name != MANIFEST
+        and not p.name.startswith(".")
+        and ".stale." not in p.name  # views against today's workspace (crmproof.stale)
     }
 
 

@@ -291,16 +291,26 @@ def _write(path: Path, text: str) -> None:
 def write_all(folder: Path, current: dict[str, Any] | None = None) -> Scorecard:
     """Score a run folder's results.jsonl and (re)write every report beside it.
 
-    `current`: the workspace's fingerprints now (crmproof.fingerprints); cells resting on
-    what changed since the run are marked stale.
+    `current`: the workspace's fingerprints now (crmproof.fingerprints). When cells rest on
+    what changed since the run, the marked view goes to scorecard.stale.json/.md and
+    index.stale.html, and is returned: the run's own files stay as the run wrote them, so
+    `crmproof verify` still holds.
     """
     card = score(read_events(folder / "results.jsonl"))
-    if current is not None:
-        from crmproof.stale import mark, recorded_fingerprints
-
-        card = mark(card, recorded_fingerprints(folder), current)
     _write(folder / "scorecard.json", card.model_dump_json(indent=2))
     _write(folder / "scorecard.md", markdown(card))
     _write(folder / "junit.xml", junit(card))
     _write(folder / "index.html", html(card))
-    return card
+    if current is None:
+        return card
+    from crmproof.stale import STALE_VIEWS, mark, recorded_fingerprints
+
+    marked = mark(card.model_copy(deep=True), recorded_fingerprints(folder), current)
+    if not marked.stale:
+        for name in STALE_VIEWS:
+            (folder / name).unlink(missing_ok=True)
+        return card
+    _write(folder / "scorecard.stale.json", marked.model_dump_json(indent=2))
+    _write(folder / "scorecard.stale.md", markdown(marked))
+    _write(folder / "index.stale.html", html(marked))
+    return marked

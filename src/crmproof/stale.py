@@ -21,7 +21,10 @@ from crmproof.results import read_events
 from crmproof.scoring import Scorecard
 from crmproof.workspace import Suite
 
-__all__ = ["mark", "of_run", "recorded_fingerprints", "stale_jobs", "stale_lines"]
+# The views `crmproof report` writes beside a run when cells are stale; not the run's record.
+STALE_VIEWS = ("scorecard.stale.json", "scorecard.stale.md", "index.stale.html")
+
+__all__ = ["STALE_VIEWS", "mark", "of_run", "recorded_fingerprints", "stale_jobs", "stale_lines"]
 
 
 def recorded_fingerprints(folder: Path) -> Fingerprints | None:
@@ -60,8 +63,8 @@ def mark(card: Scorecard, recorded: Fingerprints | None, current: Fingerprints) 
     Scores, verdict counts, disqualifications, rollups and the ranking are computed again
     with the stale cells as untested.
     """
-    if not recorded:
-        return card
+    if not recorded or recorded.get("evaluation") != current.get("evaluation"):
+        return card  # a run of another workspace: comparing would call everything removed
     changes = compare(recorded, current)
     card.changed_since_run = changes.describe()
     if not changes:

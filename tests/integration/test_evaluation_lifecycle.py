@@ -119,7 +119,8 @@ def test_a_reworded_requirement_makes_exactly_its_cells_stale(ws: Path) -> None:
     report = crmproof(ws, "report")
     assert report.returncode == 0, report.stderr
     assert "STALE (was met)" in report.stdout
-    card = json.loads((run / "scorecard.json").read_text())
+    assert "stale view: " in report.stderr
+    card = json.loads((run / "scorecard.stale.json").read_text())
     assert card["stale"] == 1
     assert card["changed_since_run"] == ["requirement WIN-1.1 changed (success)"]
     (tryton,) = card["vendors"]
@@ -127,8 +128,12 @@ def test_a_reworded_requirement_makes_exactly_its_cells_stale(ws: Path) -> None:
     assert stale == {"WIN-1.1": ["requirement WIN-1.1 changed (success)"]}
     assert tryton["requirements"]["WIN-1.1"]["verdict"] == "untested"  # never met while stale
     assert tryton["requirements"]["WIN-1.1"]["stale_verdict"] == "met"
-    assert "STALE (was met)" in (run / "scorecard.md").read_text()
-    assert "1 cell(s) are STALE" in (run / "index.html").read_text()
+    assert "STALE (was met)" in (run / "scorecard.stale.md").read_text()
+    assert "1 cell(s) are STALE" in (run / "index.stale.html").read_text()
+    # the run's own record is untouched: its files still match its manifest
+    assert json.loads((run / "scorecard.json").read_text())["stale"] == 0
+    verified = crmproof(ws, "verify", str(run))
+    assert verified.returncode == 0, verified.stderr
 
     checked = crmproof(ws, "validate")
     assert checked.returncode == 0

@@ -105,6 +105,8 @@ def test_nothing_is_stale_without_a_change_or_without_recorded_fingerprints() ->
     card = score(_events({"A": "passed", "B": "passed"}))
     assert stale.mark(card, FINGERPRINTS, _now()).stale == 0
     assert stale.mark(card, None, _now(R1=("text", "x"))).stale == 0
+    other = {**_now(R1=("text", "x")), "evaluation": "another workspace"}
+    assert stale.mark(card, FINGERPRINTS, other).stale == 0
     partial = score(_events({"A": "passed"}))  # B did not run: R2 and R3 hold no evidence
     assert stale.mark(partial, FINGERPRINTS, _now(R2=("text", "x"))).stale == 0
     removed = compare(FINGERPRINTS, {"requirements": {}, "scenarios": {}})
