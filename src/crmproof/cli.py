@@ -7,20 +7,19 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
 from crmproof import attest, discovery, evidence_cli, keys, render, sandbox, validate
 from crmproof import workspace as workspaces
-from crmproof.errors import CrmproofError, PlanError, ResultsError, UserInputError
+from crmproof.errors import CrmproofError, PlanError, UserInputError
 from crmproof.events import ResultEvent, ScenarioDone, VendorReady
+from crmproof.folders import run_folder as _run_folder
+from crmproof.folders import workspace_path as _workspace
 from crmproof.plan import Filters, make_plan
 from crmproof.runner import Run
 from crmproof.scoring import Scorecard
-
-
-def _workspace(path: str | None) -> Path:
-    return Path(path or ".").resolve()
 
 
 class _Commands(click.Group):
@@ -71,7 +70,26 @@ def validate_cmd(workspace: str | None) -> None:
         ),
         err=True,
     )
+    _list_stale(suite)
     sys.exit(1 if errors else 0)
+
+
+def _list_stale(suite: workspaces.Suite) -> None:
+    """What in reports/latest rests on a requirement or scenario changed since that run."""
+    from crmproof import stale
+
+    card = None if suite.errors else stale.of_run(suite.root / "reports" / "latest", suite)
+    if card is None:
+        return
+    lines = stale.stale_lines(card)
+    if lines:
+        click.echo(
+            f"{len(lines)} result(s) of run {card.run_id} are stale; re-run them with "
+            "`crmproof run --stale`:",
+            err=True,
+        )
+        for line in lines:
+            click.echo(f"  stale: {line}", err=True)
 
 
 @main.command("schema")
@@ -148,6 +166,19 @@ def _progress(total: int) -> Callable[[ResultEvent], None]:
     help="Finish a killed run: skip its finished scenarios, clean up its orphans.",
 )
 @click.option(
+    "--stale",
+    "stale_only",
+    is_flag=True,
+    help="Only the scenarios whose results in the latest run are stale.",
+)
+@click.option(
+    "--baseline",
+    "baseline_file",
+    default=None,
+    type=click.Path(dir_okay=False, exists=True),
+    help="Exit 1 only on a change from this baseline (default: baselines/<vendor>.yaml).",
+)
+@click.option(
     "--fail-on",
     type=click.Choice(["nothing", "disqualified", "failure"]),
     default="nothing",
@@ -162,6 +193,8 @@ def run_cmd(
     requirements: tuple[str, ...],
     reports: str | None,
     resume: str | None,
+    stale_only: bool,
+    baseline_file: str | None,
     fail_on: str,
     workers: int | None,
 ) -> None:
@@ -186,13 +219,15 @@ def run_cmd(
     )
     base = Path(reports) if reports else ws / "reports"
     if resume:
-        if ids or tags or requirements or vendors:
+        if ids or tags or requirements or vendors or stale_only:
             raise click.UsageError("--resume runs the rest of the original plan: no filters")
         run = Run.resume(suite, base, resume)
         run.progress = _progress(len(run.jobs))
         jobs = run.jobs
     else:
         jobs = make_plan(suite, Filters(ids, tags, requirements, vendors))
+        if stale_only:
+            jobs = _stale_only(suite, base, jobs)
         if not jobs:
             raise PlanError("no scenario matches these filters: nothing to run")
         run = Run(suite, jobs, base, progress=_progress(len(jobs)))
@@ -209,7 +244,53 @@ def run_cmd(
     click.echo(render.terminal(card))
     click.echo(evidence_cli.signature_line(signing))
     click.echo(f"reports: {workspaces.display_path(folder)}", err=True)
-    sys.exit(_exit_code(card, fail_on))
+    code = _exit_code(card, fail_on)
+    if baseline_file or (ws / "baselines").is_dir():
+        code = max(code, _check_baseline(ws, card, baseline_file))
+    sys.exit(code)
+
+
+def _check_baseline(ws: Path, card: Scorecard, baseline_file: str | None) -> int:
+    """1 when a result differs from the vendor's baseline, naming each difference."""
+    from crmproof import baseline
+    from crmproof.errors import CrmproofError
+
+    try:
+        if baseline_file:
+            expected, source = baseline.load(Path(baseline_file)), baseline_file
+        else:
+            expected, source = baseline.workspace_baselines(ws), "baselines/"
+    except CrmproofError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not expected:
+        return 0
+    unexpected = baseline.check(card, expected)
+    if not unexpected:
+        click.echo(f"baseline ({source}): every result as expected", err=True)
+        return 0
+    click.echo(f"baseline ({source}): {len(unexpected)} unexpected change(s):", err=True)
+    for item in unexpected:
+        click.echo(click.style(f"  {item}", fg="red"), err=True)
+    return 1
+
+
+def _stale_only(suite: workspaces.Suite, base: Path, jobs: list[Any]) -> list[Any]:
+    """The planned jobs whose results in the latest run are stale."""
+    from crmproof import stale
+
+    card = stale.of_run(base / "latest", suite)
+    if card is None:
+        raise click.UsageError(f"--stale: no latest run in {base} to compare with")
+    covering: dict[str, list[str]] = {}
+    for loaded in suite.scenarios:
+        for rid in loaded.model.covers:
+            covering.setdefault(rid, []).append(loaded.model.id)
+    wanted = set(stale.stale_jobs(card, covering))
+    chosen = [j for j in jobs if (j.vendor, j.scenario.model.id) in wanted]
+    if not chosen:
+        click.echo(f"nothing is stale in run {card.run_id}: nothing to run", err=True)
+        sys.exit(0)
+    return chosen
 
 
 @main.command("audit")
@@ -305,14 +386,6 @@ def _exit_code(card: Scorecard, fail_on: str) -> int:
     return 0
 
 
-def _run_folder(ws: Path, run: str | None, reports: str | None) -> Path:
-    base = Path(reports) if reports else ws / "reports"
-    folder = Path(run) if run and Path(run).is_dir() else base / (run or "latest")
-    if not (folder / "results.jsonl").exists():
-        raise ResultsError(f"no results.jsonl in {folder}")
-    return folder.resolve()
-
-
 @main.command("report")
 @click.argument("run", required=False)
 @click.option("--workspace", "-w", default=None)
@@ -320,8 +393,12 @@ def _run_folder(ws: Path, run: str | None, reports: str | None) -> Path:
 @click.option("--json", "as_json", is_flag=True, help="Print scorecard.json instead.")
 def report_cmd(run: str | None, workspace: str | None, reports: str | None, as_json: bool) -> None:
     """Re-render RUN's scorecard (default: the latest) from its results.jsonl alone."""
+    from crmproof.fingerprints import of_workspace
+
     folder = _run_folder(_workspace(workspace), run, reports)
-    card = render.write_all(folder, unsigned=not attest.is_signed(folder))
+    card = render.write_all(
+        folder, unsigned=not attest.is_signed(folder), current=of_workspace(_workspace(workspace))
+    )
     refreshed = evidence_cli.refresh_attestation(folder)
     if refreshed:
         click.echo(refreshed, err=True)
@@ -329,6 +406,150 @@ def report_cmd(run: str | None, workspace: str | None, reports: str | None, as_j
         click.echo(json.dumps(card.model_dump(), indent=2))
     else:
         click.echo(render.terminal(card))
+    if card.stale:
+        click.echo(f"stale view: {workspaces.display_path(folder / 'index.stale.html')}", err=True)
+
+
+@main.command("diff")
+@click.argument("run_a")
+@click.argument("run_b")
+@click.option("--workspace", "-w", default=None)
+@click.option("--reports", default=None, help="Folder of run folders (default: reports/).")
+@click.option("--markdown", "as_markdown", is_flag=True, help="Print Markdown.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option(
+    "--effort-threshold",
+    default=0.2,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Report effort that moved by more than this share.",
+)
+def diff_cmd(
+    run_a: str,
+    run_b: str,
+    workspace: str | None,
+    reports: str | None,
+    as_markdown: bool,
+    as_json: bool,
+    effort_threshold: float,
+) -> None:
+    """What changed from RUN_A to RUN_B (run ids, run folders or results files)."""
+    from crmproof import diff
+    from crmproof.errors import CrmproofError
+
+    ws = _workspace(workspace)
+    try:
+        runs = [diff.load_run(_run_path(ws, run, reports)) for run in (run_a, run_b)]
+    except CrmproofError as exc:
+        raise click.ClickException(str(exc)) from None
+    result = diff.compare(runs[0], runs[1], effort_threshold)
+    if as_json:
+        click.echo(result.model_dump_json(indent=2))
+    elif as_markdown:
+        click.echo(diff.markdown(result), nl=False)
+    else:
+        click.echo(diff.terminal(result), nl=False)
+
+
+def _run_path(ws: Path, run: str, reports: str | None) -> Path:
+    if Path(run).exists():
+        return Path(run)
+    folder = (Path(reports) if reports else ws / "reports") / run
+    if not folder.exists():
+        raise click.ClickException(f"no run {run}: neither a path nor a folder in {folder.parent}")
+    return folder
+
+
+@main.command("baseline")
+@click.argument("run", required=False)
+@click.option("--workspace", "-w", default=None)
+@click.option("--reports", default=None, help="Folder of run folders (default: reports/).")
+@click.option("--vendor", "-v", "vendors", multiple=True, help="Only this vendor (repeatable).")
+@click.option(
+    "--out",
+    default=None,
+    help="A .yaml file (one document per vendor) or a folder (default: baselines/).",
+)
+def baseline_cmd(
+    run: str | None,
+    workspace: str | None,
+    reports: str | None,
+    vendors: tuple[str, ...],
+    out: str | None,
+) -> None:
+    """Write the verdicts of RUN (default: the latest) as the expected ones, per vendor."""
+    from crmproof import baseline, diff
+    from crmproof.errors import CrmproofError
+
+    ws = _workspace(workspace)
+    try:
+        card = diff.load_card(_run_path(ws, run or "latest", reports))
+    except CrmproofError as exc:
+        raise click.ClickException(str(exc)) from None
+    chosen = [v for v in card.vendors if not vendors or v.name in vendors]
+    unknown = set(vendors) - {v.name for v in card.vendors}
+    if unknown or not chosen:
+        raise click.UsageError(
+            f"no vendor {', '.join(sorted(unknown)) or 'at all'} in run {card.run_id}; "
+            f"it has: {', '.join(v.name for v in card.vendors)}"
+        )
+    target = Path(out) if out else ws / "baselines"
+    if target.suffix in (".yaml", ".yml"):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text("---\n".join(baseline.dump(card, v) for v in chosen), encoding="utf-8")
+        written = [target]
+    else:
+        target.mkdir(parents=True, exist_ok=True)
+        written = []
+        for vendor in chosen:
+            path = target / f"{vendor.name}.yaml"
+            path.write_text(baseline.dump(card, vendor), encoding="utf-8")
+            written.append(path)
+    for path in written:
+        click.echo(workspaces.display_path(path))
+
+
+@main.group("import")
+def import_group() -> None:
+    """Bring in what a team already keeps elsewhere (a requirement spreadsheet)."""
+
+
+@import_group.command("requirements")
+@click.argument("sheet_file", metavar="FILE.xlsx|FILE.csv", type=click.Path(dir_okay=False))
+@click.option("--workspace", "-w", default=None, help="Workspace folder (default: .).")
+@click.option(
+    "--out",
+    default=None,
+    help="Catalog file to write or update (default: requirements/imported.yaml).",
+)
+@click.option("--sheet", default=None, help="The worksheet to read (default: the first).")
+@click.option("--strategy", default=None, help="The strategy new processes serve.")
+def import_requirements_cmd(
+    sheet_file: str, workspace: str | None, out: str | None, sheet: str | None, strategy: str | None
+) -> None:
+    """Write catalog YAML from a requirement matrix; a second import updates it in place.
+
+    Columns (any order, any case): id, process, step, role, text, kind, priority, weight,
+    success. Every bad cell is reported, located, and nothing is written.
+    """
+    from crmproof import importer
+    from crmproof.errors import CrmproofError
+
+    ws = _workspace(workspace)
+    suite = workspaces.load(ws)
+    folder = suite.evaluation.model.requirements if suite.evaluation else "requirements"
+    target = Path(out) if out else ws / folder / "imported.yaml"
+    try:
+        result = importer.import_requirements(Path(sheet_file), suite, target, sheet, strategy)
+    except importer.SheetErrors as exc:
+        for problem in exc.problems:
+            click.echo(problem, err=True)
+        click.echo(f"{len(exc.problems)} error(s): nothing was written", err=True)
+        sys.exit(1)
+    except CrmproofError as exc:
+        raise click.ClickException(str(exc)) from None
+    for line in result.summary():
+        click.echo(line)
 
 
 @main.group("adapter")
@@ -429,6 +650,35 @@ def sandbox_status(vendors: tuple[str, ...], workspace: str | None) -> None:
 main.add_command(evidence_cli.verify_cmd)
 main.add_command(evidence_cli.pack_cmd)
 main.add_command(evidence_cli.key_group)
+
+
+@main.command("init")
+@click.argument("folder", type=click.Path(file_okay=False))
+@click.option(
+    "--from",
+    "source",
+    default=None,
+    type=click.Path(file_okay=False, exists=True),
+    help="Copy this workspace (e.g. examples/starter) instead of the starter templates.",
+)
+@click.option("--name", default=None, help="The evaluation's name in crmproof.yaml.")
+def init_cmd(folder: str, source: str | None, name: str | None) -> None:
+    """Start a workspace in FOLDER (new or empty) that validates and runs as written."""
+    from crmproof import scaffold
+    from crmproof.errors import CrmproofError
+
+    try:
+        if source:
+            written = scaffold.copy_workspace(Path(source), Path(folder))
+        else:
+            written = scaffold.init_workspace(Path(folder), name)
+    except CrmproofError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{folder}: {len(written)} files written", err=True)
+    click.echo(
+        f"next: cd {folder} && crmproof validate && crmproof sandbox up tryton && crmproof run",
+        err=True,
+    )
 
 
 if __name__ == "__main__":

@@ -114,6 +114,11 @@ class RunStarted(Event):
     vendors: dict[str, str] = Field(description="Vendor name -> its adapter (name or command).")
     plan: list[tuple[str, str]] = Field(description="(vendor, scenario id), in run order.")
     suite: SuiteSnapshot
+    fingerprints: dict[str, Any] = Field(
+        default_factory=dict,
+        description="A fingerprint of every requirement and scenario, so a later report can "
+        "tell which verdicts rest on something changed since (stale).",
+    )
     claims: dict[str, dict[str, Claim]] = Field(
         default_factory=dict,
         description="Vendor -> requirement -> the vendor's claim, as its response file "

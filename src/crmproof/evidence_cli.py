@@ -14,12 +14,11 @@ import click
 from crmproof import attest, keys, render
 from crmproof import workspace as workspaces
 from crmproof.errors import CrmproofError
+from crmproof.folders import run_folder, workspace_path
 
 
 def _folder(workspace: str | None, run: str | None, reports: str | None) -> Path:
-    from crmproof.cli import _run_folder, _workspace
-
-    return _run_folder(_workspace(workspace), run, reports)
+    return run_folder(workspace_path(workspace), run, reports)
 
 
 def refresh_attestation(folder: Path) -> str | None:

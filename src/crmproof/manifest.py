@@ -42,6 +42,7 @@ def _files(folder: Path) -> dict[str, str]:
         and p.name != MANIFEST
         and p != folder / ATTESTATION
         and not p.name.startswith(".")
+        and ".stale." not in p.name  # views against today's workspace (crmproof.stale)
     }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 from tabulate import tabulate
 
@@ -46,6 +47,8 @@ def _effort_text(effort: dict[str, int] | None) -> str:
 def _cell(card: VendorCard, rid: str) -> str:
     cell = card.requirements[rid]
     text = SYMBOL[cell.verdict]
+    if cell.stale:
+        text = f"STALE (was {SYMBOL.get(cell.stale_verdict or '', cell.stale_verdict)})"
     if cell.verdict == "partly met":
         text += f" {cell.fraction:.0%}"
     if cell.lacking:
@@ -105,6 +108,12 @@ def headline(card: Scorecard) -> list[str]:
                 f"{vendor.name}: {len(vendor.left_behind)} record(s) of this run were "
                 "left behind in the vendor (see scorecard.json)"
             )
+    if card.stale:
+        lines.append(
+            f"{card.stale} cell(s) are STALE: the workspace changed since this run "
+            f"({'; '.join(card.changed_since_run)}); they count as untested until re-run "
+            "(`crmproof run --stale`)"
+        )
     if not card.complete:
         lines.append(
             "This run did not finish: results are partial (resume it with "
@@ -327,8 +336,16 @@ def _write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def write_all(folder: Path, unsigned: bool = False) -> Scorecard:
-    """Score a run folder's results.jsonl and (re)write every report beside it."""
+def write_all(
+    folder: Path, unsigned: bool = False, current: dict[str, Any] | None = None
+) -> Scorecard:
+    """Score a run folder's results.jsonl and (re)write every report beside it.
+
+    `current`: the workspace's fingerprints now (crmproof.fingerprints). When cells rest on
+    what changed since the run, the marked view goes to scorecard.stale.json/.md and
+    index.stale.html, and is returned: the run's own files stay as the run wrote them, so
+    `crmproof verify` still holds.
+    """
     card = score(read_events(folder / "results.jsonl"))
     if (folder / "audit.json").exists():
         from crmproof.audit import AuditReport
@@ -339,4 +356,16 @@ def write_all(folder: Path, unsigned: bool = False) -> Scorecard:
     _write(folder / "scorecard.md", markdown(card, unsigned))
     _write(folder / "junit.xml", junit(card))
     _write(folder / "index.html", html(card, unsigned))
-    return card
+    if current is None:
+        return card
+    from crmproof.stale import STALE_VIEWS, mark, recorded_fingerprints
+
+    marked = mark(card.model_copy(deep=True), recorded_fingerprints(folder), current)
+    if not marked.stale:
+        for name in STALE_VIEWS:
+            (folder / name).unlink(missing_ok=True)
+        return card
+    _write(folder / "scorecard.stale.json", marked.model_dump_json(indent=2))
+    _write(folder / "scorecard.stale.md", markdown(marked, unsigned))
+    _write(folder / "index.stale.html", html(marked, unsigned))
+    return marked

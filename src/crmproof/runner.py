@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crmproof import discovery
+from crmproof import discovery, fingerprints
 from crmproof.adapter import Adapter
 from crmproof.credentials import MissingCredential, resolve_settings
 from crmproof.errors import ResumeError
@@ -205,6 +205,7 @@ class Run:
                 },
                 plan=[(j.vendor, j.scenario.model.id) for j in self.jobs],
                 suite=suite_snapshot(self.suite),
+                fingerprints=fingerprints.of_suite(self.suite),
             )
         )
 

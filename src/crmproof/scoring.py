@@ -79,6 +79,10 @@ class Cell(BaseModel):
         default_factory=list, description="Fields the product lacks, so met only in part."
     )
     promise: Promise | None = Field(None, description="The claim held against the proof.")
+    stale: list[str] = Field(
+        default_factory=list, description="What changed since the run (see crmproof.stale)."
+    )
+    stale_verdict: str | None = None  # the verdict before it went stale
 
 
 # A claim held against the proof. Only claims that the product does it as it stands
@@ -168,6 +172,8 @@ class Scorecard(BaseModel):
         description="Per vendor, mutations caught / tried by `crmproof audit`: how much "
         "the suite's met verdicts are worth. None: not audited.",
     )
+    stale: int = 0  # cells resting on a requirement or scenario changed since the run
+    changed_since_run: list[str] = Field(default_factory=list)
 
 
 def _add_effort(total: dict[str, int] | None, more: dict[str, int] | None) -> dict[str, int] | None:
