@@ -40,11 +40,12 @@ def _load_checked(ws: Path, quiet_warnings: bool = False) -> workspaces.Suite:
 def validate_cmd(workspace: str | None) -> None:
     """Check every file of the workspace; exit non-zero on any error."""
     suite = _load_checked(_workspace(workspace))
+    _check_decisions(suite)
     errors = len(suite.errors)
     warnings = len(suite.diagnostics) - errors
     requirements = suite.catalog.requirements
     covered = validate.covered_requirements(suite)
-    uncovered = [r.id for r in requirements if r.id not in covered]
+    uncovered = [r.id for r in requirements if r.id not in covered and r.verified_by != "demo"]
     click.echo(
         f"{len(suite.scenarios)} scenarios, {len(requirements)} requirements "
         f"({len(requirements) - len(uncovered)} covered"
@@ -53,6 +54,28 @@ def validate_cmd(workspace: str | None) -> None:
         err=True,
     )
     sys.exit(1 if errors else 0)
+
+
+def _check_decisions(suite: workspaces.Suite) -> None:
+    """decisions.yaml and the demo score sheets, checked against the workspace and runs."""
+    from crmproof import decide
+
+    found = sorted(set(decide.check_workspace(suite, suite.root / "reports")))
+    for diagnostic in found:
+        click.echo(str(diagnostic), err=True)
+    suite.diagnostics += found
+
+
+def _render(suite: workspaces.Suite, folder: Path) -> render.Scorecard:
+    """Take the workspace's decisions into the run folder, then write every report."""
+    from crmproof import decide
+    from crmproof.errors import UserInputError
+
+    try:
+        decide.collect(suite, folder)
+    except UserInputError as exc:
+        raise click.ClickException(str(exc)) from None
+    return render.write_all(folder)
 
 
 @main.command("schema")
@@ -169,7 +192,7 @@ def run_cmd(
         err=True,
     )
     folder = run.execute()
-    card = render.write_all(folder)
+    card = _render(suite, folder)
     _write_manifest(suite, folder)
     click.echo(render.terminal(card))
     click.echo(f"reports: {workspaces.display_path(folder)}", err=True)
@@ -185,6 +208,9 @@ def _write_manifest(suite: workspaces.Suite, folder: Path) -> None:
         for name, v in suite.evaluation.model.vendors.items()
     }
     manifest.write(folder, adapters)
+    from crmproof import decide
+
+    manifest.reseal(folder, decide.source_files(folder))
 
 
 @main.command("verify")
@@ -193,10 +219,13 @@ def _write_manifest(suite: workspaces.Suite, folder: Path) -> None:
 @click.option("--reports", default=None, help="Folder of run folders (default: reports/).")
 def verify_cmd(run: str | None, workspace: str | None, reports: str | None) -> None:
     """Check RUN's files (default: the latest) against its manifest.json."""
-    from crmproof import manifest
+    from crmproof import decide, manifest
 
-    folder = _run_folder(_workspace(workspace), run, reports)
+    ws = _workspace(workspace)
+    folder = _run_folder(ws, run, reports)
     problems = manifest.verify(folder)
+    if (ws / workspaces.EVALUATION_FILE).exists():
+        problems += manifest.verify_sources(folder, ws, decide.source_files(ws))
     for problem in problems:
         click.echo(problem, err=True)
     if problems:
@@ -229,11 +258,23 @@ def _run_folder(ws: Path, run: str | None, reports: str | None) -> Path:
 @click.option("--json", "as_json", is_flag=True, help="Print scorecard.json instead.")
 def report_cmd(run: str | None, workspace: str | None, reports: str | None, as_json: bool) -> None:
     """Re-render RUN's scorecard (default: the latest) from its results.jsonl alone."""
-    folder = _run_folder(_workspace(workspace), run, reports)
+    from crmproof import decide, manifest
+
+    ws = _workspace(workspace)
+    folder = _run_folder(ws, run, reports)
+    suite = _load_checked(ws, quiet_warnings=True)
+    layer = set(manifest.REPORT_FILES) | set(decide.source_files(folder))
+    tampered = [p for p in manifest.verify(folder) if p.split(": ", 1)[-1] not in layer]
+    if tampered:
+        raise click.ClickException(
+            "the run's own files no longer match manifest.json; not re-reporting:\n"
+            + "\n".join(tampered)
+        )
     try:
-        card = render.write_all(folder)
+        card = _render(suite, folder)
     except ValueError as exc:
         raise click.ClickException(f"{folder / 'results.jsonl'}: {exc}") from None
+    manifest.reseal(folder, decide.source_files(folder))
     if as_json:
         click.echo(json.dumps(card.model_dump(), indent=2))
     else:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
+from crmproof import decide, decision_report
 from crmproof.results import read_events
 from crmproof.scoring import Scorecard, VendorCard, score, stability_text
 
@@ -42,7 +43,7 @@ def _cell(card: VendorCard, rid: str) -> str:
         text += f" {cell.fraction:.0%}"
     if card.channel == "browser" and cell.effort:
         text += f" [{cell.effort.get('clicks', 0)}c/{cell.effort.get('keystrokes', 0)}k]"
-    return text
+    return decision_report.cell_text(cell, text)
 
 
 def headline(card: Scorecard) -> list[str]:
@@ -87,7 +88,7 @@ def _rows(card: Scorecard) -> list[list[str]]:
             *(f"{v.score:.0%}" + (" (DQ)" if v.disqualified else "") for v in card.vendors),
         ]
     )
-    return rows
+    return rows + decision_report.score_rows(card)
 
 
 def _failures(card: Scorecard) -> list[str]:
@@ -119,6 +120,7 @@ def terminal(card: Scorecard) -> str:
     stability = stability_text(card.stability)
     if stability:
         parts.append(f"rank stability: {stability}")
+    parts += decision_report.terminal_sections(card)
     for vendor in card.vendors:
         if vendor.leftovers is None:
             cleanup = "not verified (the adapter cannot list leftovers)"
@@ -181,6 +183,7 @@ def markdown(card: Scorecard) -> str:
             + "; ".join(f"{v.name}: {_effort_text(v.effort)}" for v in effort)
             + ".",
         ]
+    out += decision_report.markdown_sections(card)
     out += ["", "## Requirements", "", tabulate(_rows(card), headers=header, tablefmt="github")]
     for layer, items, title in (
         ("strategy", card.strategies, "By strategy"),
@@ -270,6 +273,7 @@ def html(card: Scorecard) -> str:
         layers=[("strategy", card.strategies), ("role", card.roles), ("process", card.processes)],
         effort_text=_effort_text,
         started=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(card.started)),
+        **decision_report.html_context(card),
     )
 
 
@@ -281,7 +285,7 @@ def _write(path: Path, text: str) -> None:
 
 def write_all(folder: Path) -> Scorecard:
     """Score a run folder's results.jsonl and (re)write every report beside it."""
-    card = score(read_events(folder / "results.jsonl"))
+    card = decide.judge_folder(score(read_events(folder / "results.jsonl")), folder)
     _write(folder / "scorecard.json", card.model_dump_json(indent=2))
     _write(folder / "scorecard.md", markdown(card))
     _write(folder / "junit.xml", junit(card))

@@ -42,6 +42,12 @@ class Cell(BaseModel):
     fraction: float
     scenarios: list[str] = Field(default_factory=list)
     effort: dict[str, int] | None = None
+    # The decision layer (crmproof.decide): human evidence and the team's decisions.
+    source: str = Field("scenario", description="`scenario` (automated) or `demo` (people).")
+    demo: dict[str, Any] | None = Field(None, description="Evaluators' scores and their spread.")
+    decisions: list[dict[str, Any]] = Field(default_factory=list, description="Waivers, disputes.")
+    waived_verdict: str | None = Field(None, description="The verdict with waivers applied.")
+    waived_fraction: float | None = Field(None, description="The fraction with waivers applied.")
 
 
 class VendorCard(BaseModel):
@@ -64,6 +70,9 @@ class VendorCard(BaseModel):
     leftovers: list[dict[str, Any]] | None = Field(
         None, description="Records of this run found in the vendor afterwards; None: not checked."
     )
+    score_with_waivers: float | None = Field(None, description="The score with waivers applied.")
+    disqualified_with_waivers: bool | None = None
+    disqualified_by_with_waivers: list[str] = Field(default_factory=list)
 
     @property
     def left_behind(self) -> list[dict[str, Any]]:
@@ -92,6 +101,16 @@ class Scorecard(BaseModel):
     ranking: list[str]
     stability: dict[str, Any] | None = Field(
         None, description="How far one weight must move before the top two swap places."
+    )
+    ranking_with_waivers: list[str] | None = Field(
+        None, description="The ranking, waivers applied."
+    )
+    decisions: list[dict[str, Any]] = Field(
+        default_factory=list, description="The run's waivers and disputes (decisions.yaml)."
+    )
+    evaluators: dict[str, str] = Field(default_factory=dict, description="Who scored demos.")
+    acceptability: dict[str, Any] | None = Field(
+        None, description="Rank acceptability: each vendor's chance of each place under weights."
     )
 
 
