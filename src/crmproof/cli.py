@@ -281,6 +281,34 @@ def report_cmd(run: str | None, workspace: str | None, reports: str | None, as_j
         click.echo(render.terminal(card))
 
 
+@main.command("export")
+@click.argument("run", required=False)
+@click.option("--workspace", "-w", default=None)
+@click.option("--reports", default=None, help="Folder of run folders (default: reports/).")
+@click.option(
+    "--xlsx",
+    "xlsx",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Write the scorecard as an Excel workbook to this file.",
+)
+def export_cmd(run: str | None, workspace: str | None, reports: str | None, xlsx: str) -> None:
+    """Export RUN's scorecard (default: the latest), as its last report judged it."""
+    from crmproof import decide, export_xlsx
+    from crmproof.errors import UserInputError
+    from crmproof.results import read_events
+    from crmproof.scoring import score
+
+    ws = _workspace(workspace)
+    folder = _run_folder(ws, run, reports)
+    try:
+        card = decide.judge_folder(score(read_events(folder / "results.jsonl")), folder)
+    except (ValueError, UserInputError) as exc:
+        raise click.ClickException(f"{folder}: {exc}") from None
+    out = export_xlsx.write(card, folder, Path(xlsx).resolve(), responses=ws)
+    click.echo(f"wrote {workspaces.display_path(out)}", err=True)
+
+
 @main.group("adapter")
 def adapter_group() -> None:
     """Adapters: serve one over the protocol, or check one for conformance."""
