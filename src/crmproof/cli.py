@@ -14,6 +14,7 @@ from crmproof import discovery, render, sandbox, validate
 from crmproof import workspace as workspaces
 from crmproof.plan import Filters, make_plan
 from crmproof.runner import Run
+from crmproof.scoring import Scorecard
 
 
 def _workspace(path: str | None) -> Path:
@@ -66,7 +67,7 @@ def _check_decisions(suite: workspaces.Suite) -> None:
     suite.diagnostics += found
 
 
-def _render(suite: workspaces.Suite, folder: Path) -> render.Scorecard:
+def _render(suite: workspaces.Suite, folder: Path) -> Scorecard:
     """Take the workspace's decisions into the run folder, then write every report."""
     from crmproof import decide
     from crmproof.errors import UserInputError
@@ -305,7 +306,10 @@ def export_cmd(run: str | None, workspace: str | None, reports: str | None, xlsx
         card = decide.judge_folder(score(read_events(folder / "results.jsonl")), folder)
     except (ValueError, UserInputError) as exc:
         raise click.ClickException(f"{folder}: {exc}") from None
-    out = export_xlsx.write(card, folder, Path(xlsx).resolve(), responses=ws)
+    try:
+        out = export_xlsx.write(card, folder, Path(xlsx).resolve(), responses=ws)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {xlsx}: {exc.strerror}") from None
     click.echo(f"wrote {workspaces.display_path(out)}", err=True)
 
 

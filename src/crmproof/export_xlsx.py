@@ -17,6 +17,7 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 from crmproof import acceptability, decision_report
@@ -146,7 +147,7 @@ def _summary(book: Workbook, card: Scorecard) -> None:
         v = by_name[name]
         with_waivers = v.score if v.score_with_waivers is None else v.score_with_waivers
         dq = v.disqualified if v.disqualified_with_waivers is None else v.disqualified_with_waivers
-        row = [
+        line: list[Any] = [
             i,
             v.name,
             v.channel or "?",
@@ -158,7 +159,7 @@ def _summary(book: Workbook, card: Scorecard) -> None:
             ", ".join(v.disqualified_by_with_waivers or v.disqualified_by),
             *(v.verdicts.get(k, 0) for k in decision_report_verdicts()),
         ]
-        for col, value in enumerate(row, 1):
+        for col, value in enumerate(line, 1):
             cell = sheet.cell(row=4 + i, column=col, value=value)
             cell.alignment = WRAP
             if col in (5, 6):
@@ -256,9 +257,8 @@ def _effort(book: Workbook, card: Scorecard) -> None:
                 sheet.cell(row=row, column=col, value=value)
         if v.effort:
             row += 1
-            for col, value in enumerate(
-                [v.name, "TOTAL", "", *(v.effort.get(k, 0) for k in keys)], 1
-            ):
+            total: list[Any] = [v.name, "TOTAL", "", *(v.effort.get(k, 0) for k in keys)]
+            for col, value in enumerate(total, 1):
                 sheet.cell(row=row, column=col, value=value).font = BOLD
     row += 2
     sheet.cell(
@@ -327,7 +327,7 @@ def write(card: Scorecard, folder: Path, out: Path, responses: Path | None = Non
         sheet.page_setup.orientation = "landscape"
         sheet.page_setup.fitToWidth = 1
         sheet.page_setup.fitToHeight = 0
-        sheet.sheet_properties.pageSetUpPr.fitToPage = True
+        sheet.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
     tmp = out.with_name(f".{out.name}.tmp")
     book.save(tmp)
     os.replace(tmp, out)

@@ -43,11 +43,19 @@ class Cell(BaseModel):
     scenarios: list[str] = Field(default_factory=list)
     effort: dict[str, int] | None = None
     # The decision layer (crmproof.decide): human evidence and the team's decisions.
-    source: str = Field("scenario", description="`scenario` (automated) or `demo` (people).")
-    demo: dict[str, Any] | None = Field(None, description="Evaluators' scores and their spread.")
+    source: str = Field(
+        default="scenario", description="`scenario` (automated) or `demo` (people)."
+    )
+    demo: dict[str, Any] | None = Field(
+        default=None, description="Evaluators' scores and their spread."
+    )
     decisions: list[dict[str, Any]] = Field(default_factory=list, description="Waivers, disputes.")
-    waived_verdict: str | None = Field(None, description="The verdict with waivers applied.")
-    waived_fraction: float | None = Field(None, description="The fraction with waivers applied.")
+    waived_verdict: str | None = Field(
+        default=None, description="The verdict with waivers applied."
+    )
+    waived_fraction: float | None = Field(
+        default=None, description="The fraction with waivers applied."
+    )
 
 
 class VendorCard(BaseModel):
@@ -70,7 +78,9 @@ class VendorCard(BaseModel):
     leftovers: list[dict[str, Any]] | None = Field(
         None, description="Records of this run found in the vendor afterwards; None: not checked."
     )
-    score_with_waivers: float | None = Field(None, description="The score with waivers applied.")
+    score_with_waivers: float | None = Field(
+        default=None, description="The score with waivers applied."
+    )
     disqualified_with_waivers: bool | None = None
     disqualified_by_with_waivers: list[str] = Field(default_factory=list)
 
@@ -103,14 +113,15 @@ class Scorecard(BaseModel):
         None, description="How far one weight must move before the top two swap places."
     )
     ranking_with_waivers: list[str] | None = Field(
-        None, description="The ranking, waivers applied."
+        default=None, description="The ranking, waivers applied."
     )
     decisions: list[dict[str, Any]] = Field(
         default_factory=list, description="The run's waivers and disputes (decisions.yaml)."
     )
     evaluators: dict[str, str] = Field(default_factory=dict, description="Who scored demos.")
     acceptability: dict[str, Any] | None = Field(
-        None, description="Rank acceptability: each vendor's chance of each place under weights."
+        default=None,
+        description="Rank acceptability: each vendor's chance of each place under weights.",
     )
 
 
