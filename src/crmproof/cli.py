@@ -47,9 +47,11 @@ def validate_cmd(workspace: str | None) -> None:
     requirements = suite.catalog.requirements
     covered = validate.covered_requirements(suite)
     uncovered = [r.id for r in requirements if r.id not in covered and r.verified_by != "demo"]
+    demo = sum(r.verified_by == "demo" for r in requirements)
     click.echo(
         f"{len(suite.scenarios)} scenarios, {len(requirements)} requirements "
         f"({len(requirements) - len(uncovered)} covered"
+        + (f", {demo} by demonstration" if demo else "")
         + (f", {len(uncovered)} not covered" if uncovered else ", every one covered")
         + f"): {errors} error(s), {warnings} warning(s)",
         err=True,
