@@ -134,6 +134,11 @@ def _score_line(card: Scorecard) -> str | None:
     parts = [
         f"{v.name} {v.score:.0%} measured, {v.score_with_waivers or 0:.0%} with waivers"
         + (" (still disqualified)" if v.disqualified_with_waivers else "")
+        + (
+            " (qualifies with waivers)"
+            if v.disqualified and not v.disqualified_with_waivers
+            else ""
+        )
         for v in card.vendors
     ]
     return "; ".join(parts)

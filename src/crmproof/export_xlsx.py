@@ -315,6 +315,22 @@ def _demos(book: Workbook, card: Scorecard) -> None:
     _widths(sheet, [12, 12, 12, 8, 70, 9, 20])
 
 
+def _fit_rows(sheet: Worksheet) -> None:
+    """Row heights for wrapped text: a workbook stores none, and LibreOffice keeps 1 line."""
+    for row in sheet.iter_rows():
+        lines = 1
+        for cell in row:
+            if not isinstance(cell.value, str) or not cell.alignment.wrap_text:
+                continue
+            width = sheet.column_dimensions[cell.column_letter].width or 10
+            per_line = max(1, int(width * 1.1))
+            lines = max(
+                lines, sum(-(-len(part) // per_line) or 1 for part in cell.value.split("\n"))
+            )
+        if lines > 1:
+            sheet.row_dimensions[row[0].row].height = 13 * lines
+
+
 def write(card: Scorecard, folder: Path, out: Path, responses: Path | None = None) -> Path:
     """Write the workbook to `out` (via a temporary name: never a half-written file)."""
     book = Workbook()
@@ -324,6 +340,7 @@ def write(card: Scorecard, folder: Path, out: Path, responses: Path | None = Non
     _decisions(book, card)
     _demos(book, card)
     for sheet in book.worksheets:
+        _fit_rows(sheet)
         sheet.page_setup.orientation = "landscape"
         sheet.page_setup.fitToWidth = 1
         sheet.page_setup.fitToHeight = 0
