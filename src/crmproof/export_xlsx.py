@@ -232,6 +232,7 @@ def _requirements(
                 link = sheet.cell(row=r, column=col + 2, value=target.split("/")[-1])
                 link.hyperlink = _link(folder, out, target)
                 link.font = Font(color="1A4FA0", underline="single")
+                link.alignment = Alignment(vertical="top")
             col += 3
     sheet.freeze_panes = "B2"
     _widths(sheet, [10, 8, 8, 7, 9, 50, *([18, 22, 22] * len(card.vendors))])
