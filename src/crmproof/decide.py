@@ -36,7 +36,7 @@ from crmproof.scoring import (
     verdict_of,
     weighted,
 )
-from crmproof.workspace import Suite, display_path
+from crmproof.workspace import Suite
 
 UNPROVEN = {"untested", "not covered"}
 DEFAULT_POLICY: dict[str, Any] = {"spread": 0.25, "samples": 2000, "seed": 7}
@@ -53,10 +53,6 @@ def _runs(reports: Path) -> set[str]:
     if not reports.is_dir():
         return set()
     return {p.name for p in reports.iterdir() if (p / "results.jsonl").is_file()}
-
-
-def _sheets_of(root: Path) -> tuple[list[demos.Sheet], list[Diagnostic]]:
-    return demos.load(root)
 
 
 def check_workspace(
@@ -76,7 +72,7 @@ def check_workspace(
     requirement_ids = {r.id for r in catalog}
     scenario_ids = {s.model.id for s in suite.scenarios}
     out: list[Diagnostic] = []
-    sheets, problems = _sheets_of(suite.root)
+    sheets, problems = demos.load(suite.root)
     out += problems
     out += demos.check(
         sheets,
@@ -86,7 +82,7 @@ def check_workspace(
         requirement_ids,
     )
     path = suite.root / decisions.DECISIONS_FILE
-    entries, problems = decisions.load(path, display_path(path))
+    entries, problems = decisions.load(path)
     out += problems
     runs = _runs(reports)
     if only_run is not None:
@@ -148,7 +144,7 @@ def judge_folder(card: Scorecard, folder: Path) -> Scorecard:
     """Apply the decision files kept in a run folder (written there by `collect`)."""
     sheets, problems = demos.load(folder)
     path = folder / decisions.DECISIONS_FILE
-    entries, more = decisions.load(path, display_path(path))
+    entries, more = decisions.load(path)
     problems += more
     if problems:
         raise UserInputError("\n".join(str(p) for p in sorted(problems)))

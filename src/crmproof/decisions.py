@@ -26,6 +26,7 @@ from pydantic import Field, model_validator
 
 from crmproof.diagnostics import Diagnostic, did_you_mean, one_of
 from crmproof.models import Id, Spec
+from crmproof.specfile import load_one
 from crmproof.yamlsource import Document
 
 if TYPE_CHECKING:
@@ -82,25 +83,14 @@ class Located:
         return self.doc.error((*self.loc, key), message)
 
 
-def load(path: Path, display: str) -> tuple[list[Located], list[Diagnostic]]:
+def load(path: Path) -> tuple[list[Located], list[Diagnostic]]:
     """The decisions of a decisions.yaml; problems are returned, located, never raised."""
-    from crmproof.workspace import _documents, _load_model
-
-    found: list[Located] = []
-    problems: list[Diagnostic] = []
     if not path.exists():
-        return found, problems
-    for doc, errs in _documents(path):
-        problems += [Diagnostic(display, d.line, d.col, d.message, d.severity) for d in errs]
-        if doc is None:
-            continue
-        doc.path = display
-        model, errs = _load_model(DecisionsFile, doc)
-        problems += errs
-        if model is not None:
-            found += [Located(d, doc, ("decisions", i)) for i, d in enumerate(model.decisions)]
-        break
-    return found, problems
+        return [], []
+    model, doc, problems = load_one(path, DecisionsFile)
+    if model is None or doc is None:
+        return [], problems
+    return [Located(d, doc, ("decisions", i)) for i, d in enumerate(model.decisions)], problems
 
 
 def check_names(

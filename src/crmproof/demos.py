@@ -24,6 +24,7 @@ from pydantic import Field
 
 from crmproof.diagnostics import Diagnostic, did_you_mean, one_of
 from crmproof.models import Id, Spec
+from crmproof.specfile import load_one
 from crmproof.yamlsource import Document
 
 DEMOS_DIR = "demos"
@@ -62,20 +63,13 @@ def sheet_files(root: Path) -> list[Path]:
 
 def load(root: Path) -> tuple[list[Sheet], list[Diagnostic]]:
     """Every score sheet under root/demos/; problems are returned, located, never raised."""
-    from crmproof.workspace import _documents, _load_model
-
     sheets: list[Sheet] = []
     problems: list[Diagnostic] = []
     for path in sheet_files(root):
-        for doc, errs in _documents(path):
-            problems += errs
-            if doc is None:
-                continue
-            model, errs = _load_model(ScoreSheet, doc)
-            problems += errs
-            if model is not None:
-                sheets.append(Sheet(model, doc, str(path.relative_to(root))))
-            break
+        model, doc, errs = load_one(path, ScoreSheet)
+        problems += errs
+        if model is not None and doc is not None:
+            sheets.append(Sheet(model, doc, str(path.relative_to(root))))
     return sheets, problems
 
 

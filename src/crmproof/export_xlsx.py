@@ -328,7 +328,7 @@ def _fit_rows(sheet: Worksheet) -> None:
             lines = max(
                 lines, sum(-(-len(part) // per_line) or 1 for part in cell.value.split("\n"))
             )
-        if lines > 1:
+        if lines > 1 and row[0].row is not None:
             sheet.row_dimensions[row[0].row].height = 13 * lines
 
 
