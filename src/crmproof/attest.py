@@ -149,6 +149,13 @@ def is_signed(folder: Path) -> bool:
     return bool(env and env.get("signatures"))
 
 
+def _report_layer(name: str) -> bool:
+    """Files a report may add or rewrite after the run: rendered views, the team's
+    decisions and demo scores as the report took them in, and the suite-strength audit.
+    results.jsonl and the evidence are never among them."""
+    return name in RENDERED or name in ("decisions.yaml", "audit.json") or name.startswith("demos/")
+
+
 def refresh(folder: Path, key: SigningKey | None) -> str | None:
     """After `crmproof report`: bring the attestation up to date, or say why it was not.
 
@@ -166,7 +173,7 @@ def refresh(folder: Path, key: SigningKey | None) -> str | None:
     )
     if not changed:
         return None
-    not_rendered = [name for name in changed if name not in RENDERED]
+    not_rendered = [name for name in changed if not _report_layer(name)]
     if not_rendered:
         return (
             f"the attestation was NOT refreshed: {', '.join(not_rendered)} differ from it; "

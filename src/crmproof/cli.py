@@ -53,14 +53,17 @@ def _load_checked(ws: Path, quiet_warnings: bool = False) -> workspaces.Suite:
 def validate_cmd(workspace: str | None) -> None:
     """Check every file of the workspace; exit non-zero on any error."""
     suite = _load_checked(_workspace(workspace))
+    _check_decisions(suite)
     errors = len(suite.errors)
     warnings = len(suite.diagnostics) - errors
     requirements = suite.catalog.requirements
     covered = validate.covered_requirements(suite)
-    uncovered = [r.id for r in requirements if r.id not in covered]
+    uncovered = [r.id for r in requirements if r.id not in covered and r.verified_by != "demo"]
+    demo = sum(r.verified_by == "demo" for r in requirements)
     click.echo(
         f"{len(suite.scenarios)} scenarios, {len(requirements)} requirements "
         f"({len(requirements) - len(uncovered)} covered"
+        + (f", {demo} by demonstration" if demo else "")
         + (f", {len(uncovered)} not covered" if uncovered else ", every one covered")
         + f"): {errors} error(s), {warnings} warning(s)"
         + (
@@ -90,6 +93,24 @@ def _list_stale(suite: workspaces.Suite) -> None:
         )
         for line in lines:
             click.echo(f"  stale: {line}", err=True)
+
+
+def _check_decisions(suite: workspaces.Suite) -> None:
+    """decisions.yaml and the demo score sheets, checked against the workspace and runs."""
+    from crmproof import decide
+
+    found = sorted(set(decide.check_workspace(suite, suite.root / "reports")))
+    for diagnostic in found:
+        click.echo(str(diagnostic), err=True)
+    suite.diagnostics += found
+
+
+def _render(suite: workspaces.Suite, folder: Path, **how: Any) -> Scorecard:
+    """Take the workspace's decisions into the run folder, then write every report."""
+    from crmproof import decide
+
+    decide.collect(suite, folder)
+    return render.write_all(folder, **how)
 
 
 @main.command("schema")
@@ -238,7 +259,7 @@ def run_cmd(
         err=True,
     )
     folder = run.execute()
-    card = render.write_all(folder, unsigned=signing is None)
+    card = _render(suite, folder, unsigned=signing is None)
     _write_manifest(suite, folder)
     attest.write(folder, signing, inputs)
     click.echo(render.terminal(card))
@@ -370,6 +391,9 @@ def _write_manifest(suite: workspaces.Suite, folder: Path) -> None:
         for name, v in suite.evaluation.model.vendors.items()
     }
     manifest.write(folder, adapters)
+    from crmproof import decide
+
+    manifest.reseal(folder, decide.source_files(folder))
 
 
 def _signing_key() -> keys.SigningKey | None:
@@ -393,12 +417,24 @@ def _exit_code(card: Scorecard, fail_on: str) -> int:
 @click.option("--json", "as_json", is_flag=True, help="Print scorecard.json instead.")
 def report_cmd(run: str | None, workspace: str | None, reports: str | None, as_json: bool) -> None:
     """Re-render RUN's scorecard (default: the latest) from its results.jsonl alone."""
+    from crmproof import decide, manifest
     from crmproof.fingerprints import of_workspace
 
-    folder = _run_folder(_workspace(workspace), run, reports)
-    card = render.write_all(
-        folder, unsigned=not attest.is_signed(folder), current=of_workspace(_workspace(workspace))
-    )
+    ws = _workspace(workspace)
+    folder = _run_folder(ws, run, reports)
+    suite = _load_checked(ws, quiet_warnings=True)
+    layer = set(manifest.REPORT_FILES) | set(decide.source_files(folder))
+    sealed = (folder / manifest.MANIFEST).exists()
+    tampered = [
+        p for p in (manifest.verify(folder) if sealed else []) if p.split(": ", 1)[-1] not in layer
+    ]
+    if tampered:
+        raise UserInputError(
+            "the run's own files no longer match manifest.json; not re-reporting:\n"
+            + "\n".join(tampered)
+        )
+    card = _render(suite, folder, unsigned=not attest.is_signed(folder), current=of_workspace(ws))
+    manifest.reseal(folder, decide.source_files(folder))
     refreshed = evidence_cli.refresh_attestation(folder)
     if refreshed:
         click.echo(refreshed, err=True)
@@ -550,6 +586,37 @@ def import_requirements_cmd(
         raise click.ClickException(str(exc)) from None
     for line in result.summary():
         click.echo(line)
+
+
+@main.command("export")
+@click.argument("run", required=False)
+@click.option("--workspace", "-w", default=None)
+@click.option("--reports", default=None, help="Folder of run folders (default: reports/).")
+@click.option(
+    "--xlsx",
+    "xlsx",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Write the scorecard as an Excel workbook to this file.",
+)
+def export_cmd(run: str | None, workspace: str | None, reports: str | None, xlsx: str) -> None:
+    """Export RUN's scorecard (default: the latest), as its last report judged it."""
+    from crmproof import decide, export_xlsx
+    from crmproof.errors import UserInputError
+    from crmproof.results import read_events
+    from crmproof.scoring import score
+
+    ws = _workspace(workspace)
+    folder = _run_folder(ws, run, reports)
+    try:
+        card = decide.judge_folder(score(read_events(folder / "results.jsonl")), folder)
+    except (ValueError, UserInputError) as exc:
+        raise click.ClickException(f"{folder}: {exc}") from None
+    try:
+        out = export_xlsx.write(card, folder, Path(xlsx).resolve(), responses=ws)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {xlsx}: {exc.strerror}") from None
+    click.echo(f"wrote {workspaces.display_path(out)}", err=True)
 
 
 @main.group("adapter")

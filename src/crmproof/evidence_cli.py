@@ -73,6 +73,11 @@ def verify_cmd(
     else:
         target = _folder(workspace, run, reports)
         outcome = verify.check_folder(target, public)
+        ws = workspace_path(workspace)
+        if (ws / workspaces.EVALUATION_FILE).exists():  # the decisions, as the report took them
+            from crmproof import decide, manifest
+
+            outcome.problems += manifest.verify_sources(target, ws, decide.source_files(ws))
     for problem in outcome.problems:
         click.echo(problem, err=True)
     shown = workspaces.display_path(target)

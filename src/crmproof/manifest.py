@@ -116,3 +116,59 @@ def verify(folder: Path) -> list[str]:
     problems += [f"missing: {name}" for name in recorded if name not in present]
     problems += [f"added since the run: {name}" for name in present if name not in recorded]
     return problems
+
+
+REPORT_FILES = ("scorecard.json", "scorecard.md", "junit.xml", "index.html")
+"""Files a report writes; `crmproof report` may rewrite them, the run's own files never."""
+
+
+def reseal(folder: Path, decision_files: list[str]) -> list[str]:
+    """After `crmproof report`: record the new report and decision files in the manifest.
+
+    The run's own files (results.jsonl, evidence) keep the digests recorded when the run
+    was written, and must still match them: a tampered run is never sealed again. Returns
+    the problems found; the manifest is rewritten only when there are none. A run folder
+    without a manifest stays without one.
+    """
+    path = folder / MANIFEST
+    if not path.exists():
+        return []
+    manifest = json.loads(path.read_text())
+    layer = set(REPORT_FILES) | set(decision_files) | set(manifest.get("decision_files", []))
+    problems = [p for p in verify(folder) if p.split(": ", 1)[-1] not in layer]
+    if problems:
+        return problems
+    present = _files(folder)
+    files = {n: d for n, d in manifest["files"].items() if n not in layer}
+    files.update({n: present[n] for n in sorted(layer) if n in present})
+    manifest["files"] = dict(sorted(files.items()))
+    manifest["decision_files"] = sorted(decision_files)
+    tmp = folder / f".{MANIFEST}.tmp"
+    tmp.write_text(json.dumps(manifest, indent=2) + "\n")
+    os.replace(tmp, path)
+    return []
+
+
+def verify_sources(folder: Path, workspace: Path, current: list[str]) -> list[str]:
+    """Decision files edited in the workspace since the run's report took them in.
+
+    `current` names the workspace's decision files now (decisions.yaml, demos/*.yaml).
+    """
+    path = folder / MANIFEST
+    if not path.exists():
+        return []
+    manifest = json.loads(path.read_text())
+    recorded = manifest.get("decision_files")
+    if recorded is None:
+        return []
+    problems = []
+    for name in recorded:
+        source = workspace / name
+        if not source.is_file():
+            problems.append(f"removed from the workspace since the report: {name}")
+        elif _sha256(source) != manifest["files"].get(name):
+            problems.append(f"edited in the workspace since the report: {name}")
+    # A decision file added since says nothing of this run until a report takes it in
+    # (`crmproof report`); `current` is kept for callers that list what is there now.
+    del current
+    return problems

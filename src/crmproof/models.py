@@ -65,9 +65,21 @@ class Vendor(Spec):
         return self.adapter or " ".join(self.command or [])
 
 
+class Acceptability(Spec):
+    spread: float = Field(
+        0.25, ge=0, lt=1, description="Each weight is drawn uniformly within +/- this fraction."
+    )
+    samples: int = Field(2000, ge=1, le=1_000_000, description="Weight samples drawn.")
+    seed: int = Field(7, description="Seed of the sampler: the same seed, the same figures.")
+
+
 class Scoring(Spec):
     must_disqualifies: bool = Field(
         True, description="A must requirement not fully met disqualifies the vendor."
+    )
+    acceptability: Acceptability = Field(
+        default_factory=Acceptability,
+        description="Rank acceptability: each vendor's chance of each place, weights uncertain.",
     )
 
 
@@ -101,6 +113,10 @@ class Evaluation(Spec):
     requirements: str = Field("requirements", description="Folder of catalog files.")
     adapters: str = Field("adapters", description="Folder of the workspace's own adapters.")
     scenarios: str = Field("scenarios", description="Folder of scenario files.")
+    evaluators: dict[Id, str] = Field(
+        default_factory=dict,
+        description="Who may score demonstrations: an id (a score sheet's `evaluator:`) -> who.",
+    )
 
 
 # -- the catalog: strategy -> roles -> processes -> requirements ---------------------------
@@ -141,6 +157,10 @@ class Requirement(Spec):
     weight: float = Field(1.0, ge=0, le=100)
     text: str = Field(description="What the CRM must do.")
     success: str = Field(description="How we will know, written before any vendor is seen.")
+    verified_by: Literal["scenario", "demo"] = Field(
+        "scenario",
+        description="`demo`: judged by evaluators' score sheets (demos/), not by a scenario.",
+    )
 
 
 class Catalog(Spec):

@@ -14,6 +14,7 @@ from typing import Any
 
 from tabulate import tabulate
 
+from crmproof import decide, decision_report
 from crmproof.results import read_events
 from crmproof.scoring import VERDICTS, Scorecard, VendorCard, score, stability_text
 
@@ -57,7 +58,7 @@ def _cell(card: VendorCard, rid: str) -> str:
         text += f" (claimed {cell.claim.fit}" + (": BROKEN)" if cell.promise == "broken" else ")")
     if card.channel == "browser" and cell.effort:
         text += f" [{cell.effort.get('clicks', 0)}c/{cell.effort.get('keystrokes', 0)}k]"
-    return text
+    return decision_report.cell_text(cell, text)
 
 
 def strength_text(card: Scorecard) -> str:
@@ -141,7 +142,7 @@ def _rows(card: Scorecard) -> list[list[str]]:
             *(f"{v.score:.0%}" + (" (DQ)" if v.disqualified else "") for v in card.vendors),
         ]
     )
-    return rows
+    return rows + decision_report.score_rows(card)
 
 
 def _failures(card: Scorecard) -> list[str]:
@@ -172,6 +173,7 @@ def terminal(card: Scorecard) -> str:
     parts += [f"{v.name} {promises_text(v)}" for v in card.vendors if v.promises]
     if card.suite_strength:
         parts.append(f"suite strength (crmproof audit): {strength_text(card)}")
+    parts += decision_report.terminal_sections(card)
     for vendor in card.vendors:
         if vendor.leftovers is None:
             cleanup = "not verified (the adapter cannot list leftovers)"
@@ -235,6 +237,7 @@ def markdown(card: Scorecard, unsigned: bool = False) -> str:
             + "; ".join(f"{v.name}: {_effort_text(v.effort)}" for v in effort)
             + ".",
         ]
+    out += decision_report.markdown_sections(card)
     out += ["", "## Requirements", "", tabulate(_rows(card), headers=header, tablefmt="github")]
     for layer, items, title in (
         ("strategy", card.strategies, "By strategy"),
@@ -327,6 +330,7 @@ def html(card: Scorecard, unsigned: bool = False) -> str:
         promises_text=promises_text,
         strength=strength_text(card) if card.suite_strength else None,
         started=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(card.started)),
+        **decision_report.html_context(card),
     )
 
 
@@ -334,6 +338,18 @@ def _write(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
+
+
+def derive(folder: Path) -> Scorecard:
+    """The scorecard that follows from a run folder: its results, with the decisions and
+    the audit the folder holds. `crmproof verify` derives it again the same way."""
+    card = decide.judge_folder(score(read_events(folder / "results.jsonl")), folder)
+    if (folder / "audit.json").exists():
+        from crmproof.audit import AuditReport
+
+        audited = AuditReport.model_validate_json((folder / "audit.json").read_text())
+        card.suite_strength = {v.vendor: round(v.strength, 4) for v in audited.vendors}
+    return card
 
 
 def write_all(
@@ -346,12 +362,7 @@ def write_all(
     index.stale.html, and is returned: the run's own files stay as the run wrote them, so
     `crmproof verify` still holds.
     """
-    card = score(read_events(folder / "results.jsonl"))
-    if (folder / "audit.json").exists():
-        from crmproof.audit import AuditReport
-
-        audited = AuditReport.model_validate_json((folder / "audit.json").read_text())
-        card.suite_strength = {v.vendor: round(v.strength, 4) for v in audited.vendors}
+    card = derive(folder)
     _write(folder / "scorecard.json", card.model_dump_json(indent=2))
     _write(folder / "scorecard.md", markdown(card, unsigned))
     _write(folder / "junit.xml", junit(card))

@@ -13,11 +13,19 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from crmproof.decisions import DecisionsFile
+from crmproof.demos import ScoreSheet
 from crmproof.events import ResultEvent
 from crmproof.models import Catalog, Evaluation, Scenario
 from crmproof.protocol import MESSAGES
 
-FILE_KINDS = {"evaluation": Evaluation, "catalog": Catalog, "scenario": Scenario}
+FILE_KINDS = {
+    "evaluation": Evaluation,
+    "catalog": Catalog,
+    "scenario": Scenario,
+    "decisions": DecisionsFile,
+    "scoresheet": ScoreSheet,
+}
 
 
 def schema_of(model: Any, title: str) -> dict[str, Any]:

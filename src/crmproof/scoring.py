@@ -83,6 +83,20 @@ class Cell(BaseModel):
         default_factory=list, description="What changed since the run (see crmproof.stale)."
     )
     stale_verdict: str | None = None  # the verdict before it went stale
+    # The decision layer (crmproof.decide): human evidence and the team's decisions.
+    source: str = Field(
+        default="scenario", description="`scenario` (automated) or `demo` (people)."
+    )
+    demo: dict[str, Any] | None = Field(
+        default=None, description="Evaluators' scores and their spread."
+    )
+    decisions: list[dict[str, Any]] = Field(default_factory=list, description="Waivers, disputes.")
+    waived_verdict: str | None = Field(
+        default=None, description="The verdict with waivers applied."
+    )
+    waived_fraction: float | None = Field(
+        default=None, description="The fraction with waivers applied."
+    )
 
 
 # A claim held against the proof. Only claims that the product does it as it stands
@@ -138,6 +152,11 @@ class VendorCard(BaseModel):
     leftovers: list[dict[str, Any]] | None = Field(
         None, description="Records of this run found in the vendor afterwards; None: not checked."
     )
+    score_with_waivers: float | None = Field(
+        default=None, description="The score with waivers applied."
+    )
+    disqualified_with_waivers: bool | None = None
+    disqualified_by_with_waivers: list[str] = Field(default_factory=list)
 
     @property
     def left_behind(self) -> list[dict[str, Any]]:
@@ -174,6 +193,17 @@ class Scorecard(BaseModel):
     )
     stale: int = 0  # cells resting on a requirement or scenario changed since the run
     changed_since_run: list[str] = Field(default_factory=list)
+    ranking_with_waivers: list[str] | None = Field(
+        default=None, description="The ranking, waivers applied."
+    )
+    decisions: list[dict[str, Any]] = Field(
+        default_factory=list, description="The run's waivers and disputes (decisions.yaml)."
+    )
+    evaluators: dict[str, str] = Field(default_factory=dict, description="Who scored demos.")
+    acceptability: dict[str, Any] | None = Field(
+        default=None,
+        description="Rank acceptability: each vendor's chance of each place under weights.",
+    )
 
 
 def _add_effort(total: dict[str, int] | None, more: dict[str, int] | None) -> dict[str, int] | None:

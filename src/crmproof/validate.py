@@ -128,7 +128,7 @@ def _check_catalog(suite: Suite) -> list[Diagnostic]:
             )
     covered = covered_requirements(suite)
     for req, doc, loc in requirements:
-        if req.id not in covered:
+        if req.id not in covered and req.verified_by != "demo":
             out.append(
                 doc.warning(
                     (*loc, "id"),

@@ -22,10 +22,10 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from crmproof import attest, dsse, manifest
+from crmproof import attest, dsse, manifest, render
+from crmproof.errors import CrmproofError
 from crmproof.keys import key_id
 from crmproof.results import read_events
-from crmproof.scoring import score
 
 MAX_DIFFERENCES = 20
 PACK_RUN = "run"
@@ -117,8 +117,8 @@ def check_scorecard(folder: Path) -> list[str]:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         return [f"scorecard.json: not valid JSON ({exc})"]
     try:
-        derived = json.loads(score(read_events(folder / "results.jsonl")).model_dump_json())
-    except (KeyError, ValueError, StopIteration, TypeError, AttributeError, IndexError) as exc:
+        derived = json.loads(render.derive(folder).model_dump_json())
+    except (CrmproofError, KeyError, ValueError, StopIteration, TypeError, AttributeError) as exc:
         return [f"results.jsonl: cannot be scored ({type(exc).__name__}: {exc})"]
     found = differences(written, derived)
     problems = [

@@ -38,9 +38,15 @@ def _reference_rows() -> list[list[object]]:
 
 
 def _words(requirements: list[Requirement]) -> list[dict[str, object]]:
-    """Requirements by id, text as its words: a cell holds no YAML folding newline."""
+    """Requirements by id, text as its words: a cell holds no YAML folding newline.
+
+    How a requirement is verified (scenario or demo) is no column of the matrix.
+    """
     return [
-        {k: " ".join(v.split()) if isinstance(v, str) else v for k, v in r.model_dump().items()}
+        {
+            k: " ".join(v.split()) if isinstance(v, str) else v
+            for k, v in r.model_dump(exclude={"verified_by"}).items()
+        }
         for r in sorted(requirements, key=lambda r: r.id)
     ]
 
