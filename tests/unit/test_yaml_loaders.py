@@ -24,7 +24,7 @@ FILES = sorted(
     for folder in ("scenarios", "requirements", "examples/starter")
     for p in (ROOT / folder).rglob("*.yaml")
 )
-LOADERS = [yaml.SafeLoader, yaml.CSafeLoader]
+LOADERS = [yaml.SafeLoader, yamlsource.LOADER]
 
 
 @pytest.fixture(autouse=True)
@@ -36,7 +36,7 @@ def _restore_loader() -> Iterator[None]:
 
 def test_the_c_loader_is_the_default() -> None:
     assert yaml.__with_libyaml__
-    assert yamlsource.LOADER is yaml.CSafeLoader
+    assert issubclass(yamlsource.LOADER, yaml.cyaml.CParser)
 
 
 def read_with(loader: type, raw: bytes) -> object:
@@ -64,6 +64,9 @@ OWN_CHECKS = {
     "control character": (b"a: 1\nb: x\x07y\n", "f.yaml:2:5: character U+0007 is not allowed"),
     "not utf-8": (b"a: \xff\n", "f.yaml:1:4: not UTF-8 text"),
     "merge key": (b"b: &b {x: 1}\nc: {<<: *b}\n", "f.yaml:2:5: merge keys (<<) are not supported"),
+    "bad int": (b"a: 1\nb: !!int abc\n", "f.yaml:2:4: 'abc' is not a valid int"),
+    "bad bool": (b"b: [!!bool maybe]\n", "f.yaml:1:5: 'maybe' is not a valid bool"),
+    "scalar as map": (b'b: !!map "x"\n', "f.yaml:1:4: 'x' is not a valid map"),
 }
 
 
