@@ -6,7 +6,11 @@ A browser adapter proves a process through the vendor's real web UI, so what it 
 - **Isolation.** One browser per adapter (launched in `open`), a fresh context and page per
   scenario (`begin`), so cookies and logins never leak from one scenario into the next.
 - **Evidence.** A Playwright trace per scenario, kept when the scenario did not pass (or
-  always, with the setting `trace: always`), and a screenshot after every step.
+  always, with the setting `trace: always`); or, with `trace: on-first-retry`, no tracing
+  (it costs a third of a browser vendor's time) except for a scenario the runner re-runs
+  after a failure (`trace_next_scenario()`), whose trace is kept. A screenshot where a step
+  did not go through and of a failed scenario's last page (`screenshots: on-failure`, the
+  default), or after every step (`screenshots: every-step`).
 - **Effort.** What the user had to do: pages loaded, clicks, keystrokes, fields filled.
   Playwright's `fill()` sends no key events, so nothing in the browser could count them;
   the helpers `goto`, `click`, `fill`, `select` and `check` count at the adapter's layer.
@@ -43,7 +47,8 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-TRACE_POLICIES = ("on-failure", "always", "never")
+TRACE_POLICIES = ("on-failure", "always", "never", "on-first-retry")
+SCREENSHOT_POLICIES = ("on-failure", "every-step")
 SESSION_OPS = frozenset({"login", "offline", "online"})
 
 
@@ -95,8 +100,9 @@ def find_chromium(explicit: str | None = None) -> str:
 class BrowserAdapter(Adapter):
     """Subclass it, implement `capabilities`, the `<op>_<entity>` methods and `switch_actor`.
 
-    Settings read here: `browser` (Chromium path), `trace` (on-failure | always | never),
-    `timeout` (seconds per Playwright action, default 15), `headless` (default true).
+    Settings read here: `browser` (Chromium path), `trace` (on-failure | always | never |
+    on-first-retry), `screenshots` (on-failure | every-step), `timeout` (seconds per
+    Playwright action, default 15), `headless` (default true).
     """
 
     channel: ClassVar[Channel] = "browser"
@@ -106,6 +112,10 @@ class BrowserAdapter(Adapter):
         super().__init__()
         self.settings: dict[str, Any] = {}
         self.trace_policy = "on-failure"
+        self.screenshot_policy = "on-failure"
+        self.trace_next = False  # set by trace_next_scenario(): trace the next begin()
+        self._tracing = False
+        self._retrying = False
         self._playwright: Any = None
         self.browser: Any = None
         self.context: Any = None
@@ -124,6 +134,12 @@ class BrowserAdapter(Adapter):
         if trace not in TRACE_POLICIES:
             raise VendorError(f"trace: {trace!r} is not one of {', '.join(TRACE_POLICIES)}")
         self.trace_policy = trace
+        shots = str(self.settings.get("screenshots") or "on-failure")
+        if shots not in SCREENSHOT_POLICIES:
+            raise VendorError(
+                f"screenshots: {shots!r} is not one of {', '.join(SCREENSHOT_POLICIES)}"
+            )
+        self.screenshot_policy = shots
         self.launch_browser()
         return None
 
@@ -159,22 +175,35 @@ class BrowserAdapter(Adapter):
         self.context = self.browser.new_context(viewport={"width": 1280, "height": 900})
         self.context.set_default_timeout(self.timeout_ms)
         self.context.set_default_navigation_timeout(self.timeout_ms)
-        if self.trace_policy != "never":
+        self._retrying, self.trace_next = self.trace_next, False
+        self._tracing = self._retrying or self.trace_policy in ("on-failure", "always")
+        if self._tracing:
             self.context.tracing.start(
                 screenshots=True, snapshots=True, title=scenario, name=slug(scenario)
             )
         self.page = self.context.new_page()
+
+    def trace_next_scenario(self) -> None:
+        """Trace the next scenario and keep its trace, whatever the policy: the runner calls
+        it before re-running a failed scenario (`trace: on-first-retry`)."""
+        self.trace_next = True
 
     def end(self, scenario: str, status: str) -> list[Evidence]:
         """Stop tracing; keep the trace when the scenario did not pass (or always)."""
         evidence: list[Evidence] = []
         if self.context is None:
             return evidence
-        keep = self.trace_policy == "always" or (
-            self.trace_policy == "on-failure" and status != "passed"
+        keep = (
+            self._retrying
+            or self.trace_policy == "always"
+            or (self.trace_policy == "on-failure" and status != "passed")
         )
         try:
-            if self.trace_policy != "never":
+            if status != "passed" and self.screenshot_policy == "on-failure":
+                shot = self.screenshot(note=f"last page, scenario {status}")
+                if shot is not None:
+                    evidence.append(shot)
+            if self._tracing:
                 if keep:
                     path = self.evidence_path("traces", f"{slug(scenario)}.zip")
                     self.context.tracing.stop(path=str(path))
@@ -242,7 +271,8 @@ class BrowserAdapter(Adapter):
     # -- the entry point: actor switching before, a screenshot after ----------------------
 
     def perform(self, op: Operation) -> Outcome:
-        """Act as `op.actor` if needed, run the operation, then screenshot the page."""
+        """Act as `op.actor` if needed, run the operation, then screenshot the page if the
+        step did not go through (or after every step, `screenshots: every-step`)."""
         login_effort: Effort | None = None
         early: Outcome | None = None
         if op.cleanup and self.offline_now and self.context is not None:
@@ -261,9 +291,10 @@ class BrowserAdapter(Adapter):
         outcome = early or super().perform(op)
         if login_effort is not None and early is None:
             outcome.effort = login_effort + (outcome.effort or Effort())
-        shot = self.screenshot(note=f"after {op.op} {op.entity or ''}".strip())
-        if shot is not None:
-            outcome.evidence.append(shot)
+        if self.screenshot_policy == "every-step" or outcome.status != "ok":
+            shot = self.screenshot(note=f"after {op.op} {op.entity or ''}".strip())
+            if shot is not None:
+                outcome.evidence.append(shot)
         return outcome
 
     def _defines(self, op: Operation) -> bool:
