@@ -25,6 +25,7 @@ Playwright's sync API is bound to the thread that started it; the runner calls `
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import threading
@@ -100,7 +101,8 @@ def find_chromium(explicit: str | None = None) -> str:
 class BrowserAdapter(Adapter):
     """Subclass it, implement `capabilities`, the `<op>_<entity>` methods and `switch_actor`.
 
-    Settings read here: `browser` (Chromium path), `trace` (on-failure | always | never |
+    Settings read here: `browser` (Chromium path, or `{connect: ws://host:port/}` for a
+    browser server elsewhere, optionally with `executable:`), `trace` (on-failure | always | never |
     on-first-retry), `screenshots` (on-failure | every-step), `timeout` (seconds per
     Playwright action, default 15), `headless` (default true).
     """
@@ -146,6 +148,10 @@ class BrowserAdapter(Adapter):
     def launch_browser(self) -> None:
         from playwright.sync_api import Error as PlaywrightError
 
+        remote = self.settings.get("browser")
+        if isinstance(remote, Mapping):
+            self._connect_browser(remote)
+            return
         executable = find_chromium(self.settings.get("browser"))
         try:
             self._playwright = _acquire_playwright()
@@ -162,6 +168,37 @@ class BrowserAdapter(Adapter):
             self._stop_playwright()
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
             raise VendorError(f"could not launch Chromium ({executable}): {first}") from None
+
+    def _connect_browser(self, remote: Mapping[str, Any]) -> None:
+        """A browser on another machine: `browser: {connect: ws://host:port/}`.
+
+        Playwright's own `connect` to a browser server (`playwright run-server`, or any
+        Playwright-compatible grid) launches the browser there. `executable:` asks the
+        server for that Chromium and crmproof's flags; a server allows it only when
+        started with `--unsafe` (otherwise it uses its own browsers).
+        """
+        from playwright.sync_api import Error as PlaywrightError
+
+        endpoint = remote.get("connect")
+        if not isinstance(endpoint, str) or not endpoint.startswith(("ws://", "wss://")):
+            raise VendorError(
+                f"browser: {{connect: {endpoint!r}}}: give the browser server's address, "
+                "such as ws://127.0.0.1:3000/"
+            )
+        options: dict[str, Any] = {"headless": bool(self.settings.get("headless", True))}
+        if remote.get("executable"):
+            options.update(executablePath=str(remote["executable"]), args=CHROMIUM_FLAGS)
+        try:
+            self._playwright = _acquire_playwright()
+            self.browser = self._playwright.chromium.connect(
+                endpoint,
+                timeout=30_000,
+                headers={"x-playwright-launch-options": json.dumps(options)},
+            )
+        except PlaywrightError as exc:
+            self._stop_playwright()
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+            raise VendorError(f"could not reach the browser server {endpoint}: {first}") from None
 
     def begin(self, scenario: str) -> None:
         """A fresh context and page, with tracing on, for this scenario alone."""

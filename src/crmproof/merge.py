@@ -64,13 +64,13 @@ def check_shards(folders: Sequence[Path], suite_sha256: str | None = None) -> li
         raise ResultsError("these runs were made with different evaluation settings")
     seen: dict[tuple[str, str], Path] = {}
     for folder, run in zip(folders, runs, strict=True):
-        for job in run.plan:
-            if tuple(job) in seen:
+        for vendor, scenario in run.plan:
+            if (vendor, scenario) in seen:
                 raise ResultsError(
-                    f"{job[1]} on {job[0]} is in both {seen[tuple(job)]} and {folder}: "
-                    "shards must not overlap (use --shard i/n with one n)"
+                    f"{scenario} on {vendor} is in both {seen[(vendor, scenario)]} and "
+                    f"{folder}: shards must not overlap (use --shard i/n with one n)"
                 )
-            seen[tuple(job)] = folder
+            seen[(vendor, scenario)] = folder
     return runs
 
 
@@ -81,7 +81,9 @@ def _shard_events(folder: Path) -> Iterator[ResultEvent]:
             yield event
 
 
-def _summary(folders: Sequence[Path]) -> tuple[dict[str, VendorReady], dict[str, list], float]:
+def _summary(
+    folders: Sequence[Path],
+) -> tuple[dict[str, VendorReady], dict[str, list[LeftoversFound]], float]:
     """Per vendor, its vendor event and leftovers; and the last moment of any shard.
 
     A vendor that could not start in any shard shows that; every shard must have finished.
@@ -130,8 +132,8 @@ def merge(folders: Sequence[Path], out: Path, run_id: str, suite_sha256: str | N
     writer = ResultsWriter(out / RESULTS)
     try:
         writer.emit(started)
-        for event in ready.values():
-            writer.emit(event)
+        for vendor_event in ready.values():
+            writer.emit(vendor_event)
         for folder in folders:
             for event in _shard_events(folder):
                 if not isinstance(event, (VendorReady, LeftoversFound)):

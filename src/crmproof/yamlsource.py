@@ -44,7 +44,7 @@ except ImportError:  # PyYAML built without libyaml: the pure-Python loader belo
     CParser = object
 
 
-class _CLoader(CParser, yaml.resolver.Resolver):  # type: ignore[misc, valid-type]
+class _CLoader(CParser, yaml.resolver.Resolver):  # type: ignore[misc]
     """libyaml's parser and composer with SafeLoader's tag rules, resolved once per text.
 
     PyYAML's resolver runs its regular expressions on every plain scalar and walks path
