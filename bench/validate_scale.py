@@ -119,7 +119,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         small = generate(Path(tmp) / "small", args.ratio_scenarios)
         ratio(small, args.repeat)
-        absolute(ROOT / "examples" / "starter", 4, args.repeat)  # the floor: imports, start-up
+        absolute(ROOT / "examples" / "starter", 5, args.repeat)  # the floor: imports, start-up
         big = generate(Path(tmp) / "big", args.scenarios)
         absolute(big, args.scenarios, args.repeat)
 
