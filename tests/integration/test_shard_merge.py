@@ -59,6 +59,11 @@ def cells(folder: Path) -> dict[str, Any]:
         for key, value in vendor.items():
             if key == "scenarios":
                 value = {sid: (s["status"], s["effort"]) for sid, s in value.items()}
+            if key == "leftovers" and value is not None:  # other runs, other records' ids
+                value = sorted(
+                    json.dumps({k: v for k, v in r.items() if k != "id"}, sort_keys=True)
+                    for r in value
+                )
             if key not in ("vendor_version",):  # the one volatile field
                 out[f"{vendor['name']}.{key}"] = value
     return out
