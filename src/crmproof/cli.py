@@ -18,6 +18,7 @@ from crmproof.events import ResultEvent, ScenarioDone, VendorReady
 from crmproof.folders import run_folder as _run_folder
 from crmproof.folders import workspace_path as _workspace
 from crmproof.plan import Filters, make_plan
+from crmproof.plan import shard as plan_shard
 from crmproof.runner import Run
 from crmproof.scoring import Scorecard
 
@@ -206,6 +207,13 @@ def _progress(total: int) -> Callable[[ResultEvent], None]:
     show_default=True,
     help="Exit 1 when a vendor is disqualified, or when any scenario did not pass.",
 )
+@click.option(
+    "--shard",
+    default=None,
+    metavar="I/N",
+    callback=lambda _c, _p, v: _shard_option(v),
+    help="Run only the I-th of N slices of the plan (for CI machines; see `crmproof merge`).",
+)
 def run_cmd(
     workspace: str | None,
     vendors: tuple[str, ...],
@@ -218,6 +226,7 @@ def run_cmd(
     baseline_file: str | None,
     fail_on: str,
     workers: int | None,
+    shard: tuple[int, int] | None = None,
 ) -> None:
     """Run the scenarios on the vendors and write the scorecard."""
     ws = _workspace(workspace)
@@ -240,7 +249,7 @@ def run_cmd(
     )
     base = Path(reports) if reports else ws / "reports"
     if resume:
-        if ids or tags or requirements or vendors or stale_only:
+        if ids or tags or requirements or vendors or stale_only or shard:
             raise click.UsageError("--resume runs the rest of the original plan: no filters")
         run = Run.resume(suite, base, resume)
         run.progress = _progress(len(run.jobs))
@@ -251,6 +260,11 @@ def run_cmd(
             jobs = _stale_only(suite, base, jobs)
         if not jobs:
             raise PlanError("no scenario matches these filters: nothing to run")
+        if shard:
+            jobs = plan_shard(jobs, *shard)
+            if not jobs:
+                click.echo(f"shard {shard[0]}/{shard[1]} of this plan is empty: nothing to run")
+                sys.exit(0)
         run = Run(suite, jobs, base, progress=_progress(len(jobs)))
     run.workers = workers
     click.echo(
@@ -380,6 +394,43 @@ def audit_cmd(
 def _has_run(ws: Path, run: str, reports: str | None) -> bool:
     base = Path(reports) if reports else ws / "reports"
     return (base / run / "results.jsonl").exists()
+
+
+def _shard_option(value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    index, _, count = value.partition("/")
+    if not (index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count)):
+        raise click.BadParameter(f"'{value}': write I/N with 1 <= I <= N, such as 2/4")
+    return int(index), int(count)
+
+
+@main.command("merge")
+@click.argument("runs", nargs=-1, required=True, type=click.Path(file_okay=False))
+@click.option("--out", "-o", required=True, help="The merged run folder to write.")
+@click.option("--workspace", "-w", default=None, help="Workspace folder (default: .).")
+@click.option(
+    "--fail-on",
+    type=click.Choice(["nothing", "disqualified", "failure"]),
+    default="nothing",
+    show_default=True,
+    help="Exit 1 when a vendor is disqualified, or when any scenario did not pass.",
+)
+def merge_cmd(runs: tuple[str, ...], out: str, workspace: str | None, fail_on: str) -> None:
+    """Combine shard runs (`crmproof run --shard I/N`) into one run folder and scorecard."""
+    from crmproof import merge
+    from crmproof.runner import new_run_id, suite_digest
+
+    suite = _load_checked(_workspace(workspace), quiet_warnings=True)
+    if suite.errors:
+        raise UserInputError(f"{len(suite.errors)} error(s) in the workspace: nothing merged")
+    folder = Path(out).resolve()
+    merge.merge([Path(r) for r in runs], folder, new_run_id(), suite_digest(suite))
+    card = render.write_all(folder)
+    _write_manifest(suite, folder)
+    click.echo(render.terminal(card))
+    click.echo(f"merged {len(runs)} run(s): {workspaces.display_path(folder)}", err=True)
+    sys.exit(_exit_code(card, fail_on))
 
 
 def _write_manifest(suite: workspaces.Suite, folder: Path) -> None:

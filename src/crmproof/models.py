@@ -86,8 +86,10 @@ class Scoring(Spec):
 class RunPolicy(Spec):
     step_timeout: float = Field(60.0, gt=0, description="Seconds one step may take.")
     scenario_timeout: float = Field(600.0, gt=0, description="Seconds one scenario may take.")
-    trace: Literal["on-failure", "always"] = Field(
-        "on-failure", description="When browser adapters keep a Playwright trace."
+    trace: Literal["on-failure", "always", "on-first-retry"] = Field(
+        "on-failure",
+        description="When browser adapters keep a Playwright trace; on-first-retry traces "
+        "only the re-run of a failed scenario (tracing costs a third of a browser's time).",
     )
     workers: int = Field(
         1,

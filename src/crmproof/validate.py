@@ -13,6 +13,7 @@ from typing import Any
 
 from crmproof import vocabulary as vocab
 from crmproof.diagnostics import Diagnostic, did_you_mean, one_of
+from crmproof.gcpause import paused_gc
 from crmproof.interpolation import references
 from crmproof.workspace import Suite
 from crmproof.yamlsource import Document
@@ -20,6 +21,7 @@ from crmproof.yamlsource import Document
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
+@paused_gc()
 def check(suite: Suite) -> list[Diagnostic]:
     """All checks of meaning; appended to `suite.diagnostics` and returned."""
     found: list[Diagnostic] = []

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from crmproof import vocabulary
 from crmproof.diagnostics import Diagnostic, SpecError, did_you_mean, one_of
+from crmproof.gcpause import paused_gc
 from crmproof.models import STEP_KEYS, Catalog, Evaluation, Scenario
 from crmproof.yamlsource import Document, load_documents
 
@@ -161,6 +162,7 @@ def _yaml_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*.y*ml") if p.suffix in (".yaml", ".yml"))
 
 
+@paused_gc()
 def load(root: Path) -> Suite:
     """Read the whole workspace; problems are in `suite.diagnostics`, never raised."""
     suite = Suite(root=root)

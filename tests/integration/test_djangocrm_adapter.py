@@ -114,9 +114,7 @@ def test_company_and_contact_crud_and_find(scenario: Scenario) -> None:
     assert effort is not None
     assert (effort.pages, effort.fields, effort.clicks) == (2, 3, 2)
     assert effort.keystrokes == len(name) + len(email)
-    assert [e.kind for e in account.evidence] == ["screenshot"]
-    shot = s.run_folder / account.evidence[0].path
-    assert shot.stat().st_size > 0
+    assert account.evidence == []  # screenshots: on-failure (the default); see the offline test
 
     acc_id = account.record["id"]
     updated = s.ok("update", "account", id=acc_id, data={"phone": "+49 30 1234"})
