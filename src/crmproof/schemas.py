@@ -13,8 +13,14 @@ from typing import Any
 
 from crmproof.models import Catalog, Evaluation, Scenario
 from crmproof.protocol import MESSAGES
+from crmproof.responses import Response
 
-FILE_KINDS = {"evaluation": Evaluation, "catalog": Catalog, "scenario": Scenario}
+FILE_KINDS = {
+    "evaluation": Evaluation,
+    "catalog": Catalog,
+    "scenario": Scenario,
+    "response": Response,
+}
 
 
 def schema_of(model: Any, title: str) -> dict[str, Any]:
