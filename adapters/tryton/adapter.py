@@ -31,9 +31,9 @@ _OPP = "trytond/modules/sale_opportunity/opportunity.py"
 _COMPLAINT = "trytond/modules/sale_complaint/complaint.py"
 _NO_ACTIVITY = (
     "Tryton 8.0 has no activity model: no module of the release records calls, e-mails, "
-    "meetings or tasks on a customer (sale_opportunity registers only sale.opportunity "
-    "and its lines, trytond/modules/sale_opportunity/__init__.py; a record's notes and "
-    "e-mails are ir.note / ir.email, attached to one record and not searchable by link)"
+    "meetings or tasks on a customer (trytond/modules/sale_opportunity/tryton.cfg:17-29 "
+    "registers opportunities, their lines and reports; trytond/modules/ holds no activity "
+    "module; a record's notes and e-mails, ir.note and ir.email, hang off one record)"
 )
 
 
