@@ -122,8 +122,7 @@ def check_responses(
                 out.append(
                     doc.error(
                         ("responses", req_id),
-                        f"unknown requirement id '{req_id}'"
-                        f"{did_you_mean(req_id, requirement_ids)}",
+                        f"unknown requirement id '{req_id}'{did_you_mean(req_id, requirement_ids)}",
                         key=True,
                     )
                 )
