@@ -166,12 +166,16 @@ class PeopleOps(DjangoAdminUi):
             if {"first_name", "last_name"} & set(data):
                 del person["name"]
         self._write_person(person, LEAD_TEXT)
+        if "source" in data:
+            # A choice list per department (CRM > Lead Sources), on the lead form.
+            self.choose("lead_source", data["source"] or "---------")
         if data.get("stage") == "lost":
             self.check("#id_disqualified", True)
 
     def _read_lead(self, id_: str) -> dict[str, Any]:
         record = self._read_person(id_, LEAD_TEXT)
         record["name"] = self.value("description") or record["name"]
+        record["source"] = self.choice("lead_source")
         record["stage"] = "lost" if self.checked("disqualified") else "new"
         return record
 
