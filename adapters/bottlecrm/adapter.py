@@ -984,8 +984,9 @@ class BottleCRMAdapter(Adapter):
                 self.api.call(actor, "POST", f"/invoices/estimates/{op.id}/send/", json={})
                 continue
             contact = estimate.get("contact") or {}
+            person = " ".join(str(contact.get(k) or "") for k in ("first_name", "last_name"))
             buyer = {
-                "name": str(contact.get("name") or estimate.get("client_name") or "Buyer"),
+                "name": person.strip() or str(estimate.get("client_name") or "") or "Buyer",
                 "email": estimate.get("client_email") or self._contact_email(actor, contact),
             }
             token = estimate["public_token"]

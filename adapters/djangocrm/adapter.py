@@ -67,6 +67,7 @@ class DjangoCrmAdapter(PeopleOps, SalesOps, TaskOps):
         **{f"{op} {entity}": _NO_ORDERS for entity in ("order", "invoice") for op in CRUD},
         "advance order to confirmed": _NO_ORDERS,
         "invoice order": _NO_ORDERS,
+        "convert opportunity": _NO_ORDERS,
         "activity.kind=call": _NO_CALLS,
         "activity.kind=meeting": _NO_CALLS,
         "account.parent": ("crm/models/company.py:11 (class Company) has no parent company field"),

@@ -34,6 +34,7 @@ class TaskOps(EmailOps, DjangoAdminUi):
                 f"DjangoCRM records tasks and e-mails, not {kind}s (no model for them in "
                 "crm/models/ or tasks/models/)"
             )
+        _no_task_links(op.data)
         self.open_page(f"{TASK}/add/")
         self._write_task(op.data)
         self._ensure_responsible()
@@ -53,6 +54,7 @@ class TaskOps(EmailOps, DjangoAdminUi):
     def update_activity(self, op: Operation) -> dict[str, Any]:
         if is_email_id(op.id):
             return self.update_email(op)
+        _no_task_links(op.data)
         self.open_page(f"{TASK}/{op.id}/change/")
         self._write_task(op.data)
         if op.data.get("stage"):
@@ -123,3 +125,13 @@ class TaskOps(EmailOps, DjangoAdminUi):
         record["kind"] = "task"
         record["stage"] = "done" if stage and stage[0] == TASK_STAGE_DONE else "planned"
         return record
+
+
+def _no_task_links(data: dict[str, Any]) -> None:
+    """A task cannot be filed on a record: say so rather than drop the link."""
+    links = sorted(k for k in RELATIONS if data.get(k))
+    if links:
+        raise Unsupported(
+            f"a DjangoCRM task links to no {', '.join(links)} (tasks/models/taskbase.py:12, "
+            "class TaskBase, has no such field); only an e-mail does"
+        )
