@@ -171,18 +171,10 @@ class DjangoCrmAdapter(PeopleOps, SalesOps, TaskOps):
                 ),
                 "activity": EntitySupport(
                     operations=[*CRUD, "advance"],
-                    # Links are an e-mail's (emails.py); a task links to no record.
-                    fields=[
-                        "subject",
-                        "kind",
-                        "description",
-                        "due_date",
-                        "account",
-                        "contact",
-                        "opportunity",
-                        "case",
-                        "stage",
-                    ],
+                    # An e-mail also links to account, contact, opportunity and case
+                    # (emails.py), a task to none: capabilities have no per-kind fields,
+                    # so the links are not claimed (a task answers them unsupported).
+                    fields=["subject", "kind", "description", "due_date", "stage"],
                     stages=["planned", "done"],
                 ),
             },
