@@ -119,9 +119,33 @@ class PeopleOps(DjangoAdminUi):
 
     def create_lead(self, op: Operation) -> dict[str, Any]:
         self.open_page(f"{LEAD}/add/")
+        if op.data.get("source"):
+            self._work_in_department(f"{LEAD}/add/")
         self._write_lead(op.data)
         self.submit()
         return self._read_lead(self.id_from_url(LEAD))
+
+    def _work_in_department(self, form: str) -> None:
+        """A superuser picks the department they work in before choosing its lead sources.
+
+        Lead sources are per department, and DjangoCRM offers a superuser those of the
+        department chosen in a list's "By department" filter (kept in the session;
+        common/utils/usermiddleware.py set_user_department). Until one is chosen the
+        source list is empty, so the superuser chooses theirs (settings `department`,
+        default Global sales), as a user does, and comes back to the form.
+        """
+        if self.page.query_selector("select#id_lead_source option[value]:not([value=''])"):
+            return
+        options = self.page.eval_on_selector_all(
+            "select#id_department option",
+            "els => els.map(o => [o.value, o.textContent.trim()])",
+        )
+        wanted = str(self.settings.get("department") or "Global sales").lower()
+        chosen = next((value for value, label in options if label.lower() == wanted), None)
+        if chosen is None:
+            return  # not a superuser's form: the form says what it lacks
+        self.open_page(f"{LEAD}/", department=chosen)
+        self.open_page(form)
 
     def get_lead(self, op: Operation) -> dict[str, Any]:
         self.open_page(f"{LEAD}/{op.id}/change/")
@@ -166,12 +190,16 @@ class PeopleOps(DjangoAdminUi):
             if {"first_name", "last_name"} & set(data):
                 del person["name"]
         self._write_person(person, LEAD_TEXT)
+        if "source" in data:
+            # A choice list per department (CRM > Lead Sources), on the lead form.
+            self.choose("lead_source", data["source"] or "---------")
         if data.get("stage") == "lost":
             self.check("#id_disqualified", True)
 
     def _read_lead(self, id_: str) -> dict[str, Any]:
         record = self._read_person(id_, LEAD_TEXT)
         record["name"] = self.value("description") or record["name"]
+        record["source"] = self.choice("lead_source")
         record["stage"] = "lost" if self.checked("disqualified") else "new"
         return record
 

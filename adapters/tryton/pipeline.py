@@ -107,8 +107,24 @@ class PipelineOps(ProspectOps, OrderOps):
         opp_id = record_id(op.id, "lead")
         self.reject_unknown(op.data, OPPORTUNITY_FIELDS - {"stage"}, "opportunity")
         self._write(opp_id, op.data)
-        self._advance(opp_id, "qualification", op)
+        self._party_for_conversion(opp_id)
+        # The button itself, not a path to the stage: Tryton refuses it on anything but
+        # a lead (its `invisible` state is checked on the server), so a lead converts once.
+        self._button(opp_id, "opportunity")
         return self._opportunity(opp_id)
+
+    def _party_for_conversion(self, opp_id: int) -> None:
+        """A lead without a company gets its person as the party, as a Tryton user would.
+
+        Past the lead state an opportunity requires a party (sale_opportunity's
+        opportunity.py: `party` required unless lead, lost or cancelled). A prospect who
+        named no company buys as themself: the user picks that person, the party of the
+        lead's contact mechanism, in the Party field before pressing the button.
+        """
+        row = self.read_one(OPPORTUNITY, opp_id, ["state", "party", "contact.party"], "lead")
+        person = (row.get("contact.") or {}).get("party")
+        if row["state"] == "lead" and row["party"] is None and person:
+            self.call(OPPORTUNITY, "write", [opp_id], {"party": person})
 
     def delete_lead(self, op: Operation) -> dict[str, Any]:
         return self._delete(op, "lead")

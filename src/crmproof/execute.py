@@ -110,6 +110,9 @@ def _declaration_keys(caps: Capabilities, operation: Operation) -> list[str]:
     keys = [f"{operation.op} {entity}"]
     for name in caps.unsupported_fields(entity, [*operation.data, *operation.where]):
         keys += [f"{operation.op} {entity}.{name}", f"{entity}.{name}"]
+    for name, value in [*operation.data.items(), *operation.where.items()]:
+        if isinstance(value, str | int | float | bool):
+            keys.append(f"{entity}.{name}={value}")  # one value the product lacks
     if operation.to:
         keys.append(f"{operation.op} {entity} to {operation.to}")
     return keys

@@ -25,6 +25,7 @@ from crmproof.credentials import MissingCredential, resolve_settings
 from crmproof.errors import ResumeError
 from crmproof.events import (
     FORMAT,
+    Claim,
     CleanupDone,
     LeftoversFound,
     ResultEvent,
@@ -206,8 +207,24 @@ class Run:
                 plan=[(j.vendor, j.scenario.model.id) for j in self.jobs],
                 suite=suite_snapshot(self.suite),
                 fingerprints=fingerprints.of_suite(self.suite),
+                claims=self._claims(),
             )
         )
+
+    def _claims(self) -> dict[str, dict[str, Claim]]:
+        """Each vendor's claims as its response file stands now, so the run keeps them."""
+        from crmproof.responses import load_responses
+
+        found = load_responses(self.suite.root)
+        vendors = {j.vendor for j in self.jobs}
+        return {
+            vendor: {
+                rid: Claim(fit=claim.fit, note=claim.note)
+                for rid, claim in loaded.model.responses.items()
+            }
+            for vendor, loaded in found.by_vendor.items()
+            if vendor in vendors
+        }
 
     def _emitter(self, writer: ResultsWriter) -> Emit:
         def emit(event: ResultEvent) -> None:

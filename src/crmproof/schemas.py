@@ -18,6 +18,7 @@ from crmproof.demos import ScoreSheet
 from crmproof.events import ResultEvent
 from crmproof.models import Catalog, Evaluation, Scenario
 from crmproof.protocol import MESSAGES
+from crmproof.responses import Response
 
 FILE_KINDS = {
     "evaluation": Evaluation,
@@ -25,6 +26,7 @@ FILE_KINDS = {
     "scenario": Scenario,
     "decisions": DecisionsFile,
     "scoresheet": ScoreSheet,
+    "response": Response,
 }
 
 

@@ -28,8 +28,19 @@ def check(suite: Suite) -> list[Diagnostic]:
     found += _check_evaluation(suite)
     found += _check_catalog(suite)
     found += _check_scenarios(suite)
+    found += _check_responses(suite)
     suite.diagnostics += found
     return found
+
+
+def _check_responses(suite: Suite) -> list[Diagnostic]:
+    """The vendors' response files (responses/*.yaml): shape, vendors, requirement ids."""
+    from crmproof.responses import check_responses, load_responses
+
+    responses = load_responses(suite.root)
+    ids = {r.id for r in suite.catalog.requirements}
+    vendors = set(suite.evaluation.model.vendors) if suite.evaluation else None
+    return responses.diagnostics + check_responses(responses, ids, vendors)
 
 
 def _check_evaluation(suite: Suite) -> list[Diagnostic]:

@@ -87,17 +87,24 @@ def capability_problems(caps: Capabilities) -> list[str]:
     return problems
 
 
+# What a channel may be unable to exercise besides session operations.
+CHANNEL_WORDS = frozenset({"effort"})
+
+
 def declaration_problem(key: str) -> str | None:
     """Why a not_offered / channel_limits key names nothing of the vocabulary, if it does.
 
-    Keys: 'offline' (a session operation), 'create activity', 'lead.source',
-    'create lead.source', 'advance opportunity to negotiation'.
+    Keys: 'offline' (a session operation), 'effort' (effort counting), 'create activity',
+    'lead.source', 'activity.kind=call' (one value of a field), 'create lead.source',
+    'advance opportunity to negotiation'.
     """
     words = key.split(" ")
     if len(words) == 1 and "." not in key:
-        return None if key in vocabulary.SESSION_OPERATIONS else f"no operation {key!r}"
+        known = key in vocabulary.SESSION_OPERATIONS or key in CHANNEL_WORDS
+        return None if known else f"no operation {key!r}"
     if len(words) == 1:
         entity, _, field = key.partition(".")
+        field = field.partition("=")[0]  # 'activity.kind=call': one value of a field
         if entity not in vocabulary.ENTITIES:
             return f"no entity {entity!r}"
         return None if field in vocabulary.ENTITIES[entity].fields else f"no field {key!r}"
