@@ -13,7 +13,7 @@ import click
 
 from crmproof import attest, discovery, evidence_cli, keys, render, sandbox, validate
 from crmproof import workspace as workspaces
-from crmproof.errors import CrmproofError, PlanError, UserInputError
+from crmproof.errors import CrmproofError, PlanError, UsageError, UserInputError
 from crmproof.events import ResultEvent, ScenarioDone, VendorReady
 from crmproof.folders import run_folder as _run_folder
 from crmproof.folders import workspace_path as _workspace
@@ -30,6 +30,8 @@ class _Commands(click.Group):
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
+        except (UsageError, PlanError) as exc:  # the command's own words: exit 2
+            raise click.UsageError(str(exc)) from None
         except CrmproofError as exc:
             raise click.ClickException(str(exc)) from None
 

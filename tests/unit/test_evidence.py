@@ -89,7 +89,9 @@ def make_workspace(root: Path, extra_comment: str = "") -> Path:
     (ws / "requirements" / "catalog.yaml").write_text(CATALOG)
     (ws / "scenarios" / "open.yaml").write_text(OPEN + extra_comment)
     (ws / "scenarios" / "find.yaml").write_text(FIND)
-    (ws / "responses" / "liar.yaml").write_text("C2R-1.1: native\n")
+    (ws / "responses" / "liar.yaml").write_text(
+        "vendor: liar\nresponses:\n  C2R-1.1: {fit: native, note: out of the box}\n"
+    )
     return ws
 
 

@@ -27,13 +27,13 @@ from crmproof.conformance.kit import Finding, Kit, capability_problems
 from crmproof.conformance.link import Link
 from crmproof.credentials import MissingCredential, resolve_settings
 from crmproof.diagnostics import did_you_mean
-from crmproof.errors import AdapterLoadError, UserInputError
+from crmproof.errors import AdapterLoadError, UsageError
 from crmproof.external import ExternalAdapter, ProtocolError
 from crmproof.models import Evaluation
 from crmproof.yamlsource import load_documents
 
 
-class TargetError(UserInputError):
+class TargetError(UsageError):
     """The target names nothing checkable, or its settings cannot be resolved."""
 
 
