@@ -132,7 +132,7 @@ def test_capabilities_are_honest(adapter: Adapter) -> None:
 
 def _raw(path: str, **params: Any) -> Any:
     """BottleCRM's own answer over HTTP, with the admin's token: no adapter in between."""
-    secrets = sandbox.read_secrets()
+    secrets = secrets_store.read_secrets()
     response = httpx.get(
         f"{secrets['BOTTLECRM_URL'].rstrip('/')}/api{path}",
         params=params,

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from crmproof.results import read_events
+from tests.raw_events import read_events
 
 
 def crmproof(ws: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -125,7 +125,7 @@ def test_untouched_run_verifies_and_each_edit_fails_with_its_reason(
     index = next(
         i
         for i, line in enumerate(lines)
-        if '"event": "scenario"' in line and '"STARTER-WRONG"' in line
+        if '"event":"scenario"' in line and '"STARTER-WRONG"' in line
     )
     event = json.loads(lines[index])
     assert event["status"] == "failed"
