@@ -857,7 +857,7 @@ class BottleCRMAdapter(Adapter):
             contact_id=m.ref_id(contacts[0]),
         )
         answer = self.api.call(actor, "POST", "/invoices/", json=body)
-        return m.invoice_in(answer["invoice"])
+        return {**m.invoice_in(answer["invoice"]), "order": None}  # made by hand, not from one
 
     def get_invoice(self, op: Operation) -> m.Record:
         return self._with_order(self._get("invoice", op.id, self._actor(op)), self._actor(op))
