@@ -495,6 +495,8 @@ def report_cmd(run: str | None, workspace: str | None, reports: str | None, as_j
         click.echo(json.dumps(card.model_dump(), indent=2))
     else:
         click.echo(render.terminal(card))
+        if not attest.is_signed(folder):  # as `crmproof run` ends, so does its report
+            click.echo(evidence_cli.signature_line(None))
     if card.stale:
         click.echo(f"stale view: {workspaces.display_path(folder / 'index.stale.html')}", err=True)
 

@@ -127,7 +127,7 @@ def check_responses(
                     )
                 )
         missing = sorted(requirement_ids - set(loaded.model.responses))
-        if missing:
+        if missing and loaded.model.responses:  # an empty template is not yet an answer
             shown = ", ".join(missing[:8]) + (", ..." if len(missing) > 8 else "")
             out.append(
                 doc.warning(

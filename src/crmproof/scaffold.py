@@ -105,7 +105,7 @@ def write_responses(target: Path) -> list[Path]:
         for doc in yaml.safe_load_all(path.read_text("utf-8")):
             for req in (doc or {}).get("requirements") or []:
                 requirement_ids.append(str(req["id"]))
-    entries = "\n".join(f"  {rid}:\n    fit:\n    note:" for rid in requirement_ids)
+    entries = "\n".join(f"#  {rid}: {{fit: native, note: how}}" for rid in requirement_ids)
     out = []
     for vendor in evaluation.get("vendors") or {}:
         text = _template("response.yaml.tmpl").replace("__VENDOR__", vendor)
