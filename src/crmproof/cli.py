@@ -427,10 +427,17 @@ def merge_cmd(runs: tuple[str, ...], out: str, workspace: str | None, fail_on: s
     if suite.errors:
         raise UserInputError(f"{len(suite.errors)} error(s) in the workspace: nothing merged")
     folder = Path(out).resolve()
+    signing = _signing_key()
+    assert suite.evaluation is not None
+    inputs = attest.workspace_inputs(
+        suite.root, suite.evaluation.model.requirements, suite.evaluation.model.scenarios
+    )
     merge.merge([Path(r) for r in runs], folder, new_run_id(), suite_digest(suite))
-    card = render.write_all(folder)
+    card = render.write_all(folder, unsigned=signing is None)
     _write_manifest(suite, folder)
+    attest.write(folder, signing, inputs)  # the merged run is attested like any run
     click.echo(render.terminal(card))
+    click.echo(evidence_cli.signature_line(signing))
     click.echo(f"merged {len(runs)} run(s): {workspaces.display_path(folder)}", err=True)
     sys.exit(_exit_code(card, fail_on))
 

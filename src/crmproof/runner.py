@@ -287,18 +287,11 @@ class Run:
                 capabilities=capabilities.model_dump(),
             )
         )
-        adapters = [adapter]
         try:
             if self.orphans is not None:
                 ScenarioRun(adapter, capabilities, vendor, self.run_id, emit).cleanup(
                     "(resumed run)", self._all_orphans(adapter, orphans)
                 )
-            wanted = min(self._workers(vendor, adapter), len(jobs))
-            for _ in range(wanted - 1):  # each worker: its own session, browser context
-                extra = new_adapter(self.suite, vendor)
-                extra.run_id, extra.evidence_dir = self.run_id, adapter.evidence_dir
-                extra.open(open_settings(evaluation, settings or {}))
-                adapters.append(extra)
             queue: list[Job] = list(jobs)
             lock = threading.Lock()
 
@@ -324,16 +317,31 @@ class Run:
                                 emit, job, f"crmproof error: {type(exc).__name__}: {exc}"
                             )
 
-            workers = [threading.Thread(target=work, args=(a,), daemon=True) for a in adapters]
-            for thread in workers:
+            def extra_worker() -> None:
+                """Another worker: its own adapter, opened, used and closed in its thread
+                (a browser library binds its objects to the thread that made them)."""
+                mine = new_adapter(self.suite, vendor)
+                mine.run_id, mine.evidence_dir = self.run_id, adapter.evidence_dir
+                try:
+                    mine.open(open_settings(evaluation, settings or {}))
+                    work(mine)
+                except Exception:  # the first worker still takes every scenario left
+                    return
+                finally:
+                    with contextlib.suppress(Exception):
+                        mine.close()
+
+            wanted = min(self._workers(vendor, adapter), len(jobs))
+            extras = [threading.Thread(target=extra_worker, daemon=True) for _ in range(wanted - 1)]
+            for thread in extras:
                 thread.start()
-            for thread in workers:
+            work(adapter)  # this thread opened it, so this thread uses it
+            for thread in extras:
                 thread.join()
             self._check_leftovers(adapter, vendor, emit)
         finally:
-            for opened in adapters:
-                with contextlib.suppress(Exception):
-                    opened.close()
+            with contextlib.suppress(Exception):
+                adapter.close()
 
     def _workers(self, vendor: str, adapter: Adapter) -> int:
         """How many scenarios of a vendor run at once: asked for, and safe for its adapter."""

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from crmproof import discovery, sandbox
-from tests.raw_events import read_events
+from crmproof.results import read_events
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTER = ROOT / "examples" / "starter"
