@@ -123,7 +123,7 @@ def test_canary_credentials_appear_nowhere(vendors: list[str], tmp_path: Path) -
     canaries = {name: f"canary-{name.lower()}-{uuid.uuid4().hex}" for name in names}
     folder, printed = run_starter(tmp_path, canaries, *vendors)
     results = (folder / "results.jsonl").read_text()
-    assert '"status": "error"' in results  # the canaries were refused: error paths taken
+    assert '"status":"error"' in results  # the canaries were refused: error paths taken
     haystacks = texts_of(folder) | pack_texts(tmp_path) | {"crmproof output": printed.encode()}
     assert occurrences(canaries, haystacks) == []
     assert "canary-" not in printed
