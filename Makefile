@@ -28,10 +28,11 @@ evaluate: sandboxes
 	$(BIN)/crmproof run
 
 test: setup
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: setup
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
 
 down:
 	$(BIN)/crmproof sandbox down $(VENDORS)

@@ -24,6 +24,9 @@ PAGE_SIZE = 10  # BottleCRM's page size (REST_FRAMEWORK PAGE_SIZE); lists take o
 class NotFound(Refused):
     """BottleCRM answered 404: the record is gone, or this actor may not open it."""
 
+    def __init__(self, message: str) -> None:
+        super().__init__(message, kind="not_found")
+
 
 def vendor_message(body: Any) -> str:
     """The human part of a BottleCRM error body, whose shape differs per endpoint."""
@@ -88,6 +91,14 @@ class Api:
             raise VendorError(f"{what} answered {status}: {response.text[:300]}")
         if status == 404:
             raise NotFound(f"{what}: not found ({vendor_message(body)})")
+        if status == 429:
+            raise VendorError(f"{what} was rate-limited (429): a transient answer, not a refusal")
+        if status == 401:
+            raise VendorError(f"{what}: BottleCRM rejected the harness's token for '{actor}' (401)")
+        if status == 403:
+            raise Refused(f"BottleCRM forbids this (403): {vendor_message(body)}", "forbidden")
+        if status == 409:
+            raise Refused(f"BottleCRM reports a conflict (409): {vendor_message(body)}", "conflict")
         if status >= 400:
             raise Refused(f"BottleCRM refused ({status}): {vendor_message(body)}")
         if body is None:

@@ -75,7 +75,7 @@ PAYMENT_TERMS = {
 # -- canonical fields each entity maps (what capabilities() claims) --------------------
 
 FIELDS: dict[str, list[str]] = {
-    "account": ["name", "email", "phone", "website", "industry", "city", "country"],
+    "account": ["name", "email", "phone", "website", "industry", "city", "country", "parent"],
     "contact": ["first_name", "last_name", "name", "email", "phone", "title", "account"],
     "lead": [
         "name",
@@ -96,6 +96,7 @@ FIELDS: dict[str, list[str]] = {
         "probability",
         "close_date",
         "description",
+        "lost_reason",
         "stage",
     ],
     "case": ["subject", "account", "contact", "description", "priority", "stage"],
@@ -110,10 +111,29 @@ FIELDS: dict[str, list[str]] = {
         "description",
         "stage",
     ],
-    "invoice": ["account", "lines", "total", "due_date", "payment_term", "stage"],
+    "invoice": ["account", "order", "lines", "total", "due_date", "payment_term", "stage"],
     "product": ["code", "name", "price"],
+    "order": ["account", "opportunity", "lines", "reference", "total", "stage"],
 }
-READ_ONLY = {"invoice": {"total"}}
+READ_ONLY = {"invoice": {"total", "order"}, "order": {"total"}}
+# Canonical fields kept in a text custom field the sandbox's organisation defines
+# (orgsetup.py): BottleCRM's Account has no parent, its Opportunity no lost reason.
+CUSTOM = {("account", "parent"): "parent_account", ("opportunity", "lost_reason"): "lost_reason"}
+
+
+def custom_out(entity: str, data: Mapping[str, Any]) -> Record:
+    """The `custom_fields` part of a body for the custom-field-backed fields in `data`."""
+    values = {
+        key: (str(data[canon]) if data[canon] else "")
+        for (ent, canon), key in CUSTOM.items()
+        if ent == entity and canon in data
+    }
+    return {"custom_fields": values} if values else {}
+
+
+def custom_in(entity: str, obj: Mapping[str, Any]) -> Record:
+    fields = obj.get("custom_fields") or {}
+    return {canon: fields.get(key) or None for (ent, canon), key in CUSTOM.items() if ent == entity}
 
 
 # -- small value helpers ---------------------------------------------------------------
@@ -209,7 +229,7 @@ def account_out(data: Mapping[str, Any], choices: Choices) -> Record:
         )
     if "country" in data:
         body["country"] = choices.code("countries", data["country"]) if data["country"] else None
-    return body
+    return {**body, **custom_out("account", data)}
 
 
 def account_in(obj: Mapping[str, Any]) -> Record:
@@ -223,6 +243,7 @@ def account_in(obj: Mapping[str, Any]) -> Record:
         "city": obj.get("city"),
         # BottleCRM stores an ISO code and shows a name; the name is what a person reads.
         "country": obj.get("country_display") or obj.get("country"),
+        **custom_in("account", obj),
     }
 
 
@@ -329,7 +350,7 @@ def opportunity_out(data: Mapping[str, Any]) -> Record:
         body["contacts"] = [data["contact"]] if data["contact"] else []
     if "stage" in data:
         body["stage"] = stage_to_vendor("opportunity", data["stage"], OPPORTUNITY_STAGES)
-    return body
+    return {**body, **custom_out("opportunity", data)}
 
 
 def opportunity_in(obj: Mapping[str, Any]) -> Record:
@@ -344,6 +365,7 @@ def opportunity_in(obj: Mapping[str, Any]) -> Record:
         "probability": obj.get("probability"),
         "close_date": obj.get("closed_on"),
         "description": obj.get("description"),
+        **custom_in("opportunity", obj),
         "stage": read.get(stage, stage),
     }
 

@@ -9,7 +9,10 @@ idempotently, each time the sandbox starts:
   Contacted, Qualified, Proposal, Won, Lost). Without one BottleCRM tracks leads by
   status only, and no status means "qualified" (its template files Contacted,
   Qualified and Proposal all under "in process");
-* the lead sources the organisation's sales team records besides BottleCRM's defaults.
+* the lead sources the organisation's sales team records besides BottleCRM's defaults;
+* custom fields (`/api/custom-fields/`, BottleCRM's per-organisation schema extension,
+  `common/models.py` CustomFieldDefinition) for what its models have no column for: an
+  account's parent account, an estimate's customer PO number, a deal's lost reason.
 """
 
 from __future__ import annotations
@@ -23,6 +26,12 @@ from crmproof.sandbox import Log, SandboxError
 LEAD_PIPELINE = "Leads"
 # Besides BottleCRM's defaults (call, e-mail, partner, campaign, web form, referral, ...).
 LEAD_SOURCES = ("Trade show",)
+# (target model, key, label): text custom fields, as an admin adds them in Settings.
+CUSTOM_FIELDS = (
+    ("Account", "parent_account", "Parent account"),
+    ("Estimate", "po_number", "Customer PO number"),
+    ("Opportunity", "lost_reason", "Lost reason"),
+)
 
 
 def ensure_org_setup(base_url: str, admin_token: str, log: Log) -> None:
@@ -61,3 +70,19 @@ def ensure_org_setup(base_url: str, admin_token: str, log: Log) -> None:
             if label.lower() not in have:
                 log(f"bottlecrm: adding the lead source '{label}'")
                 call("POST", "/leads/sources/", json={"label": label})
+        defined = call("GET", "/custom-fields/", params={"include_counts": "false"})
+        have_fields = {(row["target_model"], row["key"]) for row in defined["definitions"]}
+        for target, key, label in CUSTOM_FIELDS:
+            if (target, key) not in have_fields:
+                log(f"bottlecrm: adding the custom field '{label}' to {target}")
+                call(
+                    "POST",
+                    "/custom-fields/",
+                    json={
+                        "target_model": target,
+                        "key": key,
+                        "label": label,
+                        "field_type": "text",
+                        "is_filterable": True,
+                    },
+                )

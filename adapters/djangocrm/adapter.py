@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 from crmproof.adapter import Refused, VendorError
 from crmproof.protocol import Capabilities, EntitySupport, RecordRef
 
+from .emails import EMAIL, PREFIX
 from .people import COMPANY, CONTACT, LEAD, PeopleOps
 from .sales import DEAL, REQUEST, SalesOps
 from .sandbox import installed_version
@@ -34,6 +35,7 @@ CRUD = ["create", "get", "update", "delete", "find"]
 # Where leftovers are searched, newest dependants first (so deleting them in this order
 # never trips over a cascade).
 LEFTOVER_LISTS = [
+    ("activity", EMAIL, {}),
     ("activity", TASK, {"active": "all"}),
     ("opportunity", DEAL, {"active": "all"}),
     ("case", REQUEST, {}),
@@ -43,10 +45,56 @@ LEFTOVER_LISTS = [
 ]
 
 
+_NO_ORDERS = (
+    "DjangoCRM has no order or invoice model (crm/models/: company, contact, lead, "
+    "request, deal, output, payment, product, crmemail, ...); a deal's products are "
+    "outputs and its money payments (crm/models/payment.py:90)"
+)
+_NO_CALLS = (
+    "DjangoCRM records tasks (tasks/models/task.py:13) and e-mails "
+    "(crm/models/crmemail.py:9), and no calls or meetings: there is no such model in "
+    "crm/models/ or tasks/models/"
+)
+
+
 class DjangoCrmAdapter(PeopleOps, SalesOps, TaskOps):
     name: ClassVar[str] = "djangocrm"
     version: ClassVar[str] = "0.1.0"
     default_actor: ClassVar[str | None] = "admin"
+
+    # What the product lacks, with where django-crm-admin 3.1's source shows it.
+    not_offered: ClassVar[dict[str, str]] = {
+        **{f"{op} {entity}": _NO_ORDERS for entity in ("order", "invoice") for op in CRUD},
+        "advance order to confirmed": _NO_ORDERS,
+        "invoice order": _NO_ORDERS,
+        "convert opportunity": _NO_ORDERS,
+        "activity.kind=call": _NO_CALLS,
+        "activity.kind=meeting": _NO_CALLS,
+        "account.parent": ("crm/models/company.py:11 (class Company) has no parent company field"),
+        "account.payment_term": "crm/models/company.py:11 (class Company) has no payment term",
+        "case.priority": "a case is a request (crm/models/request.py:29) with no priority",
+        "advance case to pending": (
+            "a request is open or closed; its `pending` box (crm/models/request.py:167-171) "
+            "means 'waiting for validation of fields filling', not on hold"
+        ),
+        "lead.amount": "crm/models/lead.py:10 (class Lead) has no amount",
+        "advance lead to contacted": (
+            "a lead is new or disqualified (crm/models/lead.py:15), nothing in between"
+        ),
+        "advance lead to qualified": (
+            "a lead is new or disqualified (crm/models/lead.py:15); qualifying it is "
+            "converting it (crm/site/leadadmin.py, the Convert button)"
+        ),
+        "opportunity.probability": (
+            "Deal.probability exists (crm/models/deal.py:92) but the deal form does not "
+            "show it (crm/site/dealadmin.py:283-355, get_fieldsets)"
+        ),
+        "opportunity.close_date": (
+            "a deal has no expected close date: `closing_date` is set when it closes and is "
+            "read-only (crm/site/dealadmin.py:399)"
+        ),
+    }
+    channel_limits: ClassVar[dict[str, str]] = {}
 
     def __init__(self) -> None:
         super().__init__()
@@ -91,6 +139,7 @@ class DjangoCrmAdapter(PeopleOps, SalesOps, TaskOps):
                         "email",
                         "phone",
                         "account",
+                        "source",
                         "stage",
                     ],
                     stages=["new", "lost"],
@@ -122,6 +171,9 @@ class DjangoCrmAdapter(PeopleOps, SalesOps, TaskOps):
                 ),
                 "activity": EntitySupport(
                     operations=[*CRUD, "advance"],
+                    # An e-mail also links to account, contact, opportunity and case
+                    # (emails.py), a task to none: capabilities have no per-kind fields,
+                    # so the links are not claimed (a task answers them unsupported).
                     fields=["subject", "kind", "description", "due_date", "stage"],
                     stages=["planned", "done"],
                 ),
@@ -147,7 +199,7 @@ class DjangoCrmAdapter(PeopleOps, SalesOps, TaskOps):
             said = self.page.eval_on_selector_all(
                 ".errornote", "els => els.map(e => e.textContent.trim()).join(' ')"
             )
-            raise Refused(f"DjangoCRM refused the login of {actor}: {said or 'no reason'}")
+            raise VendorError(f"DjangoCRM refused the login of {actor}: {said or 'no reason'}")
         self.actor = actor
 
     # -- what a scenario left behind ------------------------------------------------------
@@ -170,7 +222,8 @@ class DjangoCrmAdapter(PeopleOps, SalesOps, TaskOps):
                 # The search looks in names, e-mails and descriptions alike (a lead's
                 # title is in its description), so every hit carries the marker.
                 for row in self.list_rows(model_path, q=marker, **query):
-                    found.append(RecordRef(entity=entity, id=row["id"]))
+                    id_ = PREFIX + row["id"] if model_path == EMAIL else row["id"]
+                    found.append(RecordRef(entity=entity, id=id_))
             return found
         finally:
             if own_context:

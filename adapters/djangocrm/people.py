@@ -45,10 +45,10 @@ class PeopleOps(DjangoAdminUi):
         return self._read_company(str(op.id))
 
     def delete_account(self, op: Operation) -> dict[str, Any]:
-        return self.delete_record(COMPANY, str(op.id), op.cleanup)
+        return self._delete_record(COMPANY, str(op.id), op.cleanup)
 
     def find_account(self, op: Operation) -> list[dict[str, Any]]:
-        return self.find_records(COMPANY, op.where, self._read_company, text=("email", "name"))
+        return self._find_records(COMPANY, op.where, self._read_company, text=("email", "name"))
 
     def _write_company(self, data: dict[str, Any]) -> None:
         for canonical, field in COMPANY_TEXT.items():
@@ -82,10 +82,10 @@ class PeopleOps(DjangoAdminUi):
 
     def delete_contact(self, op: Operation) -> dict[str, Any]:
         """Deleting a contact also deletes its deals and payments (DjangoCRM cascades)."""
-        return self.delete_record(CONTACT, str(op.id), op.cleanup)
+        return self._delete_record(CONTACT, str(op.id), op.cleanup)
 
     def find_contact(self, op: Operation) -> list[dict[str, Any]]:
-        return self.find_records(
+        return self._find_records(
             CONTACT, op.where, self._read_contact, text=("email", "name", "last_name", "first_name")
         )
 
@@ -119,9 +119,33 @@ class PeopleOps(DjangoAdminUi):
 
     def create_lead(self, op: Operation) -> dict[str, Any]:
         self.open_page(f"{LEAD}/add/")
+        if op.data.get("source"):
+            self._work_in_department(f"{LEAD}/add/")
         self._write_lead(op.data)
         self.submit()
         return self._read_lead(self.id_from_url(LEAD))
+
+    def _work_in_department(self, form: str) -> None:
+        """A superuser picks the department they work in before choosing its lead sources.
+
+        Lead sources are per department, and DjangoCRM offers a superuser those of the
+        department chosen in a list's "By department" filter (kept in the session;
+        common/utils/usermiddleware.py set_user_department). Until one is chosen the
+        source list is empty, so the superuser chooses theirs (settings `department`,
+        default Global sales), as a user does, and comes back to the form.
+        """
+        if self.page.query_selector("select#id_lead_source option[value]:not([value=''])"):
+            return
+        options = self.page.eval_on_selector_all(
+            "select#id_department option",
+            "els => els.map(o => [o.value, o.textContent.trim()])",
+        )
+        wanted = str(self.settings.get("department") or "Global sales").lower()
+        chosen = next((value for value, label in options if label.lower() == wanted), None)
+        if chosen is None:
+            return  # not a superuser's form: the form says what it lacks
+        self.open_page(f"{LEAD}/", department=chosen)
+        self.open_page(form)
 
     def get_lead(self, op: Operation) -> dict[str, Any]:
         self.open_page(f"{LEAD}/{op.id}/change/")
@@ -147,10 +171,10 @@ class PeopleOps(DjangoAdminUi):
         return self._read_lead(str(op.id))
 
     def delete_lead(self, op: Operation) -> dict[str, Any]:
-        return self.delete_record(LEAD, str(op.id), op.cleanup)
+        return self._delete_record(LEAD, str(op.id), op.cleanup)
 
     def find_lead(self, op: Operation) -> list[dict[str, Any]]:
-        return self.find_records(
+        return self._find_records(
             LEAD,
             op.where,
             self._read_lead,
@@ -166,12 +190,16 @@ class PeopleOps(DjangoAdminUi):
             if {"first_name", "last_name"} & set(data):
                 del person["name"]
         self._write_person(person, LEAD_TEXT)
+        if "source" in data:
+            # A choice list per department (CRM > Lead Sources), on the lead form.
+            self.choose("lead_source", data["source"] or "---------")
         if data.get("stage") == "lost":
             self.check("#id_disqualified", True)
 
     def _read_lead(self, id_: str) -> dict[str, Any]:
         record = self._read_person(id_, LEAD_TEXT)
         record["name"] = self.value("description") or record["name"]
+        record["source"] = self.choice("lead_source")
         record["stage"] = "lost" if self.checked("disqualified") else "new"
         return record
 
@@ -210,7 +238,7 @@ class PeopleOps(DjangoAdminUi):
             "contact": contact_id,
             **{k: v for k, v in op.data.items() if k != "name"},
         }
-        deal = self.create_deal(data)  # SalesOps, the adapter's other half
+        deal = self._create_deal(data)  # SalesOps, the adapter's other half
         return {**deal, "account": account_id, "contact": contact_id}
 
     def _contacts_like(self, lead: dict[str, Any]) -> list[str]:

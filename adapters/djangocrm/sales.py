@@ -37,9 +37,9 @@ class SalesOps(DjangoAdminUi):
     # -- opportunity = deal --------------------------------------------------------------
 
     def create_opportunity(self, op: Operation) -> dict[str, Any]:
-        return self.create_deal(op.data)
+        return self._create_deal(op.data)
 
-    def create_deal(self, data: dict[str, Any]) -> dict[str, Any]:
+    def _create_deal(self, data: dict[str, Any]) -> dict[str, Any]:
         """Request -> "Create deal" -> the deal's own form; see the module docstring."""
         stage = data.get("stage")
         if stage and stage not in STAGE_TO_DEAL:
@@ -106,14 +106,14 @@ class SalesOps(DjangoAdminUi):
                 if op.cleanup:
                     return {"id": str(op.id)}
                 raise
-        result = self.delete_record(DEAL, str(op.id), op.cleanup)
+        result = self._delete_record(DEAL, str(op.id), op.cleanup)
         if request_id:
-            self.delete_record(REQUEST, request_id, cleanup=True)
+            self._delete_record(REQUEST, request_id, cleanup=True)
         return result
 
     def find_opportunity(self, op: Operation) -> list[dict[str, Any]]:
         # Closed deals are hidden from the list unless asked for.
-        return self.find_records(DEAL, op.where, self._read_deal, text=("name",), active="all")
+        return self._find_records(DEAL, op.where, self._read_deal, text=("name",), active="all")
 
     def _write_deal(self, data: dict[str, Any]) -> bool:
         """Fill the deal form; True if anything was typed or chosen."""
@@ -266,10 +266,10 @@ class SalesOps(DjangoAdminUi):
         return self._read_case(str(op.id)) or {"id": str(op.id)}
 
     def delete_case(self, op: Operation) -> dict[str, Any]:
-        return self.delete_record(REQUEST, str(op.id), op.cleanup)
+        return self._delete_record(REQUEST, str(op.id), op.cleanup)
 
     def find_case(self, op: Operation) -> list[dict[str, Any]]:
-        return self.find_records(REQUEST, op.where, self._read_case, text=("subject",))
+        return self._find_records(REQUEST, op.where, self._read_case, text=("subject",))
 
     def _read_case(self, id_: str) -> dict[str, Any] | None:
         if not self.checked("case"):

@@ -83,10 +83,16 @@ for username, password in json.loads(os.environ["CRMPROOF_PASSWORDS"]).items():
     user.set_password(password)
     user.save()
 User.objects.get(username="IamSUPER").groups.add(Group.objects.get(name="Global sales"))
+# Standard configuration, as an administrator adds it under CRM > Lead Sources: the
+# sales team's own lead source next to DjangoCRM's fixtures (distributor, website form,
+# website email, exhibition), in each sales department that has lead sources.
+from crm.models import LeadSource
+for department_id in set(LeadSource.objects.values_list("department_id", flat=True)):
+    LeadSource.objects.get_or_create(name="Trade show", department_id=department_id)
 print("users set up")
 """
 # Bump when the set-up steps change, so an existing sandbox redoes them.
-SETUP_VERSION = "2"
+SETUP_VERSION = "3"
 
 
 def _write_private(path: Path, text: str) -> None:

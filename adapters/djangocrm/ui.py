@@ -44,14 +44,15 @@ class DjangoAdminUi(BrowserAdapter):
         response = self.goto(url)
         status = response.status if response is not None else 0
         if status in (403, 404):
-            raise Refused(f"DjangoCRM answered {status} for {path}")
+            kind = "forbidden" if status == 403 else "not_found"
+            raise Refused(f"DjangoCRM answered {status} for {path}", kind)
         if status >= 500:
             raise VendorError(f"DjangoCRM answered {status} for {path}")
         if urlparse(self.page.url).path != urlparse(url).path:
             said = "; ".join(self.messages()) or f"redirected to {self.page.url}"
-            raise Refused(said)
+            raise Refused(said, "not_found")  # Django admin's answer to a record one may not see
         if self.page.query_selector("form#login-form"):
-            raise Refused(f"DjangoCRM asks {self.actor} to log in again for {path}")
+            raise Refused(f"DjangoCRM asks {self.actor} to log in again for {path}", "forbidden")
 
     def reopen(self, path: str) -> None:
         """Be on `path` again after a save, to read the result: the adapter's own
@@ -85,7 +86,7 @@ class DjangoAdminUi(BrowserAdapter):
             raise Refused("DjangoCRM rejected the form: " + " ".join(dict.fromkeys(errors)))
         title = self.page.title()
         if "403" in title or "Forbidden" in title:
-            raise Refused(f"DjangoCRM forbids this: {title.strip()}")
+            raise Refused(f"DjangoCRM forbids this: {title.strip()}", "forbidden")
 
     def messages(self) -> list[str]:
         return self.page.eval_on_selector_all(
@@ -217,7 +218,7 @@ class DjangoAdminUi(BrowserAdapter):
 
     # -- generic record operations -------------------------------------------------------
 
-    def delete_record(self, model_path: str, record_id: str, cleanup: bool) -> dict[str, Any]:
+    def _delete_record(self, model_path: str, record_id: str, cleanup: bool) -> dict[str, Any]:
         """Delete through the admin's confirmation page ("Yes, I'm sure").
 
         For the runner's cleanup, a record already gone (a cascade took it) is fine.
@@ -237,7 +238,7 @@ class DjangoAdminUi(BrowserAdapter):
             raise Refused(f"DjangoCRM did not delete {model_path} {record_id}: {said}")
         return {"id": record_id}
 
-    def find_records(
+    def _find_records(
         self,
         model_path: str,
         where: dict[str, Any],

@@ -14,7 +14,7 @@ offline operations of a browser channel.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from crmproof.protocol import Capabilities, EntitySupport, RecordRef
 
@@ -26,8 +26,62 @@ from .pipeline import LEAD_FIELDS, OPPORTUNITY, OPPORTUNITY_FIELDS, PipelineOps
 CRUD = ["create", "get", "update", "delete", "find"]
 
 
+# Paths are inside the sandbox's site-packages (trytond 8.0.x); lines as installed.
+_OPP = "trytond/modules/sale_opportunity/opportunity.py"
+_COMPLAINT = "trytond/modules/sale_complaint/complaint.py"
+_NO_ACTIVITY = (
+    "Tryton 8.0 has no activity model: no module of the release records calls, e-mails, "
+    "meetings or tasks on a customer (trytond/modules/sale_opportunity/tryton.cfg:17-29 "
+    "registers opportunities, their lines and reports; trytond/modules/ holds no activity "
+    "module; a record's notes and e-mails, ir.note and ir.email, hang off one record)"
+)
+
+
 class TrytonAdapter(CaseOps, PipelineOps):
     """Tryton 8.0 through JSON-RPC, as an API client would drive it."""
+
+    # What the product lacks, with where its source shows it (read by the engine).
+    not_offered: ClassVar[dict[str, str]] = {
+        **{
+            f"{op} activity": _NO_ACTIVITY
+            for op in ("create", "get", "update", "delete", "find", "advance")
+        },
+        "case.contact": (
+            f"sale.complaint has a customer (a party) and no reporting person "
+            f"({_COMPLAINT}:39-62, fields number, reference, date, customer, company, type)"
+        ),
+        "case.priority": f"sale.complaint has no priority field ({_COMPLAINT}:39-130)",
+        "contact.title": (
+            "party.party has no job title (trytond/modules/party/party.py:34, class Party); "
+            "a contact is a party"
+        ),
+        "lead.source": (
+            f"sale.opportunity has no field for where a lead came from ({_OPP}:39-123: "
+            "number, reference, party, contact, address, company, currency, payment_term, "
+            "employee, dates, description, comment, amount, conversion_probability, "
+            "lost_reason, state)"
+        ),
+        "advance opportunity to negotiation": (
+            f"sale.opportunity's states are lead, opportunity, converted, won, lost, "
+            f"cancelled ({_OPP}:116-123): nothing between the quotation and won"
+        ),
+        "advance lead to contacted": (
+            f"a lead is the state 'lead' of sale.opportunity ({_OPP}:117); Tryton records "
+            "no contacted step"
+        ),
+        "advance lead to qualified": (
+            f"Tryton qualifies a lead by converting it: the `opportunity` button "
+            f"({_OPP}:401-404) takes the same record from lead to opportunity; there is no "
+            f"qualified lead apart from the converted one (states, {_OPP}:116-123)"
+        ),
+    }
+    # What a JSON-RPC client cannot exercise: the channel, not the product.
+    channel_limits: ClassVar[dict[str, str]] = {
+        "offline": "an API client has no offline mode to test; Tryton's clients are sao "
+        "(web) and the desktop client",
+        "online": "an API client is always online",
+        "effort": "clicks, keystrokes and pages are counted only on a browser channel",
+    }
 
     def capabilities(self) -> Capabilities:
         return Capabilities(

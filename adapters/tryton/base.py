@@ -96,7 +96,7 @@ class TrytonBase(Adapter):
     def call(self, model: str, method: str, *args: Any, context: dict | None = None) -> Any:
         return self.rpc.model(model, method, *args, context=context)
 
-    def create_one(self, model: str, values: dict[str, Any]) -> int:
+    def _create_one(self, model: str, values: dict[str, Any]) -> int:
         (new_id,) = self.call(model, "create", [values])
         return int(new_id)
 

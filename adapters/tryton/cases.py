@@ -51,7 +51,7 @@ class CaseOps(TrytonBase):
             **self._case_values(data),
             "type": self.lookup_id("sale.complaint.type", CASE_TYPE, "complaint type"),
         }
-        case_id = self.create_one(COMPLAINT, values)
+        case_id = self._create_one(COMPLAINT, values)
         self.step.created_record("case", case_id)
         if stage == "pending":
             self._advance_case(case_id, "pending")

@@ -96,7 +96,7 @@ class OrderOps(TrytonBase):
             "account_category": self._sales_category(),
             "products": [["create", [{}]]],
         }
-        template_id = self.create_one("product.template", template)
+        template_id = self._create_one("product.template", template)
         (product_id,) = self.call(PRODUCT, "search", [["template", "=", template_id]])
         return self._product_record(product_id)
 
@@ -178,7 +178,7 @@ class OrderOps(TrytonBase):
         }
         if data.get("lines"):
             values["lines"] = [["create", self._sale_lines(data["lines"])]]
-        sale_id = self.create_one(SALE, values)
+        sale_id = self._create_one(SALE, values)
         # Record it now: a later stage change may fail, and the sale must still be cleaned.
         self.step.created_record("order", sale_id)
         stage = data.get("stage")
@@ -389,7 +389,7 @@ class OrderOps(TrytonBase):
             return rows[0]["id"]
         if not self.exists("party.party", party_id):
             raise Refused(f"no account with id {party_id}")
-        return self.create_one("party.address", {"party": party_id})
+        return self._create_one("party.address", {"party": party_id})
 
     def _order_record(self, sale_id: int) -> dict[str, Any]:
         return self._order_from_row(self.read_one(SALE, sale_id, _ORDER_READ, "order"))

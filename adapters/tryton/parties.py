@@ -102,7 +102,7 @@ class PartyOps(TrytonBase):
             values["customer_payment_term"] = self._payment_term_id(data["payment_term"])
         if entity == "contact":
             values["categories"] = [["add", [self._contact_category()]]]
-        party_id = self.create_one(PARTY, values)
+        party_id = self._create_one(PARTY, values)
         self.step.created_record(entity, party_id)  # kept for cleanup if the rest fails
         if data.get("account"):
             self._set_employer(party_id, data["account"])

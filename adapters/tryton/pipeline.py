@@ -69,7 +69,7 @@ class PipelineOps(ProspectOps, OrderOps):
         if stage != "new":
             raise Unsupported(f"Tryton creates leads as new only, not {stage!r}")
         values = {**self._values(op.data), **self.prospect_values(op.data)}
-        opp_id = self.create_one(OPPORTUNITY, {"description": None, **values})
+        opp_id = self._create_one(OPPORTUNITY, {"description": None, **values})
         # Recorded after its parties, so cleanup deletes the lead before them.
         self.step.created_record("lead", opp_id)
         return self._lead(opp_id)
@@ -107,8 +107,24 @@ class PipelineOps(ProspectOps, OrderOps):
         opp_id = record_id(op.id, "lead")
         self.reject_unknown(op.data, OPPORTUNITY_FIELDS - {"stage"}, "opportunity")
         self._write(opp_id, op.data)
-        self._advance(opp_id, "qualification", op)
+        self._party_for_conversion(opp_id)
+        # The button itself, not a path to the stage: Tryton refuses it on anything but
+        # a lead (its `invisible` state is checked on the server), so a lead converts once.
+        self._button(opp_id, "opportunity")
         return self._opportunity(opp_id)
+
+    def _party_for_conversion(self, opp_id: int) -> None:
+        """A lead without a company gets its person as the party, as a Tryton user would.
+
+        Past the lead state an opportunity requires a party (sale_opportunity's
+        opportunity.py: `party` required unless lead, lost or cancelled). A prospect who
+        named no company buys as themself: the user picks that person, the party of the
+        lead's contact mechanism, in the Party field before pressing the button.
+        """
+        row = self.read_one(OPPORTUNITY, opp_id, ["state", "party", "contact.party"], "lead")
+        person = (row.get("contact.") or {}).get("party")
+        if row["state"] == "lead" and row["party"] is None and person:
+            self.call(OPPORTUNITY, "write", [opp_id], {"party": person})
 
     def delete_lead(self, op: Operation) -> dict[str, Any]:
         return self._delete(op, "lead")
@@ -174,7 +190,7 @@ class PipelineOps(ProspectOps, OrderOps):
     def _create(self, data: dict[str, Any]) -> int:
         values = self._values(data)
         values.setdefault("description", None)
-        return self.create_one(OPPORTUNITY, values)
+        return self._create_one(OPPORTUNITY, values)
 
     def _write(self, opp_id: int, data: dict[str, Any]) -> None:
         values = self._values(data)

@@ -128,15 +128,15 @@ class TrytonClient:
             answer = self._post(
                 self._rpc_url, "common.db.login", [user, {"password": password}, "en"]
             )
-        except _Unauthorized:
-            raise Refused(f"Tryton refused the login of user '{user}'") from None
+        except _Unauthorized:  # the harness's own credentials: an error, never a verdict
+            raise VendorError(f"Tryton refused the login of user '{user}'") from None
         self.user_id, token = answer[0], answer[1]
         session = base64.b64encode(f"{user}:{self.user_id}:{token}".encode()).decode()
         self.http.headers["Authorization"] = f"Session {session}"
         try:  # not through call(): a refused session must not log in again, and again
             self.context = self._post(self._rpc_url, "model.res.user.get_preferences", [True, {}])
         except _Unauthorized:
-            raise Refused(f"Tryton gave user '{user}' a session it then refused") from None
+            raise VendorError(f"Tryton gave user '{user}' a session it then refused") from None
 
     def call(self, method: str, *params: Any) -> Any:
         """Call `method` with `params` as given (the caller adds the context if needed)."""
@@ -150,7 +150,7 @@ class TrytonClient:
         try:
             return self._post(self._rpc_url, method, list(params))
         except _Unauthorized:
-            raise Refused(f"Tryton refused {method} for this user") from None
+            raise Refused(f"Tryton refused {method} for this user", "forbidden") from None
 
     def model(self, model: str, method: str, *args: Any, context: dict | None = None) -> Any:
         """`model.<model>.<method>(*args, context)`, serialised unless it only reads."""
@@ -191,8 +191,8 @@ class TrytonClient:
             raise VendorError(f"Tryton could not be reached for {method}: {exc}") from exc
         if response.status_code in (401, 403):
             raise _Unauthorized(method)
-        if response.status_code == 429:
-            raise Refused(f"Tryton rate-limited {method}")
+        if response.status_code == 429:  # transient: never a refusal
+            raise VendorError(f"Tryton rate-limited {method} (429)")
         if response.status_code >= 400:
             raise VendorError(f"Tryton answered HTTP {response.status_code} to {method}")
         try:
@@ -223,12 +223,16 @@ def _error(method: str, error: Any) -> Exception:
     kind, args = (error[0], error[1]) if isinstance(error, list) and len(error) == 2 else ("", "")
     if kind == "UserError":
         message, description = args[0], args[1] if len(args) > 1 else ""
-        return Refused(f"{message} {description}".strip())
+        # Access errors are UserErrors too; Tryton words them "You are not allowed to ..."
+        forbidden = "not allowed" in str(message) or "access" in str(message).lower()
+        return Refused(f"{message} {description}".strip(), "forbidden" if forbidden else "rule")
     if kind == "UserWarning":
         return _Warning(args[0], args[1])
     if kind == "ConcurrencyException":
-        return Refused(str(args))
+        return Refused(str(args), "conflict")
+    if kind == "RateLimitException":
+        return VendorError(f"Tryton rate-limited {method}: a transient answer")
     if kind == "LoginException":
-        return Refused(f"Tryton asks for more login information: {args[1]}")
+        return VendorError(f"Tryton asks for more login information: {args[1]}")
     first = str(error[0]) if isinstance(error, list) and error else str(error)
     return VendorError(f"Tryton failed on {method}: {first}")

@@ -24,6 +24,7 @@ function send(message) {
 
 const hello = {
   kind: "hello",
+  protocol: 1,
   name: "tryton-node",
   version: VERSION,
   channel: "api",

@@ -19,7 +19,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from crmproof import vocabulary
+from crmproof.diagnostics import did_you_mean
+from crmproof.errors import AdapterLoadError
 from crmproof.protocol import (
+    PROTOCOL_VERSION,
     Capabilities,
     Channel,
     Effort,
@@ -27,32 +31,44 @@ from crmproof.protocol import (
     Hello,
     Operation,
     Outcome,
+    OutcomeStatus,
     RecordRef,
+    RefusalKind,
 )
 
 
 class AdapterProblem(Exception):
     """Base of the exceptions that an adapter method raises on purpose."""
 
-    status: ClassVar[str] = "error"
+    status: ClassVar[OutcomeStatus] = "error"
 
 
 class Unsupported(AdapterProblem):
     """The vendor cannot do this: a claim about the product, not a failure of the run."""
 
-    status = "unsupported"
+    status: ClassVar[OutcomeStatus] = "unsupported"
 
 
 class Refused(AdapterProblem):
-    """The vendor declined: not found, forbidden, or a business rule said no."""
+    """The vendor declined, for a reason of the product: say which `kind`.
 
-    status = "refused"
+    forbidden (this actor may not), not_found (no such record, or not for this actor),
+    rule (a business rule or validation said no), conflict (a concurrent change). A rate
+    limit, an outage or the harness's own credentials rejected are `VendorError`s: a
+    privacy check must never pass because the vendor was busy.
+    """
+
+    status: ClassVar[OutcomeStatus] = "refused"
+
+    def __init__(self, message: str, kind: RefusalKind = "rule") -> None:
+        super().__init__(message)
+        self.kind: RefusalKind = kind
 
 
 class VendorError(AdapterProblem):
     """The vendor broke (5xx, timeout, garbage); says nothing about the product."""
 
-    status = "error"
+    status: ClassVar[OutcomeStatus] = "error"
 
 
 class StepContext:
@@ -70,12 +86,84 @@ class StepContext:
         self.effort = (self.effort or Effort()) + Effort(**counts)
 
 
+class AdapterDefinitionError(AdapterLoadError):
+    """An adapter class names a method for an operation the vocabulary does not have."""
+
+
+def _operation_of(method: str) -> tuple[str, str | None] | None:
+    """`advance_opportunity` -> (advance, opportunity); `login` -> (login, None)."""
+    if method in vocabulary.SESSION_OPERATIONS:
+        return method, None
+    op, _, entity = method.partition("_")
+    if op in vocabulary.ENTITY_OPERATIONS and entity in vocabulary.ENTITIES:
+        return op, entity
+    return None
+
+
+def _misspelt(method: str) -> str | None:
+    """Why a public method looks like an operation method but is none, with a suggestion.
+
+    `advance_oportunity` (a known operation, an unknown entity) and `advnce_opportunity`
+    (an unknown operation close to a known one, a known entity) would otherwise never be
+    called, and the adapter would quietly answer "unsupported" for a step it can do.
+    """
+    op, sep, entity = method.partition("_")
+    if not sep:
+        return None
+    if op in vocabulary.ENTITY_OPERATIONS and entity not in vocabulary.ENTITIES:
+        return f"'{entity}' is no entity{did_you_mean(entity, vocabulary.ENTITIES)}"
+    if entity in vocabulary.ENTITIES and op not in vocabulary.ENTITY_OPERATIONS:
+        hint = did_you_mean(op, vocabulary.ENTITY_OPERATIONS)
+        if hint:
+            return f"'{op}' is no operation{hint}"
+    return None
+
+
 class Adapter(ABC):
     """One vendor, one channel. Subclass it; see the module docstring."""
 
     name: ClassVar[str]
     version: ClassVar[str] = "0.1.0"
     channel: ClassVar[Channel] = "api"
+    # (operation, entity) -> method name, built when the class is defined.
+    operations: ClassVar[dict[tuple[str, str | None], str]] = {}
+    # What the product lacks, with a reason citing its source or documentation, keyed
+    # like 'create activity', 'lead.source' or 'advance opportunity to negotiation'. A
+    # step outside the capabilities that no declaration explains is "not shown": nobody
+    # mapped it, which says nothing about the product.
+    not_offered: ClassVar[dict[str, str]] = {}
+    # What this channel cannot exercise (an API cannot go offline): "untested (channel)".
+    channel_limits: ClassVar[dict[str, str]] = {}
+    # How many scenarios may run at once, each on its own instance (session, browser
+    # context): what the vendor's server and its database take safely.
+    max_workers: ClassVar[int] = 1
+    # Fields the vendor stores normalised, with the rule (`crmproof.proof.RULES`), so a
+    # write read back is compared fairly: {"account.phone": "formatted"}.
+    normalises: ClassVar[dict[str, str]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Register the operation methods, refusing a name that matches no operation.
+
+        A helper that is no operation method and happens to look like one is made
+        private (`_create_one`), which also says it is not part of the adapter's API.
+        """
+        super().__init_subclass__(**kwargs)
+        found: dict[tuple[str, str | None], str] = {}
+        for klass in reversed(cls.__mro__):
+            for attr, value in vars(klass).items():
+                if attr.startswith("_") or not callable(value):
+                    continue
+                operation = _operation_of(attr)
+                if operation is not None:
+                    found[operation] = attr
+                    continue
+                problem = _misspelt(attr)
+                if problem and klass is cls:
+                    raise AdapterDefinitionError(
+                        f"{cls.__module__}.{cls.__qualname__}.{attr}: {problem}; an operation "
+                        "method is named <operation>_<entity>; make a helper private (_name)"
+                    )
+        cls.operations = found
 
     def __init__(self) -> None:
         self.step = StepContext()
@@ -113,23 +201,46 @@ class Adapter(ABC):
 
     # -- the one entry point the runner calls -----------------------------------------
 
+    def declared(self) -> Capabilities:
+        """The capabilities with what the product lacks and the channel cannot do.
+
+        An API channel has no connection to lose, so unless an adapter says otherwise,
+        going offline is a limit of its channel, never a gap of the product.
+        """
+        caps = self.capabilities()
+        limits = dict(self.channel_limits)
+        if self.channel == "api":
+            for op in ("offline", "online"):
+                if op not in caps.operations:
+                    limits.setdefault(op, "an API has no connection to lose")
+        return caps.model_copy(
+            update={
+                "not_offered": {**self.not_offered, **caps.not_offered},
+                "channel_limits": {**limits, **caps.channel_limits},
+            }
+        )
+
     def hello(self) -> Hello:
         return Hello(
+            protocol=PROTOCOL_VERSION,
             name=self.name,
             version=self.version,
             channel=self.channel,
-            capabilities=self.capabilities(),
+            capabilities=self.declared(),
         )
 
     def perform(self, op: Operation) -> Outcome:
         """Run one operation by dispatching to `<op>_<entity>`; never raises."""
         self.step = StepContext()
-        method = getattr(self, f"{op.op}_{op.entity}" if op.entity else op.op, None)
+        name = self.operations.get((op.op, op.entity))
+        method = getattr(self, name) if name else None
         if method is None:
             what = f"{op.op} {op.entity}" if op.entity else op.op
             return Outcome(status="unsupported", message=f"{self.name} cannot {what}")
         try:
             result = method(op)
+        except Refused as refusal:
+            return self._outcome("refused", message=str(refusal), refusal=refusal.kind)
         except AdapterProblem as problem:
             return self._outcome(problem.status, message=str(problem))
         except Exception as exc:  # an adapter bug must not take the run down
@@ -148,12 +259,12 @@ class Adapter(ABC):
                 self.step.created.insert(0, ref)
         return self._outcome("ok", record=result)
 
-    def _outcome(self, status: str, **kwargs: Any) -> Outcome:
+    def _outcome(self, status: OutcomeStatus, **kwargs: Any) -> Outcome:
         for key in ("record", "records"):  # as over the protocol: Decimals, dates -> JSON
             if kwargs.get(key) is not None:
                 kwargs[key] = json.loads(json.dumps(kwargs[key], default=str))
         return Outcome(
-            status=status,  # type: ignore[arg-type]
+            status=status,
             created=self.step.created,
             effort=self.step.effort,
             evidence=self.step.evidence,

@@ -6,7 +6,11 @@ A browser adapter proves a process through the vendor's real web UI, so what it 
 - **Isolation.** One browser per adapter (launched in `open`), a fresh context and page per
   scenario (`begin`), so cookies and logins never leak from one scenario into the next.
 - **Evidence.** A Playwright trace per scenario, kept when the scenario did not pass (or
-  always, with the setting `trace: always`), and a screenshot after every step.
+  always, with the setting `trace: always`); or, with `trace: on-first-retry`, no tracing
+  (it costs a third of a browser vendor's time) except for a scenario the runner re-runs
+  after a failure (`trace_next_scenario()`), whose trace is kept. A screenshot where a step
+  did not go through and of a failed scenario's last page (`screenshots: on-failure`, the
+  default), or after every step (`screenshots: every-step`).
 - **Effort.** What the user had to do: pages loaded, clicks, keystrokes, fields filled.
   Playwright's `fill()` sends no key events, so nothing in the browser could count them;
   the helpers `goto`, `click`, `fill`, `select` and `check` count at the adapter's layer.
@@ -21,6 +25,7 @@ Playwright's sync API is bound to the thread that started it; the runner calls `
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import threading
@@ -43,7 +48,8 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-TRACE_POLICIES = ("on-failure", "always", "never")
+TRACE_POLICIES = ("on-failure", "always", "never", "on-first-retry")
+SCREENSHOT_POLICIES = ("on-failure", "every-step")
 SESSION_OPS = frozenset({"login", "offline", "online"})
 
 
@@ -95,8 +101,10 @@ def find_chromium(explicit: str | None = None) -> str:
 class BrowserAdapter(Adapter):
     """Subclass it, implement `capabilities`, the `<op>_<entity>` methods and `switch_actor`.
 
-    Settings read here: `browser` (Chromium path), `trace` (on-failure | always | never),
-    `timeout` (seconds per Playwright action, default 15), `headless` (default true).
+    Settings read here: `browser` (Chromium path, or `{connect: ws://host:port/}` for a
+    browser server elsewhere, optionally with `executable:`), `trace` (on-failure | always | never |
+    on-first-retry), `screenshots` (on-failure | every-step), `timeout` (seconds per
+    Playwright action, default 15), `headless` (default true).
     """
 
     channel: ClassVar[Channel] = "browser"
@@ -106,6 +114,10 @@ class BrowserAdapter(Adapter):
         super().__init__()
         self.settings: dict[str, Any] = {}
         self.trace_policy = "on-failure"
+        self.screenshot_policy = "on-failure"
+        self.trace_next = False  # set by trace_next_scenario(): trace the next begin()
+        self._tracing = False
+        self._retrying = False
         self._playwright: Any = None
         self.browser: Any = None
         self.context: Any = None
@@ -124,12 +136,22 @@ class BrowserAdapter(Adapter):
         if trace not in TRACE_POLICIES:
             raise VendorError(f"trace: {trace!r} is not one of {', '.join(TRACE_POLICIES)}")
         self.trace_policy = trace
+        shots = str(self.settings.get("screenshots") or "on-failure")
+        if shots not in SCREENSHOT_POLICIES:
+            raise VendorError(
+                f"screenshots: {shots!r} is not one of {', '.join(SCREENSHOT_POLICIES)}"
+            )
+        self.screenshot_policy = shots
         self.launch_browser()
         return None
 
     def launch_browser(self) -> None:
         from playwright.sync_api import Error as PlaywrightError
 
+        remote = self.settings.get("browser")
+        if isinstance(remote, Mapping):
+            self._connect_browser(remote)
+            return
         executable = find_chromium(self.settings.get("browser"))
         try:
             self._playwright = _acquire_playwright()
@@ -147,6 +169,37 @@ class BrowserAdapter(Adapter):
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
             raise VendorError(f"could not launch Chromium ({executable}): {first}") from None
 
+    def _connect_browser(self, remote: Mapping[str, Any]) -> None:
+        """A browser on another machine: `browser: {connect: ws://host:port/}`.
+
+        Playwright's own `connect` to a browser server (`playwright run-server`, or any
+        Playwright-compatible grid) launches the browser there. `executable:` asks the
+        server for that Chromium and crmproof's flags; a server allows it only when
+        started with `--unsafe` (otherwise it uses its own browsers).
+        """
+        from playwright.sync_api import Error as PlaywrightError
+
+        endpoint = remote.get("connect")
+        if not isinstance(endpoint, str) or not endpoint.startswith(("ws://", "wss://")):
+            raise VendorError(
+                f"browser: {{connect: {endpoint!r}}}: give the browser server's address, "
+                "such as ws://127.0.0.1:3000/"
+            )
+        options: dict[str, Any] = {"headless": bool(self.settings.get("headless", True))}
+        if remote.get("executable"):
+            options.update(executablePath=str(remote["executable"]), args=CHROMIUM_FLAGS)
+        try:
+            self._playwright = _acquire_playwright()
+            self.browser = self._playwright.chromium.connect(
+                endpoint,
+                timeout=30_000,
+                headers={"x-playwright-launch-options": json.dumps(options)},
+            )
+        except PlaywrightError as exc:
+            self._stop_playwright()
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+            raise VendorError(f"could not reach the browser server {endpoint}: {first}") from None
+
     def begin(self, scenario: str) -> None:
         """A fresh context and page, with tracing on, for this scenario alone."""
         if self.browser is None:
@@ -159,22 +212,35 @@ class BrowserAdapter(Adapter):
         self.context = self.browser.new_context(viewport={"width": 1280, "height": 900})
         self.context.set_default_timeout(self.timeout_ms)
         self.context.set_default_navigation_timeout(self.timeout_ms)
-        if self.trace_policy != "never":
+        self._retrying, self.trace_next = self.trace_next, False
+        self._tracing = self._retrying or self.trace_policy in ("on-failure", "always")
+        if self._tracing:
             self.context.tracing.start(
                 screenshots=True, snapshots=True, title=scenario, name=slug(scenario)
             )
         self.page = self.context.new_page()
+
+    def trace_next_scenario(self) -> None:
+        """Trace the next scenario and keep its trace, whatever the policy: the runner calls
+        it before re-running a failed scenario (`trace: on-first-retry`)."""
+        self.trace_next = True
 
     def end(self, scenario: str, status: str) -> list[Evidence]:
         """Stop tracing; keep the trace when the scenario did not pass (or always)."""
         evidence: list[Evidence] = []
         if self.context is None:
             return evidence
-        keep = self.trace_policy == "always" or (
-            self.trace_policy == "on-failure" and status != "passed"
+        keep = (
+            self._retrying
+            or self.trace_policy == "always"
+            or (self.trace_policy == "on-failure" and status != "passed")
         )
         try:
-            if self.trace_policy != "never":
+            if status != "passed" and self.screenshot_policy == "on-failure":
+                shot = self.screenshot(note=f"last page, scenario {status}")
+                if shot is not None:
+                    evidence.append(shot)
+            if self._tracing:
                 if keep:
                     path = self.evidence_path("traces", f"{slug(scenario)}.zip")
                     self.context.tracing.stop(path=str(path))
@@ -242,7 +308,8 @@ class BrowserAdapter(Adapter):
     # -- the entry point: actor switching before, a screenshot after ----------------------
 
     def perform(self, op: Operation) -> Outcome:
-        """Act as `op.actor` if needed, run the operation, then screenshot the page."""
+        """Act as `op.actor` if needed, run the operation, then screenshot the page if the
+        step did not go through (or after every step, `screenshots: every-step`)."""
         login_effort: Effort | None = None
         early: Outcome | None = None
         if op.cleanup and self.offline_now and self.context is not None:
@@ -261,13 +328,14 @@ class BrowserAdapter(Adapter):
         outcome = early or super().perform(op)
         if login_effort is not None and early is None:
             outcome.effort = login_effort + (outcome.effort or Effort())
-        shot = self.screenshot(note=f"after {op.op} {op.entity or ''}".strip())
-        if shot is not None:
-            outcome.evidence.append(shot)
+        if self.screenshot_policy == "every-step" or outcome.status != "ok":
+            shot = self.screenshot(note=f"after {op.op} {op.entity or ''}".strip())
+            if shot is not None:
+                outcome.evidence.append(shot)
         return outcome
 
     def _defines(self, op: Operation) -> bool:
-        return hasattr(self, f"{op.op}_{op.entity}" if op.entity else op.op)
+        return (op.op, op.entity) in self.operations
 
     # -- actors: the subclass logs in --------------------------------------------------
 

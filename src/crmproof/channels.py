@@ -24,8 +24,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
+from crmproof.events import ResultEvent, RunStarted
 from crmproof.scoring import Scorecard, VendorCard
 
 JUDGED = ("met", "partly met", "not met")
@@ -97,11 +97,11 @@ class ChannelReport:
         return [d for d in self.disagreements if d.contradicts]
 
 
-def declared_products(events: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+def declared_products(events: Iterable[ResultEvent]) -> dict[str, str]:
     """The `product:` of each vendor entry, as the run event recorded it."""
     for event in events:
-        if event.get("event") == "run":
-            return {str(k): str(v) for k, v in (event.get("products") or {}).items()}
+        if isinstance(event, RunStarted):
+            return dict(event.products)
     return {}
 
 

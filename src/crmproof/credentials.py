@@ -12,15 +12,16 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from crmproof.sandbox import read_secrets, secrets_path
+from crmproof.errors import UserInputError
+from crmproof.secrets_store import read_secrets, secrets_path
 
 _ENV = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
 # Variables whose values are redacted everywhere; a URL or a user name is not a secret.
 _SECRET_NAME = re.compile(r"PASS|TOKEN|SECRET|KEY|CREDENTIAL|COOKIE", re.IGNORECASE)
 
 
-class MissingCredential(Exception):
-    pass
+class MissingCredential(UserInputError):
+    """A `${env:NAME}` of crmproof.yaml has no value in the environment or the secrets file."""
 
 
 def resolve_settings(

@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from crmproof.errors import UserInputError
+
 Severity = Literal["error", "warning"]
 
 
@@ -28,7 +30,7 @@ class Diagnostic:
         return f"{self.path}:{self.line}:{self.col}: {prefix}{self.message}"
 
 
-class SpecError(Exception):
+class SpecError(UserInputError):
     """Raised with every diagnostic of a load that cannot go on."""
 
     def __init__(self, diagnostics: Iterable[Diagnostic]) -> None:

@@ -16,13 +16,10 @@ from pathlib import Path
 from types import ModuleType
 
 from crmproof.adapter import Adapter
+from crmproof.errors import AdapterLoadError
 from crmproof.sandbox import VendorSandbox
 
 ENTRY_POINT_GROUP = "crmproof.adapters"
-
-
-class AdapterLoadError(Exception):
-    """No such adapter, or it failed to import: the message names which and why."""
 
 
 @dataclass

@@ -13,6 +13,7 @@ __all__ = [
     "PlanError",
     "ResultsError",
     "ResumeError",
+    "UsageError",
     "UserInputError",
 ]
 
@@ -23,6 +24,10 @@ class CrmproofError(Exception):
 
 class UserInputError(CrmproofError):
     """A workspace file, an option or an argument is wrong."""
+
+
+class UsageError(UserInputError):
+    """The command line's own words are wrong (an argument names nothing): exit 2."""
 
 
 class PlanError(CrmproofError):
@@ -38,4 +43,4 @@ class ResultsError(CrmproofError):
 
 
 class AdapterLoadError(CrmproofError):
-    """An adapter cannot be found, imported or started."""
+    """An adapter cannot be found, imported, started or spoken to."""

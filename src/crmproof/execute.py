@@ -1,33 +1,75 @@
 """Running one scenario on one vendor: YAML step -> Operation -> Outcome -> step event.
 
-Follow a step through `ScenarioRun.step`: its `${...}` are resolved from what earlier steps
-saved, the adapter's declared capabilities are checked (a step outside them is
-unsupported without calling the vendor), the Operation is performed, and the Outcome
-becomes one of passed, failed, unsupported or error. After the first step that does not
-pass, the rest are skipped. Whatever happens, every record the scenario created is then
-deleted, newest first.
+A scenario goes through two phases:
+
+1. **The gate** (`gate`): every step is turned, once, into the shape of the Operation it
+   will perform (operation, entity, field names, target stage, actor) and checked once
+   against the adapter's declared capabilities. A scenario with a step outside them is
+   unsupported as a whole, before it touches the vendor or creates a record.
+2. **Execution** (`ScenarioRun.run`): each step's `${...}` are resolved from what earlier
+   steps saved, the Operation is performed, and the Outcome becomes the step's status:
+   passed, failed, unsupported or error. After the first step that does not pass, the
+   rest are skipped. Whatever happens, every record the scenario created is then deleted,
+   newest first.
+
+Every step ends as one `StepDone` event, every scenario as one `ScenarioDone`.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
+from crmproof import vocabulary
 from crmproof.adapter import Adapter
+from crmproof.events import (
+    CleanupDone,
+    Gap,
+    ResultEvent,
+    ScenarioDone,
+    ScenarioStatus,
+    StepDone,
+    StepStatus,
+)
 from crmproof.expect import judge
 from crmproof.interpolation import InterpolationError, references, resolve
 from crmproof.models import Expectation, Scenario, Step
-from crmproof.protocol import Capabilities, Effort, Operation, Outcome, RecordRef
+from crmproof.proof import WRITES, differences, expected_after
+from crmproof.protocol import (
+    REFUSAL_KINDS,
+    Capabilities,
+    Effort,
+    Evidence,
+    Operation,
+    Outcome,
+    RecordRef,
+    RefusalKind,
+)
 from crmproof.workspace import Loaded
 
-Emit = Callable[..., Any]
+Refusal = bool | RefusalKind | list[RefusalKind]
+
+__all__ = [
+    "Emit",
+    "GateResult",
+    "Plan",
+    "ScenarioRun",
+    "StepResult",
+    "gate",
+    "unsupported_reason",
+]
+
+Emit = Callable[[ResultEvent], Any]
 
 
 @dataclass
 class StepResult:
-    status: str  # passed, failed, unsupported, error
+    """What one step came to, before it is written as a `StepDone` event."""
+
+    status: StepStatus
     message: str | None = None
     expected: str | None = None
     actual: str | None = None
@@ -35,45 +77,196 @@ class StepResult:
     outcome: Outcome | None = None
 
 
-def _op_of(step: Step) -> str:
-    for name in (
-        "create",
-        "get",
-        "update",
-        "delete",
-        "find",
-        "convert",
-        "advance",
-        "invoice",
-        "login",
-        "offline",
-        "online",
-        "expect",
-    ):
-        if name in step.model_fields_set:
-            return name
-    raise AssertionError("validated steps have an operation")
+# -- the capability gate ------------------------------------------------------------------
 
 
-def describe(step: Step) -> str:
-    """A short human label for a step: `create account`, `advance opportunity to won`."""
-    op = _op_of(step)
-    if op == "expect":
-        exp = step.expect
-        assert exp is not None
-        subject = f"{exp.find or exp.get or 'value'}"
-        return f"expect {subject}"
-    target = getattr(step, op)
-    label = f"{op} {target}" if isinstance(target, str) else op
-    if step.to:
-        label += f" to {step.to}"
-    if step.as_:
-        label += f" as {step.as_}"
-    return label
+def _static(value: str | None) -> str | None:
+    """A value known before the run, or None when it waits for a `${...}`."""
+    return value if value is not None and "${" not in value else None
+
+
+def unsupported_reason(caps: Capabilities, operation: Operation) -> str | None:
+    """Why the adapter's declared capabilities rule this operation out, if they do."""
+    what = f"{operation.op} {operation.entity}" if operation.entity else operation.op
+    if not caps.supports(operation.op, operation.entity):
+        return f"the adapter does not support {what}"
+    if operation.entity:
+        missing = caps.unsupported_fields(operation.entity, [*operation.data, *operation.where])
+        if missing:
+            return f"the adapter does not map {operation.entity} field(s) {', '.join(missing)}"
+        stages = caps.entities[operation.entity].stages
+        if operation.op == "advance" and stages and operation.to and operation.to not in stages:
+            return f"the adapter cannot move a {operation.entity} to '{operation.to}'"
+    if operation.actor and operation.actor not in caps.actors:
+        return f"the adapter cannot act as '{operation.actor}'"
+    return None
+
+
+def _declaration_keys(caps: Capabilities, operation: Operation) -> list[str]:
+    """The keys under which an adapter may have declared why it cannot do `operation`."""
+    if operation.entity is None:
+        return [operation.op]
+    entity = operation.entity
+    keys = [f"{operation.op} {entity}"]
+    for name in caps.unsupported_fields(entity, [*operation.data, *operation.where]):
+        keys += [f"{operation.op} {entity}.{name}", f"{entity}.{name}"]
+    for name, value in [*operation.data.items(), *operation.where.items()]:
+        if isinstance(value, str | int | float | bool):
+            keys.append(f"{entity}.{name}={value}")  # one value the product lacks
+    if operation.to:
+        keys.append(f"{operation.op} {entity} to {operation.to}")
+    return keys
+
+
+def classify_gap(caps: Capabilities, operation: Operation, reason: str) -> tuple[Gap, str]:
+    """What a step outside the adapter's reach means: a product fact, or nothing known.
+
+    Declared channel limits make it untested; declared product gaps make it not offered,
+    with the adapter's cited reason; anything else is not shown, because an adapter that
+    has not mapped a step says nothing about whether the product can do it.
+    """
+    for key in _declaration_keys(caps, operation):
+        if key in caps.channel_limits:
+            return "untested", f"channel: {caps.channel_limits[key]} ({key})"
+        if key in caps.not_offered:
+            return "not offered", f"{key}: {caps.not_offered[key]}"
+    return "not shown", f"not shown: {reason}"
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """The gate's answer for a scenario: None, or the first step ruled out and why."""
+
+    index: int
+    status: Gap
+    reason: str
+
+
+def _ruled_out(index: int, caps: Capabilities, operation: Operation, reason: str) -> GateResult:
+    status, why = classify_gap(caps, operation, reason)
+    return GateResult(index, status, why)
+
+
+def _expect_shape(exp: Expectation, actor: str | None) -> Operation | None:
+    if not (exp.find or exp.get):
+        return None
+    return Operation(
+        op="find" if exp.find else "get",
+        entity=exp.find or exp.get,
+        where={**exp.where, **exp.fields},
+        actor=_static(exp.as_) or actor,
+    )
+
+
+def _value_fields_problem(
+    caps: Capabilities, exp: Expectation, saved: dict[str, str]
+) -> tuple[Operation, str] | None:
+    """A `value: ${deal.stage}` reads a field the adapter does not map for that entity."""
+    for ref in references(exp.value):
+        entity = saved.get(ref.root or "")
+        if entity and entity in caps.entities and ref.path and ref.path[0] != "id":
+            missing = caps.unsupported_fields(entity, [ref.path[0]])
+            if missing:
+                reading = Operation(op="get", entity=entity, where={missing[0]: None})
+                return reading, f"the adapter does not map {entity} field(s) {missing[0]}"
+    return None
+
+
+def _lacking_fields(caps: Capabilities, shape: Operation) -> list[str]:
+    """Fields of a step the product is declared to lack, when they are its only problem.
+
+    Such a step still runs without them, so the rest of the scenario is proven; the
+    scenario then proves its requirement only partly, naming what the product lacks.
+    """
+    if shape.entity is None or shape.entity not in caps.entities:
+        return []
+    entity = shape.entity
+    missing = caps.unsupported_fields(entity, [*shape.data, *shape.where])
+    declared = [
+        name
+        for name in missing
+        if f"{entity}.{name}" in caps.not_offered
+        or f"{shape.op} {entity}.{name}" in caps.not_offered
+    ]
+    if not missing or declared != missing:
+        return []
+    trimmed = _without(shape, set(missing))
+    return missing if unsupported_reason(caps, trimmed) is None else []
+
+
+def _without(operation: Operation, fields: AbstractSet[str]) -> Operation:
+    return operation.model_copy(
+        update={
+            "data": {k: v for k, v in operation.data.items() if k not in fields},
+            "where": {k: v for k, v in operation.where.items() if k not in fields},
+        }
+    )
+
+
+@dataclass
+class Plan:
+    """The gate's answer for one scenario: ruled out, or runnable with some fields left out."""
+
+    ruled_out: GateResult | None = None
+    # step index -> fields the product lacks, left out of that step ("lead.source")
+    lacking: dict[int, list[str]] = field(default_factory=dict)
+
+    def lacking_fields(self) -> list[str]:
+        return sorted({f for fields in self.lacking.values() for f in fields})
+
+
+def gate(scenario: Scenario, caps: Capabilities) -> Plan:
+    """Check every step against the declared capabilities, once, before anything runs."""
+    plan = Plan()
+    actor: str | None = None
+    saved: dict[str, str] = {}  # saved name -> the entity of the record it holds
+    for index, step in enumerate(scenario.steps):
+        op = step.operation
+        shape: Operation | None = None
+        if op == "login":
+            name = _static(step.login)
+            if name is not None:
+                if name not in caps.actors:
+                    why = f"the adapter cannot act as '{name}'"
+                    return Plan(GateResult(index, "not shown", why))
+                actor = name
+        elif op in vocabulary.SESSION_OPERATIONS:
+            shape = Operation(op=op)
+        elif op == vocabulary.EXPECT:
+            assert step.expect is not None
+            problem = _value_fields_problem(caps, step.expect, saved)
+            if problem:
+                return Plan(_ruled_out(index, caps, problem[0], problem[1]))
+            shape = _expect_shape(step.expect, actor)
+        else:
+            entity = step.entity
+            assert entity is not None
+            shape = Operation(
+                op=op,
+                entity=entity,
+                data=step.with_,
+                where=step.where,
+                to=_static(step.to),
+                actor=_static(step.as_) or actor,
+            )
+            if step.save and op != "find":
+                saved[step.save] = vocabulary.outcome_entity(op, entity)
+        reason = unsupported_reason(caps, shape) if shape else None
+        if shape and reason:
+            lacking = _lacking_fields(caps, shape)
+            if not lacking:
+                return Plan(_ruled_out(index, caps, shape, reason))
+            plan.lacking[index] = [f"{shape.entity}.{name}" for name in lacking]
+    return plan
+
+
+# -- one scenario --------------------------------------------------------------------------
 
 
 @dataclass
 class ScenarioRun:
+    """Runs scenarios one after another on one adapter, emitting their events."""
+
     adapter: Adapter
     capabilities: Capabilities
     vendor: str
@@ -84,115 +277,153 @@ class ScenarioRun:
     created: list[RecordRef] = field(default_factory=list)
     actor: str | None = None
     effort: Effort | None = None
+    plan: Plan = field(default_factory=Plan)
 
-    # -- one scenario -------------------------------------------------------------------
-
-    def run(self, loaded: Loaded) -> str:
+    def run(self, loaded: Loaded) -> ScenarioStatus:
         scenario: Scenario = loaded.model
         self.scope = {"run": {"id": self.run_id}}
         self.created, self.actor, self.effort = [], None, None
-        ruled_out = self.plan_check(scenario)
-        if ruled_out is not None:
-            return self._unsupported_up_front(loaded, *ruled_out)
+        plan = gate(scenario, self.capabilities)
+        if plan.ruled_out is not None:
+            return self._unsupported_up_front(loaded, plan.ruled_out)
+        self.plan = plan
         started = time.monotonic()
-        status, message = "passed", None
-        evidence: list[dict[str, Any]] = []
+        status: ScenarioStatus = "passed"
+        message: str | None = None
         try:
             self.adapter.begin(scenario.id)
         except Exception as exc:
             status, message = "error", f"could not start the scenario: {exc}"
         for index, step in enumerate(scenario.steps):
-            line = loaded.doc.where(("steps", index))[0]
-            common = {
-                "vendor": self.vendor,
-                "scenario": scenario.id,
-                "index": index,
-                "line": line,
-                "step": step.title or describe(step),
-            }
             if status == "passed" and time.monotonic() - started > self.scenario_timeout:
                 status = "error"
                 message = f"scenario timed out after {self.scenario_timeout:g}s"
             if status != "passed":
-                self.emit("step", **common, status="skipped", duration_ms=0)
+                self.emit(self._step_event(loaded, index, StepResult("skipped")))
                 continue
             t0 = time.monotonic()
-            result = self.step(step)
+            result = self.step(step, {f.split(".", 1)[1] for f in plan.lacking.get(index, [])})
             outcome = result.outcome
             if outcome and outcome.effort:
                 self.effort = (self.effort or Effort()) + outcome.effort
-            self.emit(
-                "step",
-                **common,
-                status=result.status,
-                duration_ms=round((time.monotonic() - t0) * 1000, 1),
-                message=result.message,
-                expected=result.expected,
-                actual=result.actual,
-                effort=outcome.effort.model_dump() if outcome and outcome.effort else None,
-                created=[r.model_dump() for r in outcome.created] if outcome else [],
-                evidence=[e.model_dump() for e in outcome.evidence] if outcome else [],
-            )
+            self.emit(self._step_event(loaded, index, result, time.monotonic() - t0))
             if result.status != "passed":
-                status, message = result.status, result.message
+                status, message = _scenario_status(result.status), result.message
             elif step.save:
                 self.scope[step.save] = result.saved
         self.cleanup(scenario.id)
+        evidence: list[Evidence] = []
         try:
-            evidence = [e.model_dump() for e in self.adapter.end(scenario.id, status)]
+            evidence = self.adapter.end(scenario.id, status)
         except Exception as exc:
-            evidence = []
             message = message or f"could not end the scenario: {exc}"
         self.emit(
-            "scenario",
-            vendor=self.vendor,
-            scenario=scenario.id,
-            status=status,
-            message=message,
-            covers=scenario.covers,
-            tags=scenario.tags,
-            duration_ms=round((time.monotonic() - started) * 1000, 1),
-            effort=self.effort.model_dump() if self.effort else None,
-            evidence=evidence,
+            ScenarioDone(
+                vendor=self.vendor,
+                scenario=scenario.id,
+                status=status,
+                message=message,
+                covers=scenario.covers,
+                tags=scenario.tags,
+                duration_ms=round((time.monotonic() - started) * 1000, 1),
+                effort=self.effort,
+                evidence=evidence,
+                lacking=plan.lacking_fields(),
+                asked=_fields_asked(scenario),
+            )
         )
         return status
 
+    def _step_event(
+        self, loaded: Loaded, index: int, result: StepResult, seconds: float = 0.0
+    ) -> StepDone:
+        step: Step = loaded.model.steps[index]
+        outcome = result.outcome
+        return StepDone(
+            vendor=self.vendor,
+            scenario=loaded.model.id,
+            index=index,
+            line=loaded.doc.where(("steps", index))[0],
+            step=step.title or step.label(),
+            status=result.status,
+            duration_ms=round(seconds * 1000, 1),
+            message=result.message,
+            expected=result.expected,
+            actual=result.actual,
+            effort=outcome.effort if outcome else None,
+            created=outcome.created if outcome else [],
+            evidence=outcome.evidence if outcome else [],
+        )
+
+    def _unsupported_up_front(self, loaded: Loaded, ruled_out: GateResult) -> ScenarioStatus:
+        scenario: Scenario = loaded.model
+        for index in range(len(scenario.steps)):
+            if index == ruled_out.index:
+                result = StepResult(ruled_out.status, ruled_out.reason)
+            else:
+                result = StepResult("skipped")
+            self.emit(self._step_event(loaded, index, result))
+        self.emit(
+            ScenarioDone(
+                vendor=self.vendor,
+                scenario=scenario.id,
+                status=ruled_out.status,
+                message=ruled_out.reason,
+                covers=scenario.covers,
+                tags=scenario.tags,
+            )
+        )
+        return ruled_out.status
+
     # -- one step -----------------------------------------------------------------------
 
-    def step(self, step: Step) -> StepResult:
-        op = _op_of(step)
+    def step(self, step: Step, lacking: AbstractSet[str] = frozenset()) -> StepResult:
+        """Perform one step that passed the gate; its values are resolved only now.
+
+        `lacking` are fields the product is declared to lack: they are left out.
+        """
+        op = step.operation
         try:
-            if op == "expect":
+            if op == vocabulary.EXPECT:
                 assert step.expect is not None
-                return self._expect(step.expect)
+                return self._expect(step.expect, lacking)
             if op == "login":
                 return self._login(str(resolve(step.login, self.scope)))
-            if op in ("offline", "online"):
-                return self._perform_checked(Operation(op=op, actor=self.actor), step)
-            return self._entity_step(op, step)
+            if op in vocabulary.SESSION_OPERATIONS:
+                return self._perform(Operation(op=op, actor=self.actor), step.refused)
+            return self._entity_step(step, lacking)
         except InterpolationError as exc:
             return StepResult("error", f"cannot resolve: {exc}")
 
-    def _entity_step(self, op: str, step: Step) -> StepResult:
+    def _entity_step(self, step: Step, lacking: AbstractSet[str]) -> StepResult:
         resolved_id = resolve(step.id, self.scope)
         operation = Operation(
-            op=op,
-            entity=getattr(step, op),
+            op=step.operation,
+            entity=step.entity,
             id=None if resolved_id is None else str(resolved_id),
             data=resolve(step.with_, self.scope),
             where=resolve(step.where, self.scope),
             to=resolve(step.to, self.scope),
-            actor=step.as_ or self.actor,
+            actor=resolve(step.as_, self.scope) or self.actor,
         )
-        result = self._perform_checked(operation, step)
+        operation = _without(operation, lacking) if lacking else operation
+        if _static(step.to) is None and operation.to is not None:
+            # the gate could not see a stage that only a `${...}` named
+            reason = unsupported_reason(self.capabilities, operation)
+            if reason:
+                return StepResult(*classify_gap(self.capabilities, operation, reason))
+        result = self._perform(operation, step.refused)
         outcome = result.outcome
+        if result.status == "passed" and outcome is not None and not _accepted(step.refused):
+            result = self._proven(operation, result)
+            outcome = result.outcome
         if result.status == "passed" and outcome is not None:
-            if op == "find":
+            if operation.op == "find":
                 items = outcome.records or []
                 result.saved = {"count": len(items), "items": items}
             else:
                 result.saved = outcome.record or {}
-            if op == "delete" and operation.id:
+            if operation.op == "delete" and operation.id:
                 self.created = [
                     r
                     for r in self.created
@@ -200,206 +431,132 @@ class ScenarioRun:
                 ]
         return result
 
-    def plan_check(self, scenario: Scenario) -> tuple[int, str] | None:
-        """The first step the adapter's declared capabilities rule out, before any runs.
-
-        A scenario that cannot be completed on this vendor is unsupported as a whole; not
-        running its first steps saves the time and the records they would create.
-        """
-        actor: str | None = None
-        saved: dict[str, str] = {}  # saved name -> the entity it holds
-        for index, step in enumerate(scenario.steps):
-            op = _op_of(step)
-            operation: Operation | None = None
-            if op == "login":
-                if step.login and "${" not in step.login:
-                    if step.login not in self.capabilities.actors:
-                        return index, f"the adapter cannot act as '{step.login}'"
-                    actor = step.login
-            elif op in ("offline", "online"):
-                operation = Operation(op=op)
-            elif op == "expect":
-                assert step.expect is not None
-                operation, reason = self._expect_shape(step.expect, actor, saved)
-                if reason:
-                    return index, reason
-            else:
-                to = step.to if step.to and "${" not in step.to else None
-                entity = getattr(step, op)
-                operation = Operation(
-                    op=op,
-                    entity=entity,
-                    data=step.with_,
-                    where=step.where,
-                    to=to,
-                    actor=step.as_ or actor,
-                )
-                if step.save and op != "find":
-                    saved[step.save] = "opportunity" if op == "convert" else entity
-            reason = self.unsupported_reason(operation) if operation else None
-            if reason:
-                return index, reason
-        return None
-
-    def _expect_shape(
-        self, exp: Expectation, actor: str | None, saved: dict[str, str]
-    ) -> tuple[Operation | None, str | None]:
-        """An expectation's lookup, and any field it reads that the adapter does not map."""
-        for ref in references(exp.value):
-            entity = saved.get(ref.root or "")
-            if entity and ref.path and ref.path[0] not in ("id",):
-                missing = self.capabilities.unsupported_fields(entity, [ref.path[0]])
-                if missing and entity in self.capabilities.entities:
-                    return None, f"the adapter does not map {entity} field(s) {missing[0]}"
-        if not (exp.find or exp.get):
-            return None, None
-        return Operation(
-            op="find" if exp.find else "get",
-            entity=exp.find or exp.get,
-            where={**exp.where, **exp.fields},
-            actor=exp.as_ or actor,
-        ), None
-
-    def _unsupported_up_front(self, loaded: Loaded, bad: int, reason: str) -> str:
-        scenario: Scenario = loaded.model
-        for index, step in enumerate(scenario.steps):
-            self.emit(
-                "step",
-                vendor=self.vendor,
-                scenario=scenario.id,
-                index=index,
-                line=loaded.doc.where(("steps", index))[0],
-                step=step.title or describe(step),
-                status="unsupported" if index == bad else "skipped",
-                duration_ms=0,
-                message=reason if index == bad else None,
-            )
-        self.emit(
-            "scenario",
-            vendor=self.vendor,
-            scenario=scenario.id,
-            status="unsupported",
-            message=reason,
-            covers=scenario.covers,
-            tags=scenario.tags,
-            duration_ms=0,
-            effort=None,
-            evidence=[],
+    def _proven(self, operation: Operation, result: StepResult) -> StepResult:
+        """Read a write back from the vendor: an "ok" that changed nothing is not done."""
+        assert result.outcome is not None and operation.entity is not None
+        entity = vocabulary.outcome_entity(operation.op, operation.entity)
+        record = result.outcome.record or {}
+        record_id = record.get("id") or operation.id
+        if (
+            operation.op not in WRITES
+            or not record_id
+            or not self.capabilities.supports("get", entity)
+        ):
+            return result
+        readback = self.adapter.perform(
+            Operation(op="get", entity=entity, id=str(record_id), actor=operation.actor)
         )
-        return "unsupported"
+        if readback.status == "refused" and readback.refusal == "not_found":
+            return StepResult(
+                "failed",
+                f"not done: the vendor answered the {operation.op} with ok, but holds no "
+                f"{entity} {record_id}",
+                expected=f"{entity} {record_id}",
+                actual="not found",
+                outcome=result.outcome,
+            )
+        if readback.status != "ok" or readback.record is None:
+            return StepResult(
+                "error",
+                f"the vendor answered the {operation.op}, but the record could not be read "
+                f"back to prove it: {readback.message}",
+                outcome=result.outcome,
+            )
+        diffs = differences(
+            entity, expected_after(operation), readback.record, self.adapter.normalises
+        )
+        if diffs:
+            return StepResult(
+                "failed",
+                f"not done: the vendor answered the {operation.op} with ok, but holds "
+                + "; ".join(f"{n} {held!r}" for n, _, held in diffs),
+                expected="; ".join(f"{n} {want!r}" for n, want, _ in diffs),
+                actual="; ".join(f"{n} {held!r}" for n, _, held in diffs),
+                outcome=result.outcome,
+            )
+        outcome = result.outcome.model_copy(update={"record": {**record, **readback.record}})
+        return StepResult("passed", result.message, outcome=outcome)
 
-    def unsupported_reason(self, operation: Operation) -> str | None:
-        """Why the adapter's declared capabilities rule this operation out, if they do."""
-        caps = self.capabilities
-        what = f"{operation.op} {operation.entity}" if operation.entity else operation.op
-        if not caps.supports(operation.op, operation.entity):
-            return f"the adapter does not support {what}"
-        if operation.entity:
-            names = [*operation.data, *operation.where]
-            missing = caps.unsupported_fields(operation.entity, names)
-            if missing:
-                return f"the adapter does not map {operation.entity} field(s) {', '.join(missing)}"
-            stages = caps.entities[operation.entity].stages
-            if (
-                operation.op == "advance"
-                and stages
-                and operation.to is not None
-                and operation.to not in stages
-            ):
-                return f"the adapter cannot move a {operation.entity} to '{operation.to}'"
-        if operation.actor and operation.actor not in caps.actors:
-            return f"the adapter cannot act as '{operation.actor}'"
-        return None
-
-    def _perform_checked(self, operation: Operation, step: Step) -> StepResult:
-        reason = self.unsupported_reason(operation)
-        if reason:
-            return StepResult("unsupported", reason)
+    def _perform(self, operation: Operation, refused: Refusal) -> StepResult:
         outcome = self.adapter.perform(operation)
+        known = set(self.created)
         for ref in outcome.created:
-            if ref not in self.created:
+            if ref not in known:
                 self.created.append(ref)
-        return self._judge_outcome(outcome, step.refused)
+                known.add(ref)
+        return self._judged(operation, outcome, refused)
 
-    @staticmethod
-    def _judge_outcome(outcome: Outcome, refusal_expected: bool) -> StepResult:
-        if outcome.status == "ok" and refusal_expected:
-            return StepResult(
-                "failed",
-                "expected the vendor to refuse this, but it complied",
-                expected="refused",
-                actual="done",
-                outcome=outcome,
-            )
-        if outcome.status == "refused" and not refusal_expected:
-            return StepResult(
-                "failed",
-                f"the vendor refused: {outcome.message}",
-                expected="done",
-                actual="refused",
-                outcome=outcome,
-            )
-        status = {
-            "ok": "passed",
-            "refused": "passed",
-            "unsupported": "unsupported",
-            "error": "error",
-        }[outcome.status]
-        return StepResult(status, outcome.message, outcome=outcome)
+    def _judged(self, operation: Operation, outcome: Outcome, refused: Refusal) -> StepResult:
+        """The Outcome as a status; an adapter's "unsupported" is classified like the gate's."""
+        if outcome.status == "unsupported":
+            reason = outcome.message or "the adapter answered unsupported"
+            status, why = classify_gap(self.capabilities, operation, reason)
+            return StepResult(status, why, outcome=outcome)
+        return _judge_outcome(outcome, refused)
 
     def _login(self, actor: str) -> StepResult:
         if actor not in self.capabilities.actors:
-            return StepResult("unsupported", f"the adapter cannot act as '{actor}'")
+            return StepResult("not shown", f"the adapter cannot act as '{actor}'")
         if "login" in self.capabilities.operations:
-            outcome = self.adapter.perform(Operation(op="login", actor=actor))
-            result = self._judge_outcome(outcome, False)
+            result = self._perform(Operation(op="login", actor=actor), False)
+            if result.status == "failed":  # the harness's credentials: never a verdict
+                return StepResult(
+                    "error",
+                    f"the log-in of '{actor}' failed, so nothing of theirs is tested: "
+                    f"{result.message}",
+                    outcome=result.outcome,
+                )
             if result.status != "passed":
                 return result
         self.actor = actor
-        return StepResult("passed", outcome=None)
+        return StepResult("passed")
 
     # -- expectations -------------------------------------------------------------------
 
     def _subject(self, exp: Expectation) -> tuple[Any, StepResult | None]:
         """The value an expectation (already resolved) looks at, or an early end."""
-        if exp.find or exp.get:
-            op = "find" if exp.find else "get"
-            operation = Operation(
-                op=op,
-                entity=exp.find or exp.get,
-                id=None if exp.id is None else str(exp.id),
-                where=exp.where,
-                actor=exp.as_ or self.actor,
-            )
-            reason = self.unsupported_reason(operation)
-            if reason:
-                return None, StepResult("unsupported", reason)
-            outcome = self.adapter.perform(operation)
-            if outcome.status == "refused" and op == "get":
-                return None, None  # nothing there, as far as this actor can see
-            if outcome.status != "ok":
-                return None, self._judge_outcome(outcome, False)
-            return (outcome.records or []) if op == "find" else outcome.record, None
-        return exp.value, None
+        if not (exp.find or exp.get):
+            return exp.value, None
+        op = "find" if exp.find else "get"
+        operation = Operation(
+            op=op,
+            entity=exp.find or exp.get,
+            id=None if exp.id is None else str(exp.id),
+            where=exp.where,
+            actor=exp.as_ or self.actor,
+        )
+        outcome = self.adapter.perform(operation)
+        if outcome.status == "refused" and op == "get":
+            return None, None  # nothing there, as far as this actor can see
+        if outcome.status != "ok":
+            return None, self._judged(operation, outcome, False)
+        return (outcome.records or []) if op == "find" else outcome.record, None
 
-    def _expect(self, written: Expectation) -> StepResult:
+    def _expect(self, written: Expectation, lacking: AbstractSet[str]) -> StepResult:
         given = {name: getattr(written, name) for name in written.model_fields_set}
         exp = written.model_copy(update=resolve(given, self.scope))
+        if lacking:
+            exp = exp.model_copy(
+                update={
+                    "where": {k: v for k, v in exp.where.items() if k not in lacking},
+                    "fields": {k: v for k, v in exp.fields.items() if k not in lacking},
+                }
+            )
         deadline = time.monotonic() + (exp.within or 0)
         while True:
             subject, early = self._subject(exp)
             if early is not None:
                 return early
-            verdict = judge(exp, subject)
-            if verdict.ok:
+            judgement = judge(exp, subject)
+            if judgement.ok:
                 return StepResult("passed", saved=subject)
             if time.monotonic() >= deadline:
                 within = f" within {exp.within:g}s" if exp.within else ""
                 return StepResult(
                     "failed",
-                    f"{verdict.message}{within}",
-                    expected=verdict.expected,
-                    actual=verdict.actual,
+                    f"{judgement.message}{within}",
+                    expected=judgement.expected,
+                    actual=judgement.actual,
                 )
             time.sleep(min(0.5, max(0.05, deadline - time.monotonic())))
 
@@ -413,12 +570,70 @@ class ScenarioRun:
             )
             kept = outcome.status == "ok" and outcome.kept
             self.emit(
-                "cleanup",
-                vendor=self.vendor,
-                scenario=scenario_id,
-                entity=ref.entity,
-                id=ref.id,
-                status="kept" if kept else outcome.status,
-                message=outcome.kept if kept else outcome.message,
+                CleanupDone(
+                    vendor=self.vendor,
+                    scenario=scenario_id,
+                    entity=ref.entity,
+                    id=ref.id,
+                    status="kept" if kept else outcome.status,
+                    message=outcome.kept if kept else outcome.message,
+                )
             )
         self.created = []
+
+
+def _fields_asked(scenario: Scenario) -> int:
+    """How many distinct entity fields a scenario writes, filters or checks."""
+    asked: set[str] = set()
+    for step in scenario.steps:
+        if step.entity:
+            asked |= {f"{step.entity}.{k}" for k in (*step.with_, *step.where)}
+        elif step.expect and (step.expect.find or step.expect.get):
+            entity = step.expect.find or step.expect.get
+            asked |= {f"{entity}.{k}" for k in (*step.expect.where, *step.expect.fields)}
+    return len(asked)
+
+
+def _scenario_status(status: StepStatus) -> ScenarioStatus:
+    assert status != "skipped" and status != "passed"
+    return status
+
+
+def _accepted(refused: Refusal) -> set[str]:
+    """The refusal kinds a step accepts: none, every kind (`true`), or the ones it names."""
+    if refused is False:
+        return set()
+    if refused is True:
+        return set(REFUSAL_KINDS)
+    return {refused} if isinstance(refused, str) else set(refused)
+
+
+def _judge_outcome(outcome: Outcome, refused: Refusal) -> StepResult:
+    """An adapter's Outcome as the step's status, against what the step expected."""
+    accepted = _accepted(refused)
+    if outcome.status == "ok" and accepted:
+        return StepResult(
+            "failed",
+            "expected the vendor to refuse this, but it complied",
+            expected="refused" if refused is True else f"refused ({', '.join(sorted(accepted))})",
+            actual="done",
+            outcome=outcome,
+        )
+    if outcome.status == "refused" and not accepted:
+        return StepResult(
+            "failed",
+            f"the vendor refused: {outcome.message}",
+            expected="done",
+            actual=f"refused ({outcome.refusal or 'no kind given'})",
+            outcome=outcome,
+        )
+    if outcome.status == "refused" and refused is not True and outcome.refusal not in accepted:
+        return StepResult(
+            "failed",
+            f"the vendor refused for another reason: {outcome.message}",
+            expected=f"refused ({', '.join(sorted(accepted))})",
+            actual=f"refused ({outcome.refusal or 'no kind given'})",
+            outcome=outcome,
+        )
+    status: StepStatus = "error" if outcome.status == "error" else "passed"
+    return StepResult(status, outcome.message, outcome=outcome)

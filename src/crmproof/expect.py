@@ -13,10 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from crmproof.models import Expectation
+from crmproof.vocabulary import VALUE_MATCHERS
 
 
 @dataclass
-class Verdict:
+class Judgement:
+    """One expectation's outcome; a requirement's verdict is `scoring`'s business."""
+
     ok: bool
     expected: str = ""
     actual: str = ""
@@ -53,12 +56,12 @@ def _show(value: Any, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _match(name: str, actual: Any, expected: Any) -> Verdict:
+def _match(name: str, actual: Any, expected: Any) -> Judgement:
     """One matcher applied to one value."""
     if name == "equals":
-        return Verdict(same(actual, expected), _show(expected), _show(actual))
+        return Judgement(same(actual, expected), _show(expected), _show(actual))
     if name == "not_equals":
-        return Verdict(not same(actual, expected), f"not {_show(expected)}", _show(actual))
+        return Judgement(not same(actual, expected), f"not {_show(expected)}", _show(actual))
     if name == "contains":
         if isinstance(actual, str):
             ok = str(expected) in actual
@@ -66,44 +69,37 @@ def _match(name: str, actual: Any, expected: Any) -> Verdict:
             ok = any(same(a, expected) for a in actual)
         else:
             ok = False
-        return Verdict(ok, f"something containing {_show(expected)}", _show(actual))
+        return Judgement(ok, f"something containing {_show(expected)}", _show(actual))
     if name == "matches":
         ok = actual is not None and re.search(str(expected), str(actual)) is not None
-        return Verdict(ok, f"a match for /{expected}/", _show(actual))
+        return Judgement(ok, f"a match for /{expected}/", _show(actual))
     if name in ("less_than", "greater_than"):
         a = _number(actual)
         word = "less than" if name == "less_than" else "greater than"
         ok = a is not None and (a < float(expected) if name == "less_than" else a > float(expected))
-        return Verdict(ok, f"{word} {expected}", _show(actual))
+        return Judgement(ok, f"{word} {expected}", _show(actual))
     if name == "exists":
         present = actual is not None and actual != []
-        return Verdict(
+        return Judgement(
             present == bool(expected),
             "present" if expected else "absent",
             "present" if present else "absent",
         )
+    if name == "only":
+        hits = actual if isinstance(actual, list | tuple) else [] if actual is None else [actual]
+        held = sorted(str(h.get("id")) if isinstance(h, dict) else str(h) for h in hits)
+        wanted = sorted(str(e) for e in expected)
+        return Judgement(held == wanted, f"exactly the records {wanted}", f"records {held}")
     if name == "count":
         n = len(actual) if isinstance(actual, (list, tuple)) else (0 if actual is None else 1)
-        return Verdict(n == expected, f"count {expected}", f"count {n}")
+        return Judgement(n == expected, f"count {expected}", f"count {n}")
     raise ValueError(f"unknown matcher {name}")  # the validator makes this unreachable
 
 
-SIMPLE_MATCHERS = (
-    "equals",
-    "not_equals",
-    "contains",
-    "matches",
-    "less_than",
-    "greater_than",
-    "exists",
-    "count",
-)
-
-
-def _field_verdicts(record: dict[str, Any], fields: dict[str, Any], label: str) -> list[Verdict]:
+def _field_verdicts(record: dict[str, Any], fields: dict[str, Any], label: str) -> list[Judgement]:
     out = []
     for name, wanted in fields.items():
-        if isinstance(wanted, dict) and len(wanted) == 1 and next(iter(wanted)) in SIMPLE_MATCHERS:
+        if isinstance(wanted, dict) and len(wanted) == 1 and next(iter(wanted)) in VALUE_MATCHERS:
             matcher, value = next(iter(wanted.items()))
         else:
             matcher, value = "equals", wanted
@@ -113,27 +109,27 @@ def _field_verdicts(record: dict[str, Any], fields: dict[str, Any], label: str) 
     return out
 
 
-def judge(expectation: Expectation, subject: Any) -> Verdict:
+def judge(expectation: Expectation, subject: Any) -> Judgement:
     """All matchers of an expectation against its subject; the first failure is reported.
 
     For `find`, the subject is the list of hits; `fields:` must hold for every hit.
     For `get`, the subject is the record, or None if the vendor had none.
     """
-    verdicts: list[Verdict] = []
-    for name in SIMPLE_MATCHERS:
+    verdicts: list[Judgement] = []
+    for name in VALUE_MATCHERS:
         expected = getattr(expectation, name)
         if expected is not None:
             verdicts.append(_match(name, subject, expected))
     if expectation.fields:
         records = subject if isinstance(subject, list) else [subject]
         if not records or any(r is None for r in records):
-            verdicts.append(Verdict(False, "a record to check fields on", "none"))
+            verdicts.append(Judgement(False, "a record to check fields on", "none"))
         for i, record in enumerate(r for r in records if isinstance(r, dict)):
             label = f"item {i}" if isinstance(subject, list) else "record"
             verdicts += _field_verdicts(record, expectation.fields, label)
     for verdict in verdicts:
         if not verdict.ok:
             return verdict
-    return Verdict(
+    return Judgement(
         True, "; ".join(v.expected for v in verdicts), "; ".join(v.actual for v in verdicts)
     )

@@ -22,8 +22,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from crmproof.adapter import Adapter
+from crmproof.errors import AdapterLoadError
 from crmproof.protocol import (
     MESSAGES,
+    PROTOCOL_VERSION,
     Ack,
     Begin,
     Capabilities,
@@ -38,12 +40,13 @@ from crmproof.protocol import (
     Opened,
     Operation,
     Outcome,
+    kind_of,
 )
 
 MAX_LINE = 10_000_000
 
 
-class ProtocolError(Exception):
+class ProtocolError(AdapterLoadError):
     """The adapter process broke the protocol: died, hung, or sent something invalid."""
 
 
@@ -94,9 +97,10 @@ class ExternalAdapter(Adapter):
         self._settings: Mapping[str, Any] | None = None
         self._capabilities: Capabilities | None = None
         self._hello = self._start()
-        self.name = self._hello.name
-        self.version = self._hello.version
-        self.channel = self._hello.channel
+        # An external adapter learns who it is from its program's hello, not its class.
+        self.name = self._hello.name  # type: ignore[misc]
+        self.version = self._hello.version  # type: ignore[misc]
+        self.channel = self._hello.channel  # type: ignore[misc,assignment]
 
     # -- the process -----------------------------------------------------------------
 
@@ -119,7 +123,13 @@ class ExternalAdapter(Adapter):
         hello = self._receive(self.start_timeout, "hello")
         if not isinstance(hello, Hello):
             self._stop()
-            raise ProtocolError(f"the adapter's first message must be hello, not {hello.kind}")
+            raise ProtocolError(f"the adapter's first message must be hello, not {kind_of(hello)}")
+        if hello.protocol != PROTOCOL_VERSION:
+            self._stop()
+            raise ProtocolError(
+                f"the adapter speaks protocol version {hello.protocol}, and this crmproof "
+                f"speaks {PROTOCOL_VERSION}: upgrade the one that is behind"
+            )
         return hello
 
     @staticmethod
@@ -164,7 +174,9 @@ class ExternalAdapter(Adapter):
             raise ProtocolError(f"the adapter reported: {reply.message}")
         if not isinstance(reply, expect):
             self._stop()
-            raise ProtocolError(f"expected {expect.model_fields['kind'].default}, got {reply.kind}")
+            raise ProtocolError(
+                f"expected {expect.model_fields['kind'].default}, got {kind_of(reply)}"
+            )
         return reply
 
     def _stop(self) -> None:

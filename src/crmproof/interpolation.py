@@ -13,9 +13,11 @@ number); an expression inside other text is rendered as text.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from crmproof.errors import UserInputError
 
 _SEGMENT = r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+"
 _EXPR = re.compile(r"\$\$\{|\$\{([^{}]*)\}")
@@ -23,7 +25,7 @@ _VALID = re.compile(rf"^\s*([A-Za-z_][A-Za-z0-9_]*)((?:\.(?:{_SEGMENT}))*)\s*$")
 MAX_DEPTH = 16
 
 
-class InterpolationError(Exception):
+class InterpolationError(UserInputError):
     """A `${...}` that cannot be resolved at run time; the message says which and why."""
 
 
@@ -38,28 +40,41 @@ class Reference:
 def references(value: Any) -> Iterator[Reference]:
     """Every `${...}` in a value (strings inside dicts and lists included)."""
     if isinstance(value, str):
-        for match in _EXPR.finditer(value):
-            if match.group(0) == "$${":
-                continue
-            inner = match.group(1)
-            parsed = _VALID.match(inner)
-            if parsed is None:
-                yield Reference(match.group(0), None, (), _explain(inner))
-                continue
-            path = tuple(p for p in parsed.group(2).split(".") if p)
-            if len(path) > MAX_DEPTH:
-                yield Reference(match.group(0), None, (), "too many '.' steps")
-                continue
-            yield Reference(match.group(0), parsed.group(1), path)
-        unclosed = value.replace("$${", "").count("${") - len(list(_EXPR.finditer(value)))
-        if unclosed > 0:
-            yield Reference(value, None, (), "'${' is not closed by '}'")
-    elif isinstance(value, Mapping):
-        for item in value.values():
-            yield from references(item)
+        if "${" in value:  # most text has none: skip the regular expressions
+            yield from _in_text(value)
+        return
+    items: Iterable[Any]
+    if isinstance(value, (dict, Mapping)):
+        items = value.values()
     elif isinstance(value, list):
-        for item in value:
+        items = value
+    else:
+        return
+    for item in items:
+        if isinstance(item, str):  # leaves inline: no generator per word of a scenario
+            if "${" in item:
+                yield from _in_text(item)
+        elif isinstance(item, (dict, list, Mapping)):
             yield from references(item)
+
+
+def _in_text(value: str) -> Iterator[Reference]:
+    for match in _EXPR.finditer(value):
+        if match.group(0) == "$${":
+            continue
+        inner = match.group(1)
+        parsed = _VALID.match(inner)
+        if parsed is None:
+            yield Reference(match.group(0), None, (), _explain(inner))
+            continue
+        path = tuple(p for p in parsed.group(2).split(".") if p)
+        if len(path) > MAX_DEPTH:
+            yield Reference(match.group(0), None, (), "too many '.' steps")
+            continue
+        yield Reference(match.group(0), parsed.group(1), path)
+    unclosed = value.replace("$${", "").count("${") - len(list(_EXPR.finditer(value)))
+    if unclosed > 0:
+        yield Reference(value, None, (), "'${' is not closed by '}'")
 
 
 def _explain(inner: str) -> str:

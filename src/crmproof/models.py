@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from crmproof import vocabulary
+from crmproof.protocol import RefusalKind
 
 Id = Annotated[
     str,
@@ -54,6 +55,9 @@ class Vendor(Spec):
         description="The product this entry evaluates, when several entries evaluate one "
         "product through different channels (its API and its web UI): they are compared.",
     )
+    workers: int | None = Field(
+        None, ge=1, le=64, description="Scenarios of this vendor at once (default: run.workers)."
+    )
 
     @model_validator(mode="after")
     def _one_kind(self) -> Vendor:
@@ -66,17 +70,44 @@ class Vendor(Spec):
         return self.adapter or " ".join(self.command or [])
 
 
+class Acceptability(Spec):
+    spread: float = Field(
+        0.25, ge=0, lt=1, description="Each weight is drawn uniformly within +/- this fraction."
+    )
+    samples: int = Field(2000, ge=1, le=1_000_000, description="Weight samples drawn.")
+    seed: int = Field(7, description="Seed of the sampler: the same seed, the same figures.")
+
+
 class Scoring(Spec):
     must_disqualifies: bool = Field(
         True, description="A must requirement not fully met disqualifies the vendor."
+    )
+    acceptability: Acceptability = Field(
+        default_factory=Acceptability,
+        description="Rank acceptability: each vendor's chance of each place, weights uncertain.",
     )
 
 
 class RunPolicy(Spec):
     step_timeout: float = Field(60.0, gt=0, description="Seconds one step may take.")
     scenario_timeout: float = Field(600.0, gt=0, description="Seconds one scenario may take.")
-    trace: Literal["on-failure", "always"] = Field(
-        "on-failure", description="When browser adapters keep a Playwright trace."
+    trace: Literal["on-failure", "always", "on-first-retry"] = Field(
+        "on-failure",
+        description="When browser adapters keep a Playwright trace; on-first-retry traces "
+        "only the re-run of a failed scenario (tracing costs a third of a browser's time).",
+    )
+    workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Scenarios of one vendor run at once, where its adapter declares it safe.",
+    )
+    max_workers: int | None = Field(
+        None,
+        ge=1,
+        le=256,
+        description="Scenarios running at once over all vendors (default: the vendors or the "
+        "cores, whichever is more), so a run never oversubscribes the machine.",
     )
 
 
@@ -89,6 +120,10 @@ class Evaluation(Spec):
     requirements: str = Field("requirements", description="Folder of catalog files.")
     adapters: str = Field("adapters", description="Folder of the workspace's own adapters.")
     scenarios: str = Field("scenarios", description="Folder of scenario files.")
+    evaluators: dict[Id, str] = Field(
+        default_factory=dict,
+        description="Who may score demonstrations: an id (a score sheet's `evaluator:`) -> who.",
+    )
 
 
 # -- the catalog: strategy -> roles -> processes -> requirements ---------------------------
@@ -129,6 +164,10 @@ class Requirement(Spec):
     weight: float = Field(1.0, ge=0, le=100)
     text: str = Field(description="What the CRM must do.")
     success: str = Field(description="How we will know, written before any vendor is seen.")
+    verified_by: Literal["scenario", "demo"] = Field(
+        "scenario",
+        description="`demo`: judged by evaluators' score sheets (demos/), not by a scenario.",
+    )
 
 
 class Catalog(Spec):
@@ -159,6 +198,9 @@ class Expectation(Spec):
     contains: Any = None
     matches: str | None = Field(None, max_length=500, description="A regular expression.")
     count: int | None = Field(None, ge=0)
+    only: list[str] | None = Field(
+        None, description="The ids a find must return, and nothing else: `[${a.id}, ${b.id}]`."
+    )
     exists: bool | None = None
     less_than: float | None = None
     greater_than: float | None = None
@@ -191,8 +233,43 @@ class Step(Spec):
     to: str | None = None
     save: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = None
     as_: str | None = Field(None, alias="as", description="Act as this actor for this step.")
-    refused: bool = Field(False, description="The step passes only if the vendor refuses it.")
+    refused: bool | RefusalKind | list[RefusalKind] = Field(
+        False,
+        description="The step passes only if the vendor refuses it: `true` (for any reason "
+        "of the product), or the kinds that count, e.g. `[forbidden, not_found]` for privacy.",
+    )
     title: str | None = Field(None, description="What this step proves, for the report.")
+
+    @property
+    def operation(self) -> str:
+        """The step's one operation key (the loader guarantees there is exactly one)."""
+        for name in vocabulary.STEP_OPERATIONS:
+            if name in self.model_fields_set:
+                return name
+        raise AssertionError("a loaded step always has an operation")
+
+    @property
+    def entity(self) -> str | None:
+        """The entity an entity operation acts on (`create: account` -> account)."""
+        if self.operation not in vocabulary.ENTITY_OPERATIONS:
+            return None
+        value = getattr(self, self.operation)
+        return value if isinstance(value, str) else None
+
+    def label(self) -> str:
+        """A short human label: `create account`, `advance opportunity to won`."""
+        op = self.operation
+        if op == vocabulary.EXPECT:
+            assert self.expect is not None
+            return f"expect {self.expect.find or self.expect.get or 'value'}"
+        label = f"{op} {self.entity}" if self.entity else op
+        if op == "login" and self.login:
+            label += f" {self.login}"
+        if self.to:
+            label += f" to {self.to}"
+        if self.as_:
+            label += f" as {self.as_}"
+        return label
 
 
 class Scenario(Spec):
@@ -206,3 +283,16 @@ class Scenario(Spec):
 
 STEP_KEYS = [(f.alias or name) for name, f in Step.model_fields.items()]
 EXPECT_KEYS = [(f.alias or name) for name, f in Expectation.model_fields.items()]
+
+
+def _grammar_drift() -> list[str]:
+    """Words of the vocabulary that these models have no key for: caught at import."""
+    return [
+        *(f"step key '{op}'" for op in vocabulary.STEP_OPERATIONS if op not in STEP_KEYS),
+        *(f"expect key '{m}'" for m in vocabulary.MATCHERS if m not in EXPECT_KEYS),
+        *(f"expect key '{s}'" for s in vocabulary.EXPECT_SUBJECTS if s not in EXPECT_KEYS),
+    ]
+
+
+if _grammar_drift():  # pragma: no cover - a developer's mistake, shown at once
+    raise ImportError(f"crmproof.models lacks {', '.join(_grammar_drift())} of the vocabulary")

@@ -10,6 +10,7 @@ import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from crmproof.errors import PlanError
 from crmproof.models import Scenario
 from crmproof.workspace import Loaded, Suite
 
@@ -41,9 +42,24 @@ def make_plan(suite: Suite, filters: Filters) -> list[Job]:
     if filters.vendors:
         unknown = [v for v in filters.vendors if v not in vendors]
         if unknown:
-            raise ValueError(
+            raise PlanError(
                 f"no vendor {', '.join(unknown)} in crmproof.yaml; known: {', '.join(vendors)}"
             )
         vendors = [v for v in vendors if v in filters.vendors]
     chosen = [s for s in suite.scenarios if filters.wants(s.model)]
     return [Job(v, s) for v in vendors for s in chosen]
+
+
+def shard(jobs: list[Job], index: int, count: int) -> list[Job]:
+    """The `index`-th of `count` slices of a plan (1-based), for `crmproof run --shard i/n`.
+
+    Round-robin over the plan sorted by (vendor, scenario id): the same plan gives every
+    machine the same slices whatever order it was listed in, each scenario stays whole on
+    one machine, and each shard gets an even share of every vendor, so a slow browser
+    vendor is spread too. The slices are disjoint and together are the plan.
+    """
+    if count < 1 or not 1 <= index <= count:
+        raise PlanError(f"--shard {index}/{count}: write i/n with 1 <= i <= n, such as 1/4")
+    ordered = sorted((j.vendor, j.scenario.model.id) for j in jobs)
+    mine = {job for k, job in enumerate(ordered) if k % count == index - 1}
+    return [j for j in jobs if (j.vendor, j.scenario.model.id) in mine]

@@ -21,12 +21,24 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+PROTOCOL_VERSION = 1
+"""The version of this protocol; an adapter's hello names the one it speaks."""
+
 Channel = Literal["api", "browser", "process"]
 OutcomeStatus = Literal["ok", "refused", "unsupported", "error"]
+# Why a vendor said no. Transient answers (a rate limit, an outage, a timeout, the
+# harness's own credentials rejected) are never refusals: they are errors.
+RefusalKind = Literal["forbidden", "not_found", "rule", "conflict"]
+REFUSAL_KINDS: tuple[RefusalKind, ...] = ("forbidden", "not_found", "rule", "conflict")
 
 
 class Message(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def kind_of(message: Message) -> str:
+    """A protocol message's `kind` (hello, outcome, ...), or its class name for a part."""
+    return str(getattr(message, "kind", type(message).__name__))
 
 
 class EntitySupport(Message):
@@ -47,6 +59,16 @@ class Capabilities(Message):
     actors: list[str] = Field(
         default_factory=list, description="Names a step may act as (`as:` / `login:`)."
     )
+    not_offered: dict[str, str] = Field(
+        default_factory=dict,
+        description="What the product lacks, each with a reason citing the product: keys "
+        "like 'create activity', 'lead.source', 'advance opportunity to negotiation'.",
+    )
+    channel_limits: dict[str, str] = Field(
+        default_factory=dict,
+        description="What this channel cannot exercise, whatever the product does: keys "
+        "like 'offline' (an API has no connection to lose), with the reason.",
+    )
 
     def supports(self, op: str, entity: str | None) -> bool:
         if entity is None:
@@ -62,6 +84,10 @@ class Capabilities(Message):
 
 class Hello(Message):
     kind: Literal["hello"] = "hello"
+    protocol: int = Field(
+        description=f"The protocol version the adapter speaks; this crmproof speaks "
+        f"{PROTOCOL_VERSION}."
+    )
     name: str
     version: str = Field(description="The adapter's own version.")
     channel: Channel
@@ -90,6 +116,8 @@ class Begin(Message):
 
 class RecordRef(Message):
     """A record the adapter created in the vendor, so the runner can clean it up."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     entity: str
     id: str
@@ -151,6 +179,11 @@ class Outcome(Message):
     record: dict[str, Any] | None = None
     records: list[dict[str, Any]] | None = None
     message: str | None = None
+    refusal: RefusalKind | None = Field(
+        None,
+        description="For a refusal: forbidden, not_found, rule (a business rule or "
+        "validation said no) or conflict.",
+    )
     created: list[RecordRef] = Field(default_factory=list)
     kept: str | None = Field(
         None,

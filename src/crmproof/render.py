@@ -10,21 +10,30 @@ from __future__ import annotations
 import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 from tabulate import tabulate
 
-from crmproof import channels, channels_render
+from crmproof import channels, channels_render, decide, decision_report
 from crmproof.results import read_events
-from crmproof.scoring import Scorecard, VendorCard, score, stability_text
+from crmproof.scoring import VERDICTS, Scorecard, VendorCard, score, stability_text
+
+# Scenario statuses that prove nothing either way: JUnit's "skipped", with the reason.
+GAPS = ("not offered", "not shown", "untested", "skipped")
 
 SYMBOL = {
     "met": "met",
     "partly met": "partly",
     "not met": "NOT MET",
-    "unsupported": "unsupported",
+    "not offered": "not offered",
+    "not shown": "not shown",
     "untested": "untested",
     "not covered": "not covered",
 }
+UNSIGNED = (
+    "UNSIGNED: this run carries no signature, so nothing shows who wrote it "
+    "(`crmproof key new` makes a signing key)"
+)
 
 
 def _effort_text(effort: dict[str, int] | None) -> str:
@@ -39,28 +48,73 @@ def _effort_text(effort: dict[str, int] | None) -> str:
 def _cell(card: VendorCard, rid: str) -> str:
     cell = card.requirements[rid]
     text = SYMBOL[cell.verdict]
+    if cell.stale:
+        text = f"STALE (was {SYMBOL.get(cell.stale_verdict or '', cell.stale_verdict)})"
     if cell.verdict == "partly met":
         text += f" {cell.fraction:.0%}"
+    if cell.lacking:
+        text += f" (lacks {', '.join(cell.lacking)})"
+    if cell.claim is not None:
+        text += f" (claimed {cell.claim.fit}" + (": BROKEN)" if cell.promise == "broken" else ")")
     if card.channel == "browser" and cell.effort:
         text += f" [{cell.effort.get('clicks', 0)}c/{cell.effort.get('keystrokes', 0)}k]"
-    return text
+    return decision_report.cell_text(cell, text)
+
+
+def strength_text(card: Scorecard) -> str:
+    """'tryton 96%, bottlecrm 95%': mutations the suite catches, per vendor."""
+    return ", ".join(f"{v} {s:.0%}" for v, s in (card.suite_strength or {}).items())
+
+
+def promises_text(vendor: VendorCard) -> str:
+    """'promises kept: 30 of 34 (4 broken, 2 unproven)': claims held against the proof."""
+    p = vendor.promises
+    made = p.get("kept", 0) + p.get("broken", 0)
+    text = f"promises kept: {p.get('kept', 0)} of {made} proven"
+    extra = [f"{p[k]} {k}" for k in ("broken", "unproven") if p.get(k)]
+    if p.get("better than claimed"):
+        extra.append(f"{p['better than claimed']} met although claimed not offered")
+    return text + (f" ({', '.join(extra)})" if extra else "")
 
 
 def headline(card: Scorecard) -> list[str]:
     lines = []
+    for vendor in card.vendors:  # a broken promise is the first thing a team must see
+        if vendor.broken_promises:
+            lines.append(
+                f"{vendor.name} BROKE {len(vendor.broken_promises)} PROMISE(S): claimed native "
+                "or configuration, and not met: "
+                + ", ".join(
+                    f"{r} ({vendor.requirements[r].verdict})" for r in vendor.broken_promises
+                )
+            )
     for vendor in card.vendors:
         if vendor.status != "ready":
             lines.append(f"{vendor.name}: could not be evaluated: {vendor.message}")
         if vendor.disqualified:
             lines.append(
-                f"{vendor.name} is DISQUALIFIED: must requirement(s) not fully met: "
-                f"{', '.join(vendor.disqualified_by)}"
+                f"{vendor.name} is DISQUALIFIED: must requirement(s) not met or not offered: "
+                + ", ".join(
+                    f"{r} ({vendor.requirements[r].verdict})" for r in vendor.disqualified_by
+                )
+            )
+        if vendor.unproven_by:
+            lines.append(
+                f"{vendor.name} is UNPROVEN: must requirement(s) not shown or untested, so "
+                "no recommendation until they are: "
+                + ", ".join(f"{r} ({vendor.requirements[r].verdict})" for r in vendor.unproven_by)
             )
         if vendor.left_behind:
             lines.append(
                 f"{vendor.name}: {len(vendor.left_behind)} record(s) of this run were "
                 "left behind in the vendor (see scorecard.json)"
             )
+    if card.stale:
+        lines.append(
+            f"{card.stale} cell(s) are STALE: the workspace changed since this run "
+            f"({'; '.join(card.changed_since_run)}); they count as untested until re-run "
+            "(`crmproof run --stale`)"
+        )
     if not card.complete:
         lines.append(
             "This run did not finish: results are partial (resume it with "
@@ -88,7 +142,7 @@ def _rows(card: Scorecard) -> list[list[str]]:
             *(f"{v.score:.0%}" + (" (DQ)" if v.disqualified else "") for v in card.vendors),
         ]
     )
-    return rows
+    return rows + decision_report.score_rows(card)
 
 
 def _failures(card: Scorecard) -> list[str]:
@@ -96,18 +150,14 @@ def _failures(card: Scorecard) -> list[str]:
     for vendor in card.vendors:
         for result in vendor.scenarios.values():
             if result.status in ("failed", "error"):
-                step = result.failed_step or {}
-                where = (
-                    f" (step {step['index'] + 1}, line {step['line']}: {step['step']})"
-                    if step.get("step")
-                    else ""
-                )
+                step = result.failed_step
+                where = f" (step {step.index + 1}, line {step.line}: {step.step})" if step else ""
                 lines.append(
                     f"{vendor.name} / {result.id}: {result.status}{where}: {result.message}"
                 )
-                if step.get("expected") is not None:
-                    lines.append(f"    expected: {step['expected']}")
-                    lines.append(f"    actual:   {step['actual']}")
+                if step and step.expected is not None:
+                    lines.append(f"    expected: {step.expected}")
+                    lines.append(f"    actual:   {step.actual}")
     return lines
 
 
@@ -120,6 +170,10 @@ def terminal(card: Scorecard) -> str:
     stability = stability_text(card.stability)
     if stability:
         parts.append(f"rank stability: {stability}")
+    parts += [f"{v.name} {promises_text(v)}" for v in card.vendors if v.promises]
+    if card.suite_strength:
+        parts.append(f"suite strength (crmproof audit): {strength_text(card)}")
+    parts += decision_report.terminal_sections(card)
     for vendor in card.vendors:
         if vendor.leftovers is None:
             cleanup = "not verified (the adapter cannot list leftovers)"
@@ -141,7 +195,7 @@ def terminal(card: Scorecard) -> str:
     return "\n".join(parts) + "\n"
 
 
-def markdown(card: Scorecard) -> str:
+def markdown(card: Scorecard, unsigned: bool = False) -> str:
     header = ["requirement", "priority", "weight", *(v.name for v in card.vendors)]
     out = [
         f"# Scorecard: {card.evaluation}",
@@ -149,31 +203,32 @@ def markdown(card: Scorecard) -> str:
         f"Run `{card.run_id}`, suite sha256 `{card.suite_sha256[:12]}`.",
         "",
     ]
-    out += [f"> **{line}**" for line in headline(card)]
-    if headline(card):
+    out += [f"> **{line}**" for line in headline(card) + ([UNSIGNED] if unsigned else [])]
+    if headline(card) or unsigned:
         out.append("")
     out += [
         "| vendor | version | channel | score | disqualified | "
-        + " | ".join(
-            v for v in ("met", "partly met", "not met", "unsupported", "untested", "not covered")
-        )
+        + " | ".join(v for v in VERDICTS)
         + " |",
-        "|---|---|---|---|---|" + "---|" * 6,
+        "|---|---|---|---|---|" + "---|" * len(VERDICTS),
     ]
     for name in card.ranking:
         v = next(x for x in card.vendors if x.name == name)
         out.append(
             f"| {v.name} | {v.vendor_version or '?'} | {v.channel or '?'} | "
             f"{v.score:.0%} | {'yes' if v.disqualified else 'no'} | "
-            + " | ".join(
-                str(v.verdicts.get(k, 0))
-                for k in ("met", "partly met", "not met", "unsupported", "untested", "not covered")
-            )
+            + " | ".join(str(v.verdicts.get(k, 0)) for k in VERDICTS)
             + " |"
         )
     stability = stability_text(card.stability)
     if stability:
         out += ["", f"Rank stability: {stability}."]
+    if card.suite_strength:
+        out += ["", f"Suite strength (`crmproof audit`): {strength_text(card)}."]
+    promised = [v for v in card.vendors if v.promises]
+    if promised:
+        out += ["", "Claims against proof (the vendors' response files):", ""]
+        out += [f"- {v.name} {promises_text(v)}" for v in promised]
     effort = [v for v in card.vendors if v.effort]
     if effort:
         out += [
@@ -182,6 +237,7 @@ def markdown(card: Scorecard) -> str:
             + "; ".join(f"{v.name}: {_effort_text(v.effort)}" for v in effort)
             + ".",
         ]
+    out += decision_report.markdown_sections(card)
     out += ["", "## Requirements", "", tabulate(_rows(card), headers=header, tablefmt="github")]
     for layer, items, title in (
         ("strategy", card.strategies, "By strategy"),
@@ -219,7 +275,7 @@ def junit(card: Scorecard) -> str:
             tests=str(len(results)),
             failures=str(sum(r.status == "failed" for r in results)),
             errors=str(sum(r.status == "error" for r in results)),
-            skipped=str(sum(r.status in ("unsupported", "skipped") for r in results)),
+            skipped=str(sum(r.status in GAPS for r in results)),
         )
         for result in results:
             case = ET.SubElement(
@@ -234,7 +290,7 @@ def junit(card: Scorecard) -> str:
                 ET.SubElement(case, "failure", message=message).text = message
             elif result.status == "error":
                 ET.SubElement(case, "error", message=message).text = message
-            elif result.status in ("unsupported", "skipped"):
+            elif result.status in GAPS:
                 ET.SubElement(case, "skipped", message=f"{result.status}: {message}")
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
@@ -244,13 +300,14 @@ VERDICT_CSS = [
     ("met", "v-met"),
     ("partly met", "v-partly"),
     ("not met", "v-not"),
-    ("unsupported", "v-unsupported"),
+    ("not offered", "v-unsupported"),
+    ("not shown", "v-unshown"),
     ("untested", "v-untested"),
     ("not covered", "v-uncovered"),
 ]
 
 
-def html(card: Scorecard, channel_section: str = "") -> str:
+def html(card: Scorecard, unsigned: bool = False, channel_section: str = "") -> str:
     """One self-contained page: no script, no external file; evidence linked relatively."""
     import time
 
@@ -264,15 +321,18 @@ def html(card: Scorecard, channel_section: str = "") -> str:
     return env.get_template("index.html.j2").render(
         card=card,
         ranked=ranked,
-        headline=headline(card),
+        headline=headline(card) + ([UNSIGNED] if unsigned else []),
         stability=stability_text(card.stability),
         verdict_css=VERDICT_CSS,
         css_of=dict(VERDICT_CSS),
         total=max(1, len(card.requirements)),
         layers=[("strategy", card.strategies), ("role", card.roles), ("process", card.processes)],
         effort_text=_effort_text,
+        promises_text=promises_text,
+        strength=strength_text(card) if card.suite_strength else None,
         started=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(card.started)),
         channel_section=Markup(channel_section),  # built escaped by channels_render
+        **decision_report.html_context(card),
     )
 
 
@@ -282,13 +342,53 @@ def _write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def write_all(folder: Path) -> Scorecard:
-    """Score a run folder's results.jsonl and (re)write every report beside it."""
-    events = list(read_events(folder / "results.jsonl"))
-    card = score(events)
-    report = channels.analyse(card, channels.declared_products(events))
-    _write(folder / "scorecard.json", card.model_dump_json(indent=2))
-    _write(folder / "scorecard.md", markdown(card) + channels_render.markdown(report))
-    _write(folder / "junit.xml", junit(card))
-    _write(folder / "index.html", html(card, channels_render.html(report)))
+def derive(folder: Path) -> Scorecard:
+    """The scorecard that follows from a run folder: its results, with the decisions and
+    the audit the folder holds. `crmproof verify` derives it again the same way."""
+    card = decide.judge_folder(score(read_events(folder / "results.jsonl")), folder)
+    if (folder / "audit.json").exists():
+        from crmproof.audit import AuditReport
+
+        audited = AuditReport.model_validate_json((folder / "audit.json").read_text())
+        card.suite_strength = {v.vendor: round(v.strength, 4) for v in audited.vendors}
     return card
+
+
+def channel_report(folder: Path, card: Scorecard) -> channels.ChannelReport:
+    """Channel agreement and give/get of a run folder's scorecard (crmproof.channels)."""
+    declared = channels.declared_products(read_events(folder / "results.jsonl"))
+    return channels.analyse(card, declared)
+
+
+def write_all(
+    folder: Path, unsigned: bool = False, current: dict[str, Any] | None = None
+) -> Scorecard:
+    """Score a run folder's results.jsonl and (re)write every report beside it.
+
+    `current`: the workspace's fingerprints now (crmproof.fingerprints). When cells rest on
+    what changed since the run, the marked view goes to scorecard.stale.json/.md and
+    index.stale.html, and is returned: the run's own files stay as the run wrote them, so
+    `crmproof verify` still holds.
+    """
+    card = derive(folder)
+    report = channel_report(folder, card)
+    _write(folder / "scorecard.json", card.model_dump_json(indent=2))
+    _write(folder / "scorecard.md", markdown(card, unsigned) + channels_render.markdown(report))
+    _write(folder / "junit.xml", junit(card))
+    _write(folder / "index.html", html(card, unsigned, channels_render.html(report)))
+    if current is None:
+        return card
+    from crmproof.stale import STALE_VIEWS, mark, recorded_fingerprints
+
+    marked = mark(card.model_copy(deep=True), recorded_fingerprints(folder), current)
+    if not marked.stale:
+        for name in STALE_VIEWS:
+            (folder / name).unlink(missing_ok=True)
+        return card
+    _write(folder / "scorecard.stale.json", marked.model_dump_json(indent=2))
+    report = channel_report(folder, marked)
+    _write(
+        folder / "scorecard.stale.md", markdown(marked, unsigned) + channels_render.markdown(report)
+    )
+    _write(folder / "index.stale.html", html(marked, unsigned, channels_render.html(report)))
+    return marked

@@ -1,50 +1,67 @@
-"""results.jsonl: the run's only record of truth, one event a line, flushed as it happens.
+"""results.jsonl: the run's only record of truth, one typed event a line, as it happens.
 
 Everything else in a run folder (scorecard, JUnit, Markdown) is rendered from this file
-alone, so a run killed at any moment keeps every finished step, and `crmproof report`
-can re-render a run long after the vendors are gone. Secrets known to the run are
-replaced by `***` in every line before it touches the disk.
+alone, so `crmproof report` can re-render a run long after the vendors are gone. Secrets
+known to the run are scrubbed from every line before it touches the disk.
+
+What a killed run keeps, precisely:
+- every event is written and flushed to the operating system before `emit` returns, so a
+  killed process (SIGKILL, Ctrl-C, a crash of crmproof) loses no event it had emitted:
+  the kernel still holds the bytes and writes them out;
+- the file is also fsynced at every scenario's end, at the run's start and end, and at
+  most `FSYNC_EVERY` seconds after any other event, so even a crash of the machine itself
+  (power, kernel) loses at most the steps of the scenario that was running;
+- a line torn by such a crash is dropped when the run is resumed or read.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
 
-REDACTED = "***"
+from pydantic import TypeAdapter, ValidationError
+
+from crmproof.errors import ResultsError
+from crmproof.events import FORMAT, ResultEvent, RunStarted
+from crmproof.redaction import redact_text
+
+__all__ = ["FSYNC_EVERY", "ResultsWriter", "read_events"]
+
+FSYNC_EVERY = 1.0
+_DURABLE = frozenset({"run", "resume", "scenario", "end"})
+_EVENT: TypeAdapter[ResultEvent] = TypeAdapter(ResultEvent)
 
 
 class ResultsWriter:
-    """Appends events to results.jsonl from any thread; each line is on disk on return."""
+    """Appends events to results.jsonl from any thread; each is flushed before `emit` returns."""
 
     def __init__(self, path: Path, secrets: Iterable[str] = ()) -> None:
         self.path = path
         self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
         self._lock = threading.Lock()
+        self._synced = time.monotonic()
         _drop_torn_tail(path)
         self._file = path.open("a", encoding="utf-8")
 
-    def redact(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, REDACTED)
-        return text
-
-    def emit(self, event: str, **fields: Any) -> dict[str, Any]:
-        record = {"event": event, "at": round(time.time(), 3), **fields}
-        line = self.redact(json.dumps(record, default=str, ensure_ascii=False))
+    def emit(self, event: ResultEvent) -> ResultEvent:
+        """Write one event, scrubbed of the run's secrets; return it as it was written."""
+        line = redact_text(event.model_dump_json(exclude_none=True), self.secrets)
         with self._lock:
             self._file.write(line + "\n")
             self._file.flush()
-            os.fsync(self._file.fileno())
-        return json.loads(line)
+            now = time.monotonic()
+            if event.event in _DURABLE or now - self._synced >= FSYNC_EVERY:
+                os.fsync(self._file.fileno())
+                self._synced = now
+        return _EVENT.validate_json(line)
 
     def close(self) -> None:
         with self._lock:
+            self._file.flush()
+            os.fsync(self._file.fileno())
             self._file.close()
 
 
@@ -65,13 +82,37 @@ def _drop_torn_tail(path: Path) -> None:
         data.truncate(content.rfind(b"\n") + 1)
 
 
-def read_events(path: Path) -> Iterator[dict[str, Any]]:
-    """Every complete event; a torn last line (the run was killed mid-write) is ignored."""
+def read_events(path: Path) -> Iterator[ResultEvent]:
+    """Every complete event, as a model; a torn last line (the run was killed) is ignored.
+
+    A damaged line anywhere else, or a file of another format, is a `ResultsError` that
+    names the line: a report must never be drawn from a file it half understood.
+    """
     with path.open(encoding="utf-8") as lines:
-        for line in lines:
+        for number, line in enumerate(lines, start=1):
             if not line.endswith("\n"):
-                return
-            try:
-                yield json.loads(line)
-            except json.JSONDecodeError:
+                return  # torn by a kill: the event was never complete
+            if not line.strip():
                 continue
+            try:
+                event = _EVENT.validate_json(line)
+            except ValidationError as exc:
+                raise ResultsError(f"{path}:{number}: {_problem(exc, line)}") from None
+            if isinstance(event, RunStarted) and event.format != FORMAT:
+                raise ResultsError(
+                    f"{path}:{number}: results format {event.format}; this crmproof reads "
+                    f"format {FORMAT} (re-run, or report it with the crmproof that wrote it)"
+                )
+            yield event
+
+
+def _problem(exc: ValidationError, line: str) -> str:
+    first = exc.errors()[0]
+    if first["type"] == "json_invalid":
+        return "not a complete JSON event (the file is damaged)"
+    where = ".".join(str(p) for p in first["loc"])
+    if first["type"] == "union_tag_invalid":
+        return f"unknown event kind: {first['msg']}"
+    if first["type"] == "missing" and where.endswith("format"):
+        return "written by an older crmproof (no format stamp)"
+    return f"not a crmproof event: {where}: {first['msg']}"

@@ -19,17 +19,35 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crmproof import discovery
+from crmproof import discovery, fingerprints
+from crmproof.adapter import Adapter
 from crmproof.credentials import MissingCredential, resolve_settings
-from crmproof.execute import ScenarioRun
+from crmproof.errors import ResumeError
+from crmproof.events import (
+    FORMAT,
+    Claim,
+    CleanupDone,
+    LeftoversFound,
+    ResultEvent,
+    Resumed,
+    RunEnded,
+    RunStarted,
+    ScenarioDone,
+    ScenarioInfo,
+    StepDone,
+    SuiteSnapshot,
+    VendorReady,
+)
+from crmproof.execute import Emit, ScenarioRun
 from crmproof.external import ExternalAdapter
+from crmproof.models import Evaluation
 from crmproof.plan import Job
 from crmproof.protocol import RecordRef
 from crmproof.redaction import redact_file
 from crmproof.results import ResultsWriter, read_events
 from crmproof.workspace import Suite
 
-Progress = Callable[[dict[str, Any]], None]
+Progress = Callable[[ResultEvent], None]
 
 
 def new_run_id() -> str:
@@ -47,25 +65,25 @@ def suite_digest(suite: Suite) -> str:
     return digest.hexdigest()
 
 
-def suite_snapshot(suite: Suite) -> dict[str, Any]:
+def suite_snapshot(suite: Suite) -> SuiteSnapshot:
     """What scoring needs to know of the suite, so a run folder stands on its own."""
     catalog = suite.catalog
-    return {
-        "strategies": [s.model_dump() for s in catalog.strategies],
-        "roles": [r.model_dump() for r in catalog.roles],
-        "processes": [p.model_dump() for p in catalog.processes],
-        "requirements": [r.model_dump() for r in catalog.requirements],
-        "scenarios": [
-            {
-                "id": s.model.id,
-                "title": s.model.title,
-                "covers": s.model.covers,
-                "tags": s.model.tags,
-                "file": s.doc.path,
-            }
+    return SuiteSnapshot(
+        strategies=catalog.strategies,
+        roles=catalog.roles,
+        processes=catalog.processes,
+        requirements=catalog.requirements,
+        scenarios=[
+            ScenarioInfo(
+                id=s.model.id,
+                title=s.model.title,
+                covers=s.model.covers,
+                tags=s.model.tags,
+                file=s.doc.path,
+            )
             for s in suite.scenarios
         ],
-    }
+    )
 
 
 @dataclass
@@ -77,6 +95,9 @@ class Run:
     progress: Progress | None = None
     # Set by `resume`: records a killed run created and did not clean up, per vendor.
     orphans: dict[str, list[RecordRef]] | None = None
+    # Scenarios of one vendor at once (--workers); None: as crmproof.yaml says.
+    workers: int | None = None
+    _budget: threading.BoundedSemaphore = field(init=False, repr=False)
 
     @classmethod
     def resume(
@@ -86,31 +107,34 @@ class Run:
         folder = (reports / run_id).resolve()  # `latest` names the newest run
         path = folder / "results.jsonl"
         if not path.exists():
-            raise ValueError(f"no run {run_id} in {reports}")
+            raise ResumeError(f"no run {run_id} in {reports}")
         run_id = folder.name
-        events = list(read_events(path))
-        first = next((e for e in events if e["event"] == "run"), None)
+        first: RunStarted | None = None
+        done: set[tuple[str, str]] = set()
+        cleaned: set[tuple[str, str, str]] = set()
+        created: list[tuple[str, str, RecordRef]] = []  # (vendor, scenario, record)
+        for event in read_events(path):
+            if isinstance(event, RunStarted):
+                first = event
+            elif isinstance(event, RunEnded):
+                raise ResumeError(f"run {run_id} already finished: nothing to resume")
+            elif isinstance(event, ScenarioDone):
+                done.add((event.vendor, event.scenario))
+            elif isinstance(event, CleanupDone) and event.status == "ok":
+                cleaned.add((event.vendor, event.entity, event.id))
+            elif isinstance(event, StepDone):
+                created += [(event.vendor, event.scenario, ref) for ref in event.created]
         if first is None:
-            raise ValueError(f"{path} has no run event: it cannot be resumed")
-        if any(e["event"] == "end" for e in events):
-            raise ValueError(f"run {run_id} already finished: nothing to resume")
+            raise ResumeError(f"{path} has no run event: it cannot be resumed")
         by_id = {s.model.id: s for s in suite.scenarios}
-        gone = sorted({sid for _, sid in first["plan"] if sid not in by_id})
+        gone = sorted({sid for _, sid in first.plan if sid not in by_id})
         if gone:
-            raise ValueError(f"scenario(s) {', '.join(gone)} of run {run_id} no longer exist")
-        done = {(e["vendor"], e["scenario"]) for e in events if e["event"] == "scenario"}
-        jobs = [Job(v, by_id[sid]) for v, sid in first["plan"] if (v, sid) not in done]
-        cleaned = {
-            (e["vendor"], e["entity"], e["id"])
-            for e in events
-            if e["event"] == "cleanup" and e["status"] == "ok"
-        }
+            raise ResumeError(f"scenario(s) {', '.join(gone)} of run {run_id} no longer exist")
+        jobs = [Job(v, by_id[sid]) for v, sid in first.plan if (v, sid) not in done]
         orphans: dict[str, list[RecordRef]] = {}
-        for e in events:
-            if e["event"] == "step" and (e["vendor"], e["scenario"]) not in done:
-                for ref in e.get("created") or []:
-                    if (e["vendor"], ref["entity"], ref["id"]) not in cleaned:
-                        orphans.setdefault(e["vendor"], []).append(RecordRef(**ref))
+        for vendor, scenario, ref in created:
+            if (vendor, scenario) not in done and (vendor, ref.entity, ref.id) not in cleaned:
+                orphans.setdefault(vendor, []).append(ref)
         return cls(suite, jobs, reports, run_id, progress, orphans)
 
     @property
@@ -131,14 +155,19 @@ class Run:
                 all_secrets |= found
             except MissingCredential as exc:
                 resolved[name] = (None, str(exc))
+        vendors = {*(j.vendor for j in self.jobs), *(self.orphans or {})}
+        self._budget = threading.BoundedSemaphore(
+            evaluation.run.max_workers or max(len(vendors), os.cpu_count() or 1)
+        )
         writer = ResultsWriter(self.folder / "results.jsonl", all_secrets)
         try:
             if self.orphans is not None:
                 writer.emit(
-                    "resume",
-                    run_id=self.run_id,
-                    remaining=len(self.jobs),
-                    orphans=sum(len(r) for r in self.orphans.values()),
+                    Resumed(
+                        run_id=self.run_id,
+                        remaining=len(self.jobs),
+                        orphans=sum(len(r) for r in self.orphans.values()),
+                    )
                 )
             else:
                 self._emit_start(writer, evaluation)
@@ -147,44 +176,67 @@ class Run:
             orphans = self.orphans or {}
             for vendor in dict.fromkeys([*(j.vendor for j in self.jobs), *orphans]):
                 jobs = [j for j in self.jobs if j.vendor == vendor]
-                settings, problem = resolved[vendor]
+                vendor_settings, problem = resolved[vendor]
                 thread = threading.Thread(
                     target=self._vendor_worker,
                     name=f"vendor-{vendor}",
-                    args=(vendor, jobs, settings, problem, emit, orphans.get(vendor, [])),
+                    args=(vendor, jobs, vendor_settings, problem, emit, orphans.get(vendor, [])),
                     daemon=True,
                 )
                 threads.append(thread)
                 thread.start()
             for thread in threads:
                 thread.join()
-            writer.emit("end", run_id=self.run_id)
+            writer.emit(RunEnded(run_id=self.run_id))
         finally:
             writer.close()
         return self.folder
 
-    def _emit_start(self, writer: ResultsWriter, evaluation: Any) -> None:
+    def _emit_start(self, writer: ResultsWriter, evaluation: Evaluation) -> None:
         writer.emit(
-            "run",
-            run_id=self.run_id,
-            evaluation=evaluation.name,
-            scoring=evaluation.scoring.model_dump(),
-            suite_sha256=suite_digest(self.suite),
-            vendors={
-                n: evaluation.vendors[n].label for n in dict.fromkeys(j.vendor for j in self.jobs)
-            },
-            plan=[[j.vendor, j.scenario.model.id] for j in self.jobs],
-            products={n: v.product for n, v in evaluation.vendors.items() if v.product is not None},
-            suite=suite_snapshot(self.suite),
+            RunStarted(
+                format=FORMAT,
+                run_id=self.run_id,
+                evaluation=evaluation.name,
+                scoring=evaluation.scoring.model_dump(),
+                suite_sha256=suite_digest(self.suite),
+                vendors={
+                    n: evaluation.vendors[n].label
+                    for n in dict.fromkeys(j.vendor for j in self.jobs)
+                },
+                plan=[(j.vendor, j.scenario.model.id) for j in self.jobs],
+                products={
+                    n: v.product for n, v in evaluation.vendors.items() if v.product is not None
+                },
+                suite=suite_snapshot(self.suite),
+                fingerprints=fingerprints.of_suite(self.suite),
+                claims=self._claims(),
+            )
         )
 
-    def _emitter(self, writer: ResultsWriter) -> Callable[..., None]:
-        def emit(event: str, **fields: Any) -> None:
-            for item in fields.get("evidence") or []:  # scrubbed before it is referenced
-                redact_file(self.folder / item["path"], writer.secrets)
-            record = writer.emit(event, **fields)
+    def _claims(self) -> dict[str, dict[str, Claim]]:
+        """Each vendor's claims as its response file stands now, so the run keeps them."""
+        from crmproof.responses import load_responses
+
+        found = load_responses(self.suite.root)
+        vendors = {j.vendor for j in self.jobs}
+        return {
+            vendor: {
+                rid: Claim(fit=claim.fit, note=claim.note)
+                for rid, claim in loaded.model.responses.items()
+            }
+            for vendor, loaded in found.by_vendor.items()
+            if vendor in vendors
+        }
+
+    def _emitter(self, writer: ResultsWriter) -> Emit:
+        def emit(event: ResultEvent) -> None:
+            evidence = getattr(event, "evidence", None) or []
+            for item in evidence:  # scrubbed before it is referenced
+                redact_file(self.folder / item.path, writer.secrets)
+            written = writer.emit(event)
             if self.progress:
-                self.progress(record)
+                self.progress(written)
 
         return emit
 
@@ -194,43 +246,32 @@ class Run:
         jobs: list[Job],
         settings: dict[str, Any] | None,
         problem: str | None,
-        emit: Callable[..., None],
+        emit: Emit,
         orphans: list[RecordRef],
     ) -> None:
         evaluation = self.suite.evaluation.model  # type: ignore[union-attr]
         config = evaluation.vendors[vendor]
         adapter_name = config.label
-        adapter = None
+        adapter: Adapter | None = None
         try:
             if problem:
                 raise RuntimeError(problem)
-            if config.command:
-                adapter = ExternalAdapter(
-                    config.command, cwd=self.suite.root, timeout=evaluation.run.step_timeout
-                )
-            else:
-                assert config.adapter is not None
-                adapter = discovery.load(config.adapter, self.suite.adapters_dir).adapter()
+            adapter = new_adapter(self.suite, vendor)
             adapter.run_id = self.run_id
             evidence = self.folder / "evidence" / vendor
             evidence.mkdir(parents=True, exist_ok=True)
             adapter.evidence_dir = str(evidence)
             hello = adapter.hello()
-            vendor_version = adapter.open(
-                {
-                    **(settings or {}),
-                    "trace": evaluation.run.trace,
-                    "timeout": evaluation.run.step_timeout,
-                }
-            )
-            capabilities = adapter.capabilities()  # after open: settings may add actors
+            vendor_version = adapter.open(open_settings(evaluation, settings or {}))
+            capabilities = adapter.declared()  # after open: settings may add actors
         except Exception as exc:
             emit(
-                "vendor",
-                vendor=vendor,
-                adapter=adapter_name,
-                status="error",
-                message=problem or f"{type(exc).__name__}: {exc}",
+                VendorReady(
+                    vendor=vendor,
+                    adapter=adapter_name,
+                    status="error",
+                    message=problem or f"{type(exc).__name__}: {exc}",
+                )
             )
             for job in jobs:
                 _scenario_error(emit, job, f"vendor unavailable: {problem or exc}")
@@ -239,37 +280,79 @@ class Run:
                     adapter.close()
             return
         emit(
-            "vendor",
-            vendor=vendor,
-            adapter=adapter_name,
-            status="ready",
-            adapter_version=hello.version,
-            vendor_version=vendor_version,
-            channel=hello.channel,
-            capabilities=capabilities.model_dump(),
-        )
-        runner = ScenarioRun(
-            adapter,
-            capabilities,
-            vendor,
-            self.run_id,
-            emit,
-            scenario_timeout=evaluation.run.scenario_timeout,
+            VendorReady(
+                vendor=vendor,
+                adapter=adapter_name,
+                status="ready",
+                adapter_version=hello.version,
+                vendor_version=vendor_version,
+                channel=hello.channel,
+                capabilities=capabilities.model_dump(),
+            )
         )
         try:
             if self.orphans is not None:
-                runner.cleanup("(resumed run)", self._all_orphans(adapter, orphans))
-            for job in jobs:
+                ScenarioRun(adapter, capabilities, vendor, self.run_id, emit).cleanup(
+                    "(resumed run)", self._all_orphans(adapter, orphans)
+                )
+            queue: list[Job] = list(jobs)
+            lock = threading.Lock()
+
+            def work(mine: Adapter) -> None:
+                runner = ScenarioRun(
+                    mine,
+                    capabilities,
+                    vendor,
+                    self.run_id,
+                    emit,
+                    scenario_timeout=evaluation.run.scenario_timeout,
+                )
+                while True:
+                    with lock:
+                        if not queue:
+                            return
+                        job = queue.pop(0)
+                    with self._budget:
+                        try:
+                            runner.run(job.scenario)
+                        except Exception as exc:  # a bug of ours must not lose the others
+                            _scenario_error(
+                                emit, job, f"crmproof error: {type(exc).__name__}: {exc}"
+                            )
+
+            def extra_worker() -> None:
+                """Another worker: its own adapter, opened, used and closed in its thread
+                (a browser library binds its objects to the thread that made them)."""
+                mine = new_adapter(self.suite, vendor)
+                mine.run_id, mine.evidence_dir = self.run_id, adapter.evidence_dir
                 try:
-                    runner.run(job.scenario)
-                except Exception as exc:  # a bug of ours must not lose the other scenarios
-                    _scenario_error(emit, job, f"crmproof error: {type(exc).__name__}: {exc}")
+                    mine.open(open_settings(evaluation, settings or {}))
+                    work(mine)
+                except Exception:  # the first worker still takes every scenario left
+                    return
+                finally:
+                    with contextlib.suppress(Exception):
+                        mine.close()
+
+            wanted = min(self._workers(vendor, adapter), len(jobs))
+            extras = [threading.Thread(target=extra_worker, daemon=True) for _ in range(wanted - 1)]
+            for thread in extras:
+                thread.start()
+            work(adapter)  # this thread opened it, so this thread uses it
+            for thread in extras:
+                thread.join()
             self._check_leftovers(adapter, vendor, emit)
         finally:
             with contextlib.suppress(Exception):
                 adapter.close()
 
-    def _all_orphans(self, adapter: Any, recorded: list[RecordRef]) -> list[RecordRef]:
+    def _workers(self, vendor: str, adapter: Adapter) -> int:
+        """How many scenarios of a vendor run at once: asked for, and safe for its adapter."""
+        evaluation = self.suite.evaluation.model  # type: ignore[union-attr]
+        asked = self.workers or evaluation.vendors[vendor].workers or evaluation.run.workers
+        return max(1, min(asked, adapter.max_workers))
+
+    def _all_orphans(self, adapter: Adapter, recorded: list[RecordRef]) -> list[RecordRef]:
         """What the killed run left: recorded creations, plus what the vendor still holds.
 
         A run killed after the vendor created a record but before the step event was on
@@ -284,40 +367,45 @@ class Run:
         unknown = [r for r in found if not r.kept and (r.entity, r.id) not in known]
         return [*recorded, *unknown]  # cleanup walks it backwards: the unknown ones first
 
-    def _check_leftovers(self, adapter: Any, vendor: str, emit: Callable[..., None]) -> None:
+    def _check_leftovers(self, adapter: Adapter, vendor: str, emit: Emit) -> None:
         """Ask the vendor for anything carrying this run's id: cleanup, verified."""
         try:
             left = adapter.leftovers(self.run_id)
         except Exception as exc:
             emit(
-                "leftovers",
-                vendor=vendor,
-                checked=False,
-                records=[],
-                message=f"{type(exc).__name__}: {exc}",
+                LeftoversFound(vendor=vendor, checked=False, message=f"{type(exc).__name__}: {exc}")
             )
             return
-        emit(
-            "leftovers",
-            vendor=vendor,
-            checked=left is not None,
-            records=[r.model_dump() for r in left or []],
-        )
+        emit(LeftoversFound(vendor=vendor, checked=left is not None, records=left or []))
 
 
-def _scenario_error(emit: Callable[..., None], job: Job, message: str) -> None:
+def new_adapter(suite: Suite, vendor: str) -> Adapter:
+    """The adapter of a vendor of crmproof.yaml: in process by name, or its program."""
+    assert suite.evaluation is not None
+    evaluation = suite.evaluation.model
+    config = evaluation.vendors[vendor]
+    if config.command:
+        return ExternalAdapter(config.command, cwd=suite.root, timeout=evaluation.run.step_timeout)
+    assert config.adapter is not None
+    return discovery.load(config.adapter, suite.adapters_dir).adapter()
+
+
+def open_settings(evaluation: Evaluation, settings: dict[str, Any]) -> dict[str, Any]:
+    """What `open` receives: the vendor's resolved settings and the run policy."""
+    return {**settings, "trace": evaluation.run.trace, "timeout": evaluation.run.step_timeout}
+
+
+def _scenario_error(emit: Emit, job: Job, message: str) -> None:
     """A scenario that could not run at all: an error, never a verdict on the product."""
     emit(
-        "scenario",
-        vendor=job.vendor,
-        scenario=job.scenario.model.id,
-        status="error",
-        message=message,
-        covers=job.scenario.model.covers,
-        tags=job.scenario.model.tags,
-        duration_ms=0,
-        effort=None,
-        evidence=[],
+        ScenarioDone(
+            vendor=job.vendor,
+            scenario=job.scenario.model.id,
+            status="error",
+            message=message,
+            covers=job.scenario.model.covers,
+            tags=job.scenario.model.tags,
+        )
     )
 
 

@@ -30,45 +30,14 @@ from typing import Any, ClassVar
 
 import httpx
 
+from crmproof.errors import CrmproofError
+from crmproof.secrets_store import crmproof_home, write_secrets
+
 Log = Callable[[str], None]
 
 
-class SandboxError(Exception):
+class SandboxError(CrmproofError):
     """A sandbox could not be provisioned or started; the message says what to do."""
-
-
-def crmproof_home() -> Path:
-    return Path(os.environ.get("CRMPROOF_HOME", Path.home() / ".local/share/crmproof"))
-
-
-def secrets_path() -> Path:
-    return crmproof_home() / "secrets.env"
-
-
-def read_secrets() -> dict[str, str]:
-    path = secrets_path()
-    if not path.exists():
-        return {}
-    values: dict[str, str] = {}
-    for line in path.read_text().splitlines():
-        if "=" in line and not line.lstrip().startswith("#"):
-            key, _, value = line.partition("=")
-            values[key.strip()] = value.strip()
-    return values
-
-
-def write_secrets(values: Mapping[str, str]) -> None:
-    """Merge `values` into the secrets file, atomically, readable by the owner only."""
-    merged = {**read_secrets(), **values}
-    path = secrets_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write("# written by `crmproof sandbox up`; never commit this file\n")
-        for key in sorted(merged):
-            out.write(f"{key}={merged[key]}\n")
-    os.replace(tmp, path)
 
 
 def free_port() -> int:
@@ -108,7 +77,8 @@ class SandboxHome:
 
     def state(self) -> dict[str, Any]:
         try:
-            return json.loads(self.state_file.read_text())
+            state: dict[str, Any] = json.loads(self.state_file.read_text())
+            return state
         except (FileNotFoundError, json.JSONDecodeError):
             return {}
 
@@ -239,7 +209,7 @@ def status(home: SandboxHome) -> dict[str, Any]:
     """The recorded state plus whether the server is running now."""
     state = home.state()
     pid = state.get("pid")
-    running = bool(pid) and _alive(pid) and _is_ours(pid, state)
+    running = isinstance(pid, int) and _alive(pid) and _is_ours(pid, state)
     return {**state, "vendor": home.vendor, "running": running}
 
 

@@ -3,38 +3,70 @@
 A requirement's verdict for a vendor comes from the scenarios that cover it:
 
     met          every covering scenario passed
-    partly met   some passed, some failed or were unsupported
-    not met      none passed and at least one failed
-    unsupported  none passed and the vendor declared the rest unsupported
-    untested     no decisive result (errors, or not run)
+    partly met   some passed; the others failed, or the product lacks what they need
+    not met      none passed and at least one failed: the vendor did it wrong
+    not offered  none passed, none failed, and the adapter declares (with a reason citing
+                 the product) that the product lacks what they need
+    not shown    none could run because nobody mapped a step: says nothing of the product
+    untested     no decisive result: the run broke, or the channel cannot exercise it
     not covered  no scenario covers it
 
 Score = sum(weight x fraction met) / sum(weight), over every requirement but the `wont`s;
-untested and not-covered requirements count as nothing met, and are listed, because a team
-must not mistake a gap in the evidence for a strength. A `must` that is not fully met
-disqualifies the vendor whatever its score.
+every verdict other than met and partly met counts as nothing met, and is listed, because
+a team must not mistake a gap in the evidence for a strength. The must gates name their
+cause: a `must` not met, partly met or not offered disqualifies the vendor whatever its
+score; a `must` not shown or untested leaves it *unproven*: no recommendation until shown.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-VERDICTS = ["met", "partly met", "not met", "unsupported", "untested", "not covered"]
-DISQUALIFYING = {"not met", "partly met", "unsupported"}
+from crmproof.errors import ResultsError
+from crmproof.events import (
+    Claim,
+    CleanupDone,
+    LeftoversFound,
+    ResultEvent,
+    RunEnded,
+    RunStarted,
+    ScenarioDone,
+    StepDone,
+    SuiteSnapshot,
+    VendorReady,
+)
+from crmproof.protocol import Evidence
+
+VERDICTS = ["met", "partly met", "not met", "not offered", "not shown", "untested", "not covered"]
+DISQUALIFYING = {"not met", "partly met", "not offered"}
+UNPROVEN = {"not shown", "untested"}
 
 
 class ScenarioResult(BaseModel):
+    """One scenario on one vendor, with the step that decided it when it did not pass."""
+
     id: str
     status: str
     message: str | None = None
     effort: dict[str, int] | None = None
     duration_ms: float = 0
-    failed_step: dict[str, Any] | None = None
-    evidence: list[dict[str, Any]] = Field(default_factory=list)
+    failed_step: StepDone | None = None
+    evidence: list[Evidence] = Field(default_factory=list)
+    lacking: list[str] = Field(
+        default_factory=list, description="Fields the product lacks, left out of the run."
+    )
+    asked: int = 0
+
+    @property
+    def shown(self) -> float:
+        """How much of the scenario a pass proves: all of it, less the fields left out."""
+        if self.status != "passed" or not self.lacking:
+            return 1.0 if self.status == "passed" else 0.0
+        return max(0.0, (self.asked - len(self.lacking)) / max(self.asked, 1))
 
 
 class Cell(BaseModel):
@@ -42,6 +74,50 @@ class Cell(BaseModel):
     fraction: float
     scenarios: list[str] = Field(default_factory=list)
     effort: dict[str, int] | None = None
+    claim: Claim | None = Field(None, description="The vendor's claim for it, if any.")
+    lacking: list[str] = Field(
+        default_factory=list, description="Fields the product lacks, so met only in part."
+    )
+    promise: Promise | None = Field(None, description="The claim held against the proof.")
+    stale: list[str] = Field(
+        default_factory=list, description="What changed since the run (see crmproof.stale)."
+    )
+    stale_verdict: str | None = None  # the verdict before it went stale
+    # The decision layer (crmproof.decide): human evidence and the team's decisions.
+    source: str = Field(
+        default="scenario", description="`scenario` (automated) or `demo` (people)."
+    )
+    demo: dict[str, Any] | None = Field(
+        default=None, description="Evaluators' scores and their spread."
+    )
+    decisions: list[dict[str, Any]] = Field(default_factory=list, description="Waivers, disputes.")
+    waived_verdict: str | None = Field(
+        default=None, description="The verdict with waivers applied."
+    )
+    waived_fraction: float | None = Field(
+        default=None, description="The fraction with waivers applied."
+    )
+
+
+# A claim held against the proof. Only claims that the product does it as it stands
+# (natively or by standard configuration) are promises: they are kept or broken.
+Promise = Literal["kept", "broken", "unproven", "better than claimed"]
+PROMISING = ("native", "configuration")
+
+
+def promise_of(claim: Claim | None, verdict: str) -> Promise | None:
+    """Whether a claim was kept: a native or configuration claim is a promise to meet it."""
+    if claim is None:
+        return None
+    if claim.fit in PROMISING:
+        if verdict == "met":
+            return "kept"
+        if verdict in ("not met", "partly met", "not offered"):
+            return "broken"
+        return "unproven"
+    if claim.fit == "not-offered" and verdict in ("met", "partly met"):
+        return "better than claimed"
+    return None
 
 
 class VendorCard(BaseModel):
@@ -55,6 +131,18 @@ class VendorCard(BaseModel):
     score: float = 0.0
     disqualified: bool = False
     disqualified_by: list[str] = Field(default_factory=list)
+    unproven_by: list[str] = Field(
+        default_factory=list, description="Musts not shown or untested: no recommendation yet."
+    )
+    promises: dict[str, int] = Field(
+        default_factory=dict,
+        description="Native or configuration claims kept, broken and unproven; and "
+        "'not offered' claims that passed anyway.",
+    )
+    broken_promises: list[str] = Field(
+        default_factory=list,
+        description="Requirements claimed native or configuration that failed.",
+    )
     verdicts: dict[str, int] = Field(default_factory=dict)
     requirements: dict[str, Cell] = Field(default_factory=dict)
     scenarios: dict[str, ScenarioResult] = Field(default_factory=dict)
@@ -64,6 +152,11 @@ class VendorCard(BaseModel):
     leftovers: list[dict[str, Any]] | None = Field(
         None, description="Records of this run found in the vendor afterwards; None: not checked."
     )
+    score_with_waivers: float | None = Field(
+        default=None, description="The score with waivers applied."
+    )
+    disqualified_with_waivers: bool | None = None
+    disqualified_by_with_waivers: list[str] = Field(default_factory=list)
 
     @property
     def left_behind(self) -> list[dict[str, Any]]:
@@ -93,6 +186,24 @@ class Scorecard(BaseModel):
     stability: dict[str, Any] | None = Field(
         None, description="How far one weight must move before the top two swap places."
     )
+    suite_strength: dict[str, float] | None = Field(
+        None,
+        description="Per vendor, mutations caught / tried by `crmproof audit`: how much "
+        "the suite's met verdicts are worth. None: not audited.",
+    )
+    stale: int = 0  # cells resting on a requirement or scenario changed since the run
+    changed_since_run: list[str] = Field(default_factory=list)
+    ranking_with_waivers: list[str] | None = Field(
+        default=None, description="The ranking, waivers applied."
+    )
+    decisions: list[dict[str, Any]] = Field(
+        default_factory=list, description="The run's waivers and disputes (decisions.yaml)."
+    )
+    evaluators: dict[str, str] = Field(default_factory=dict, description="Who scored demos.")
+    acceptability: dict[str, Any] | None = Field(
+        default=None,
+        description="Rank acceptability: each vendor's chance of each place under weights.",
+    )
 
 
 def _add_effort(total: dict[str, int] | None, more: dict[str, int] | None) -> dict[str, int] | None:
@@ -104,22 +215,32 @@ def _add_effort(total: dict[str, int] | None, more: dict[str, int] | None) -> di
     return total
 
 
-def verdict_of(statuses: list[str]) -> tuple[str, float]:
-    passed = statuses.count("passed")
-    failed = statuses.count("failed")
-    unsupported = statuses.count("unsupported")
-    undecided = len(statuses) - passed - failed - unsupported
+def verdict_of(statuses: list[str], shown: list[float] | None = None) -> tuple[str, float]:
+    """A requirement's verdict from the statuses of the scenarios covering it.
+
+    `shown` is, per scenario, how much of it a pass proves (less than 1 when fields the
+    product lacks were left out): such a pass makes the requirement partly met.
+    """
     if not statuses:
         return "untested", 0.0
+    shown = shown or [1.0] * len(statuses)
+    proven = sum(f for s, f in zip(statuses, shown, strict=True) if s == "passed")
+    passed = statuses.count("passed")
+    failed = statuses.count("failed")
+    lacking = statuses.count("not offered")
+    unshown = statuses.count("not shown")
+    undecided = len(statuses) - passed - failed - lacking - unshown
     if undecided:
         return "untested", 0.0
-    if passed == len(statuses):
+    if passed == len(statuses) and proven >= len(statuses):
         return "met", 1.0
     if passed:
-        return "partly met", passed / len(statuses)
+        return "partly met", proven / len(statuses)
     if failed:
         return "not met", 0.0
-    return "unsupported", 0.0
+    if lacking:
+        return "not offered", 0.0
+    return "not shown", 0.0
 
 
 def weighted(requirements: Iterable[dict[str, Any]], cells: dict[str, Cell]) -> float:
@@ -132,62 +253,65 @@ def weighted(requirements: Iterable[dict[str, Any]], cells: dict[str, Cell]) -> 
     return round(met / total, 4) if total else 0.0
 
 
-def score(events: Iterable[dict[str, Any]]) -> Scorecard:
-    events = list(events)
-    run = next((e for e in events if e["event"] == "run"), None)
-    if run is None:
-        raise ValueError("results.jsonl has no run event: not a crmproof results file")
-    suite = run["suite"]
-    planned: dict[str, list[str]] = defaultdict(list)
-    for vendor, scenario in run["plan"]:
-        planned[vendor].append(scenario)
-    cards = {v: VendorCard(name=v, adapter=a) for v, a in run["vendors"].items()}
-    failed_steps: dict[tuple[str, str], dict[str, Any]] = {}
+def score(events: Iterable[ResultEvent]) -> Scorecard:
+    """The scorecard of a run, from its events in one pass.
+
+    Memory grows with vendors x scenarios (one result each, and the first step of each
+    that did not pass), never with the number of events, so a run of a million steps
+    scores in constant memory per scenario.
+    """
+    run: RunStarted | None = None
+    end: RunEnded | None = None
+    cards: dict[str, VendorCard] = {}
+    failed_steps: dict[tuple[str, str], StepDone] = {}
     for event in events:
-        kind = event["event"]
-        card = cards.get(event.get("vendor", ""))
+        if isinstance(event, RunStarted):
+            run = event
+            cards = {v: VendorCard(name=v, adapter=a) for v, a in event.vendors.items()}
+            continue
+        if isinstance(event, RunEnded):
+            end = event
+            continue
+        card = cards.get(getattr(event, "vendor", ""))
         if card is None:
             continue
-        if kind == "vendor":
-            card.status = event["status"]
-            card.message = event.get("message")
-            card.adapter_version = event.get("adapter_version")
-            card.vendor_version = event.get("vendor_version")
-            card.channel = event.get("channel")
-        elif kind == "step" and event["status"] not in ("passed", "skipped"):
-            failed_steps[(card.name, event["scenario"])] = {
-                k: event.get(k)
-                for k in (
-                    "index",
-                    "line",
-                    "step",
-                    "status",
-                    "message",
-                    "expected",
-                    "actual",
-                    "evidence",
-                )
-            }
-        elif kind == "scenario":
-            card.scenarios[event["scenario"]] = ScenarioResult(
-                id=event["scenario"],
-                status=event["status"],
-                message=event.get("message"),
-                effort=event.get("effort"),
-                duration_ms=event.get("duration_ms", 0),
-                failed_step=failed_steps.get((card.name, event["scenario"])),
-                evidence=event.get("evidence") or [],
+        if isinstance(event, VendorReady):
+            card.status = event.status
+            card.message = event.message
+            card.adapter_version = event.adapter_version
+            card.vendor_version = event.vendor_version
+            card.channel = event.channel
+        elif isinstance(event, StepDone) and event.status not in ("passed", "skipped"):
+            failed_steps[(card.name, event.scenario)] = event
+        elif isinstance(event, ScenarioDone):
+            card.scenarios[event.scenario] = ScenarioResult(
+                id=event.scenario,
+                status=event.status,
+                message=event.message,
+                effort=event.effort.model_dump() if event.effort else None,
+                duration_ms=event.duration_ms,
+                failed_step=failed_steps.pop((card.name, event.scenario), None),
+                evidence=event.evidence,
+                lacking=event.lacking,
+                asked=event.asked,
             )
-        elif kind == "cleanup" and event["status"] not in ("ok", "kept"):
+        elif isinstance(event, CleanupDone) and event.status not in ("ok", "kept"):
             card.cleanup_failed += 1
-        elif kind == "leftovers":
-            card.leftovers = event["records"] if event["checked"] else None
+        elif isinstance(event, LeftoversFound):
+            card.leftovers = [r.model_dump() for r in event.records] if event.checked else None
+    if run is None:
+        raise ResultsError("results.jsonl has no run event: not a crmproof results file")
+    suite = run.suite
+    requirements = [r.model_dump() for r in suite.requirements]
+    planned: dict[str, set[str]] = defaultdict(set)
+    for vendor, scenario in run.plan:
+        planned[vendor].add(scenario)
     covering: dict[str, list[str]] = defaultdict(list)
-    for scenario in suite["scenarios"]:
-        for rid in scenario["covers"]:
-            covering[rid].append(scenario["id"])
+    for info in suite.scenarios:
+        for rid in info.covers:
+            covering[rid].append(info.id)
     for card in cards.values():
-        for req in suite["requirements"]:
+        for req in requirements:
             ids = [s for s in covering.get(req["id"], []) if s in planned[card.name]]
             if not covering.get(req["id"]):
                 cell = Cell(verdict="not covered", fraction=0.0)
@@ -195,62 +319,82 @@ def score(events: Iterable[dict[str, Any]]) -> Scorecard:
                 statuses = [
                     card.scenarios[s].status if s in card.scenarios else "not run" for s in ids
                 ]
-                verdict, fraction = verdict_of(statuses)
+                shown = [card.scenarios[s].shown if s in card.scenarios else 0.0 for s in ids]
+                verdict, fraction = verdict_of(statuses, shown)
                 effort = None
                 for s in ids:
                     if s in card.scenarios:
                         effort = _add_effort(effort, card.scenarios[s].effort)
                 cell = Cell(
-                    verdict=verdict, fraction=round(fraction, 4), scenarios=ids, effort=effort
+                    verdict=verdict,
+                    fraction=round(fraction, 4),
+                    scenarios=ids,
+                    effort=effort,
+                    lacking=sorted(
+                        {f for s in ids if s in card.scenarios for f in card.scenarios[s].lacking}
+                    ),
                 )
+            cell.claim = run.claims.get(card.name, {}).get(req["id"])
+            cell.promise = promise_of(cell.claim, cell.verdict)
             card.requirements[req["id"]] = cell
         card.verdicts = {
             v: sum(c.verdict == v for c in card.requirements.values()) for v in VERDICTS
         }
-        card.score = weighted(suite["requirements"], card.requirements)
+        card.score = weighted(requirements, card.requirements)
         card.disqualified_by = [
             r["id"]
-            for r in suite["requirements"]
+            for r in requirements
             if r["priority"] == "must" and card.requirements[r["id"]].verdict in DISQUALIFYING
         ]
-        card.disqualified = bool(card.disqualified_by) and run["scoring"]["must_disqualifies"]
+        card.disqualified = bool(card.disqualified_by) and bool(
+            run.scoring.get("must_disqualifies", True)
+        )
+        card.promises = {
+            kind: sum(c.promise == kind for c in card.requirements.values())
+            for kind in ("kept", "broken", "unproven", "better than claimed")
+        }
+        card.broken_promises = [r for r, c in card.requirements.items() if c.promise == "broken"]
+        card.unproven_by = [
+            r["id"]
+            for r in requirements
+            if r["priority"] == "must" and card.requirements[r["id"]].verdict in UNPROVEN
+        ]
         card.rollups = _rollups(suite, card.requirements)
         for result in card.scenarios.values():
             card.effort = _add_effort(card.effort, result.effort)
     ranking = sorted(cards, key=lambda v: (cards[v].disqualified, -cards[v].score, v))
     stability = (
-        rank_stability(suite["requirements"], cards[ranking[0]], cards[ranking[1]])
+        rank_stability(requirements, cards[ranking[0]], cards[ranking[1]])
         if len(ranking) > 1
         else None
     )
-    end = next((e for e in events if e["event"] == "end"), None)
     return Scorecard(
-        run_id=run["run_id"],
-        evaluation=run["evaluation"],
-        started=run["at"],
-        finished=end["at"] if end else None,
+        run_id=run.run_id,
+        evaluation=run.evaluation,
+        started=run.at,
+        finished=end.at if end else None,
         complete=end is not None,
-        suite_sha256=run["suite_sha256"],
-        must_disqualifies=run["scoring"]["must_disqualifies"],
-        requirements=suite["requirements"],
-        processes=suite["processes"],
-        strategies=suite["strategies"],
-        roles=suite["roles"],
+        suite_sha256=run.suite_sha256,
+        must_disqualifies=bool(run.scoring.get("must_disqualifies", True)),
+        requirements=requirements,
+        processes=[p.model_dump() for p in suite.processes],
+        strategies=[s.model_dump() for s in suite.strategies],
+        roles=[r.model_dump() for r in suite.roles],
         vendors=list(cards.values()),
         ranking=ranking,
         stability=stability,
     )
 
 
-def _rollups(suite: dict[str, Any], cells: dict[str, Cell]) -> dict[str, dict[str, float]]:
+def _rollups(suite: SuiteSnapshot, cells: dict[str, Cell]) -> dict[str, dict[str, float]]:
     """Scores of each process step, process, role and strategy: the four layers, upward."""
-    step_of: dict[str, dict[str, Any]] = {}
-    for process in suite["processes"]:
-        for step in process["steps"]:
-            step_of[step["id"]] = {
-                "process": process["id"],
-                "role": step["role"],
-                "strategy": process["strategy"],
+    step_of: dict[str, dict[str, str]] = {}
+    for process in suite.processes:
+        for step in process.steps:
+            step_of[step.id] = {
+                "process": process.id,
+                "role": step.role,
+                "strategy": process.strategy,
             }
     groups: dict[str, dict[str, list[dict[str, Any]]]] = {
         "step": defaultdict(list),
@@ -258,7 +402,8 @@ def _rollups(suite: dict[str, Any], cells: dict[str, Cell]) -> dict[str, dict[st
         "role": defaultdict(list),
         "strategy": defaultdict(list),
     }
-    for req in suite["requirements"]:
+    for requirement in suite.requirements:
+        req = requirement.model_dump()
         place = step_of.get(req["step"])
         if place is None:
             continue

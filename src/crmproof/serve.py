@@ -25,6 +25,7 @@ from crmproof.protocol import (
     Open,
     Opened,
     Operation,
+    kind_of,
 )
 
 
@@ -34,7 +35,7 @@ def handle(adapter: Adapter, message: Message) -> Message:
         adapter.run_id = message.run_id
         adapter.evidence_dir = message.evidence_dir
         version = adapter.open(message.settings)
-        return Opened(vendor_version=version, capabilities=adapter.capabilities())
+        return Opened(vendor_version=version, capabilities=adapter.declared())
     if isinstance(message, Begin):
         adapter.begin(message.scenario)
         return Ack()
@@ -45,7 +46,7 @@ def handle(adapter: Adapter, message: Message) -> Message:
     if isinstance(message, Close):
         adapter.close()
         return Ack()
-    return Error(message=f"'{message.kind}' is not a request an adapter answers")
+    return Error(message=f"'{kind_of(message)}' is not a request an adapter answers")
 
 
 def serve(adapter: Adapter, stdin: IO[str] | None = None, stdout: IO[str] | None = None) -> int:

@@ -13,72 +13,34 @@ from typing import Any
 
 from crmproof import vocabulary as vocab
 from crmproof.diagnostics import Diagnostic, did_you_mean, one_of
+from crmproof.gcpause import paused_gc
 from crmproof.interpolation import references
-from crmproof.models import STEP_KEYS
 from crmproof.workspace import Suite
 from crmproof.yamlsource import Document
 
-OPERATION_KEYS = [*vocab.OPERATIONS, "expect"]
-MATCHERS = [
-    "equals",
-    "not_equals",
-    "contains",
-    "matches",
-    "count",
-    "exists",
-    "less_than",
-    "greater_than",
-    "fields",
-]
-SUBJECTS = ["value", "get", "find"]
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-CONVERSIONS = {"lead": "opportunity", "opportunity": "order"}
 
 
-def step_key_skips(doc: Document) -> tuple[set[tuple], list[Diagnostic]]:
-    """Report a step's misspelt operation as such, before pydantic calls it an unknown key.
-
-    Returns the locations of the keys reported here, so that pydantic's own
-    'unknown key' message for them is left out.
-    """
-    skips: set[tuple] = set()
-    out: list[Diagnostic] = []
-    steps = doc.data.get("steps") if isinstance(doc.data, dict) else None
-    if not isinstance(steps, list):
-        return skips, out
-    for i, step in enumerate(steps):
-        loc = ("steps", i)
-        if not isinstance(step, dict):
-            out.append(doc.error(loc, "a step is a mapping such as `create: account`"))
-            continue
-        ops = [k for k in step if k in OPERATION_KEYS]
-        unknown = [k for k in step if k not in STEP_KEYS]
-        if not ops:
-            for key in unknown:
-                skips.add((*loc, key))
-                hint = did_you_mean(key, OPERATION_KEYS) or did_you_mean(key, STEP_KEYS)
-                out.append(doc.error((*loc, key), f"unknown operation '{key}'{hint}", key=True))
-            if not unknown:
-                out.append(doc.error(loc, f"this step has no operation; {one_of(OPERATION_KEYS)}"))
-        elif len(ops) > 1:
-            out.append(
-                doc.error(
-                    (*loc, ops[1]),
-                    f"a step has one operation, but this one has {' and '.join(ops)}: split it",
-                    key=True,
-                )
-            )
-    return skips, out
-
-
+@paused_gc()
 def check(suite: Suite) -> list[Diagnostic]:
     """All checks of meaning; appended to `suite.diagnostics` and returned."""
     found: list[Diagnostic] = []
     found += _check_evaluation(suite)
     found += _check_catalog(suite)
     found += _check_scenarios(suite)
+    found += _check_responses(suite)
     suite.diagnostics += found
     return found
+
+
+def _check_responses(suite: Suite) -> list[Diagnostic]:
+    """The vendors' response files (responses/*.yaml): shape, vendors, requirement ids."""
+    from crmproof.responses import check_responses, load_responses
+
+    responses = load_responses(suite.root)
+    ids = {r.id for r in suite.catalog.requirements}
+    vendors = set(suite.evaluation.model.vendors) if suite.evaluation else None
+    return responses.diagnostics + check_responses(responses, ids, vendors)
 
 
 def _check_evaluation(suite: Suite) -> list[Diagnostic]:
@@ -100,8 +62,10 @@ def _check_evaluation(suite: Suite) -> list[Diagnostic]:
     return out
 
 
-def _ids(items: Iterable[tuple[str, Document, tuple]], what: str) -> tuple[set[str], list]:
-    seen: dict[str, tuple[Document, tuple]] = {}
+def _ids(
+    items: Iterable[tuple[str, Document, tuple[Any, ...]]], what: str
+) -> tuple[set[str], list[Diagnostic]]:
+    seen: dict[str, tuple[Document, tuple[Any, ...]]] = {}
     out = []
     for ident, doc, loc in items:
         if ident in seen:
@@ -117,7 +81,7 @@ def _ids(items: Iterable[tuple[str, Document, tuple]], what: str) -> tuple[set[s
     return set(seen), out
 
 
-def _catalog_items(suite: Suite, part: str) -> list[tuple[Any, Document, tuple]]:
+def _catalog_items(suite: Suite, part: str) -> list[tuple[Any, Document, tuple[Any, ...]]]:
     return [
         (item, c.doc, (part, i))
         for c in suite.catalogs
@@ -177,7 +141,7 @@ def _check_catalog(suite: Suite) -> list[Diagnostic]:
             )
     covered = covered_requirements(suite)
     for req, doc, loc in requirements:
-        if req.id not in covered:
+        if req.id not in covered and req.verified_by != "demo":
             out.append(
                 doc.warning(
                     (*loc, "id"),
@@ -229,8 +193,8 @@ def _check_scenario(doc: Document, requirement_ids: set[str]) -> list[Diagnostic
             continue
         loc = ("steps", i)
         out += _check_references(doc, loc, raw, saved)
-        op = next((k for k in raw if k in OPERATION_KEYS), None)
-        if op == "expect":
+        op = next((k for k in raw if k in vocab.STEP_OPERATIONS), None)
+        if op == vocab.EXPECT:
             out += _check_expect(doc, (*loc, "expect"), raw["expect"])
         elif op in vocab.ENTITY_OPERATIONS:
             out += _check_entity_step(doc, loc, op, raw)
@@ -241,7 +205,9 @@ def _check_scenario(doc: Document, requirement_ids: set[str]) -> list[Diagnostic
     return out
 
 
-def _check_references(doc: Document, loc: tuple, raw: dict, saved: set[str]) -> list:
+def _check_references(
+    doc: Document, loc: tuple[Any, ...], raw: dict[str, Any], saved: set[str]
+) -> list[Diagnostic]:
     out = []
     for key, value in raw.items():
         for ref in references(value):
@@ -256,13 +222,13 @@ def _check_references(doc: Document, loc: tuple, raw: dict, saved: set[str]) -> 
                     doc.error(
                         where,
                         f"'{ref.text}': no earlier step saves "
-                        f"'{ref.root}'{did_you_mean(ref.root, saved)}",
+                        f"'{ref.root}'{did_you_mean(ref.root or '', saved)}",
                     )
                 )
     return out
 
 
-def _entity_ok(doc: Document, loc: tuple, entity: Any) -> list[Diagnostic]:
+def _entity_ok(doc: Document, loc: tuple[Any, ...], entity: Any) -> list[Diagnostic]:
     if entity in vocab.ENTITIES:
         return []
     return [
@@ -274,14 +240,16 @@ def _entity_ok(doc: Document, loc: tuple, entity: Any) -> list[Diagnostic]:
     ]
 
 
-def _check_entity_step(doc: Document, loc: tuple, op: str, raw: dict) -> list[Diagnostic]:
+def _check_entity_step(
+    doc: Document, loc: tuple[Any, ...], op: str, raw: dict[str, Any]
+) -> list[Diagnostic]:
     entity = raw[op]
     out = _entity_ok(doc, (*loc, op), entity)
     if out:
         return out
-    if op in ("get", "update", "delete", "advance", "invoice", "convert") and "id" not in raw:
+    if op in vocab.NEEDS_ID and "id" not in raw:
         out.append(doc.error(loc, f"`{op}: {entity}` needs `id:` (the record to {op})"))
-    if op == "invoice" and entity != "order":
+    if op == "invoice" and entity not in vocab.INVOICES:
         out.append(doc.error((*loc, op), f"only an order can be invoiced, not a {entity}"))
     if op == "advance":
         stages = vocab.ENTITIES[entity].stages
@@ -297,21 +265,18 @@ def _check_entity_step(doc: Document, loc: tuple, op: str, raw: dict) -> list[Di
                     f"{did_you_mean(str(raw['to']), stages)}; {one_of(stages)}",
                 )
             )
-    if op == "convert" and entity not in CONVERSIONS:
-        out.append(
-            doc.error(
-                (*loc, op),
-                "only a lead (to an opportunity) or an opportunity "
-                f"(to an order) can be converted, not a {entity}",
-            )
-        )
+    if op == "convert" and entity not in vocab.CONVERSIONS:
+        what = " or ".join(f"a {a} (to a {b})" for a, b in vocab.CONVERSIONS.items())
+        out.append(doc.error((*loc, op), f"only {what} can be converted, not a {entity}"))
     for key in ("with", "where"):
         if isinstance(raw.get(key), dict):
             out += check_fields(doc, (*loc, key), entity, raw[key])
     return out
 
 
-def check_fields(doc: Document, loc: tuple, entity: str, values: dict) -> list[Diagnostic]:
+def check_fields(
+    doc: Document, loc: tuple[Any, ...], entity: str, values: dict[str, Any]
+) -> list[Diagnostic]:
     """Field names of `entity` and the type of each value."""
     out = []
     fields = vocab.ENTITIES[entity].fields
@@ -337,7 +302,7 @@ def check_fields(doc: Document, loc: tuple, entity: str, values: dict) -> list[D
 def _type_problem(entity: str, kind: str, value: Any) -> str | None:
     if isinstance(value, str) and "${" in value:
         return None  # resolved at run time
-    if isinstance(value, dict) and len(value) == 1 and next(iter(value)) in MATCHERS:
+    if isinstance(value, dict) and len(value) == 1 and next(iter(value)) in vocab.MATCHERS:
         return None  # a matcher inside `fields:` of an expectation
     shown = repr(value)
     if kind == "number":
@@ -346,7 +311,7 @@ def _type_problem(entity: str, kind: str, value: Any) -> str | None:
     if kind == "bool":
         return None if isinstance(value, bool) else f"expected true or false, got {shown}"
     if kind == "date":
-        ok = isinstance(value, str) and _DATE.match(value)
+        ok = isinstance(value, str) and _DATE.match(value) is not None
         return None if ok else f"expected a date like 2026-12-31, got {shown}"
     if kind == "stage":
         stages = vocab.ENTITIES[entity].stages
@@ -374,11 +339,11 @@ def _type_problem(entity: str, kind: str, value: Any) -> str | None:
     return None
 
 
-def _check_expect(doc: Document, loc: tuple, raw: Any) -> list[Diagnostic]:
+def _check_expect(doc: Document, loc: tuple[Any, ...], raw: Any) -> list[Diagnostic]:
     if not isinstance(raw, dict):
         return []  # pydantic already said so
     out = []
-    subjects = [k for k in SUBJECTS if k in raw]
+    subjects = [k for k in vocab.EXPECT_SUBJECTS if k in raw]
     if len(subjects) != 1:
         out.append(
             doc.error(
@@ -387,8 +352,17 @@ def _check_expect(doc: Document, loc: tuple, raw: Any) -> list[Diagnostic]:
                 f"`get:` or `find:` (found {', '.join(subjects) or 'none'})",
             )
         )
-    if not any(k in raw for k in MATCHERS):
-        out.append(doc.error(loc, f"an expectation needs a check; {one_of(MATCHERS)}"))
+    if "find" in raw and "count" not in raw and "only" not in raw:
+        out.append(
+            doc.warning(
+                (*loc, "find"),
+                "this find checks what it finds but not what it must not: a vendor whose "
+                "search ignores its filter would pass; add `count:` or `only:`",
+                key=True,
+            )
+        )
+    if not any(k in raw for k in vocab.MATCHERS):
+        out.append(doc.error(loc, f"an expectation needs a check; {one_of(vocab.MATCHERS)}"))
     entity = raw.get("get") or raw.get("find")
     if entity is not None:
         key = "get" if "get" in raw else "find"

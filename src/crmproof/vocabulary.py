@@ -211,9 +211,49 @@ SESSION_OPERATIONS: dict[str, str] = {
     "online": "Bring the client back online.",
 }
 OPERATIONS: dict[str, str] = {**ENTITY_OPERATIONS, **SESSION_OPERATIONS}
+EXPECT = "expect"
+# Every key that makes a step what it is; a step has exactly one.
+STEP_OPERATIONS: tuple[str, ...] = (*OPERATIONS, EXPECT)
 
+# Entity operations that act on one existing record, so the step needs `id:`.
+NEEDS_ID = frozenset({"get", "update", "delete", "advance", "invoice", "convert"})
 # Operations whose entity must have stages (checked by the validator).
 STAGED_OPERATIONS = frozenset({"advance"})
+# What `convert` turns each entity into: the saved outcome is a record of that entity.
+CONVERSIONS: dict[str, str] = {"lead": "opportunity", "opportunity": "order"}
+# What `invoice` applies to, and the entity of its outcome.
+INVOICES: dict[str, str] = {"order": "invoice"}
+
+
+def outcome_entity(op: str, entity: str) -> str:
+    """The entity of the record a step's outcome holds: a converted lead is an opportunity."""
+    if op == "convert":
+        return CONVERSIONS.get(entity, entity)
+    if op == "invoice":
+        return INVOICES.get(entity, entity)
+    return entity
+
+
+# What an expectation looks at (exactly one), and how it may check it (one or more).
+EXPECT_SUBJECTS: dict[str, str] = {
+    "value": "A value, usually `${saved.field}`.",
+    "get": "The record `id:` of this entity, read from the vendor.",
+    "find": "The records of this entity matching `where:`.",
+}
+MATCHERS: dict[str, str] = {
+    "equals": "Equal, forgiving number formats (120000 equals '120000.00').",
+    "not_equals": "Not equal.",
+    "contains": "Text containing, or a list holding, the value.",
+    "matches": "A regular expression that finds a match.",
+    "less_than": "A number below the value.",
+    "greater_than": "A number above the value.",
+    "exists": "`true`: present; `false`: absent.",
+    "count": "How many hits (a find) or records.",
+    "only": "The hits of a find are exactly these records (ids): nothing missing, nothing else.",
+    "fields": "Field values the record, or every hit, must have.",
+}
+# Matchers that compare the subject itself; `fields` looks inside each record instead.
+VALUE_MATCHERS: tuple[str, ...] = tuple(m for m in MATCHERS if m != "fields")
 
 
 def entity_names() -> list[str]:
@@ -240,6 +280,9 @@ def markdown() -> str:
     ]
     out += [f"| `{name}` | {doc} |" for name, doc in OPERATIONS.items()]
     out += ["| `expect` | Check a value, a record (`get:`) or a search (`find:`) with matchers. |"]
+    out += ["", "## Expectations", "", "| key | meaning |", "|---|---|"]
+    out += [f"| `{name}` | subject: {doc} |" for name, doc in EXPECT_SUBJECTS.items()]
+    out += [f"| `{name}` | matcher: {doc} |" for name, doc in MATCHERS.items()]
     for entity in ENTITIES.values():
         out += ["", f"## {entity.name}", "", entity.doc, ""]
         if entity.stages:

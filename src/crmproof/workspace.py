@@ -10,14 +10,17 @@ from __future__ import annotations
 import os
 import types
 import typing
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from crmproof import vocabulary
 from crmproof.diagnostics import Diagnostic, SpecError, did_you_mean, one_of
-from crmproof.models import Catalog, Evaluation, Scenario
+from crmproof.gcpause import paused_gc
+from crmproof.models import STEP_KEYS, Catalog, Evaluation, Scenario
 from crmproof.yamlsource import Document, load_documents
 
 EVALUATION_FILE = "crmproof.yaml"
@@ -40,6 +43,8 @@ class Suite:
     # Every scenario document, also those whose shape is wrong, for the checks of meaning.
     scenario_docs: list[Document] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # Scenario files that hold no document at all: empty, or only comments and whitespace.
+    empty_scenario_files: list[str] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -111,7 +116,10 @@ def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] |
 
 
 def validation_diagnostics(
-    exc: ValidationError, model: type[BaseModel], doc: Document, skip_keys: set[tuple] = frozenset()
+    exc: ValidationError,
+    model: type[BaseModel],
+    doc: Document,
+    skip_keys: AbstractSet[tuple[Any, ...]] = frozenset(),
 ) -> list[Diagnostic]:
     """Pydantic's errors as located messages, with the expected form and a did-you-mean."""
     out: list[Diagnostic] = []
@@ -139,7 +147,7 @@ def validation_diagnostics(
 
 
 def _load_model(
-    model: type[BaseModel], doc: Document, skip_keys: set[tuple] = frozenset()
+    model: type[BaseModel], doc: Document, skip_keys: AbstractSet[tuple[Any, ...]] = frozenset()
 ) -> tuple[Any | None, list[Diagnostic]]:
     if not isinstance(doc.data, dict):
         kind = type(doc.data).__name__ if doc.data is not None else "nothing"
@@ -154,10 +162,9 @@ def _yaml_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*.y*ml") if p.suffix in (".yaml", ".yml"))
 
 
+@paused_gc()
 def load(root: Path) -> Suite:
     """Read the whole workspace; problems are in `suite.diagnostics`, never raised."""
-    from crmproof.validate import step_key_skips
-
     suite = Suite(root=root)
     eval_path = root / EVALUATION_FILE
     if not eval_path.exists():
@@ -190,7 +197,20 @@ def load(root: Path) -> Suite:
                 if model is not None:
                     suite.catalogs.append(Loaded(model, doc))
     for path in _yaml_files(scen_dir):
-        for doc, problems in _documents(path):
+        documents = _documents(path)
+        if not documents:  # a user who saved an empty file believes the scenario exists
+            suite.empty_scenario_files.append(display_path(path))
+            suite.diagnostics.append(
+                Diagnostic(
+                    display_path(path),
+                    1,
+                    1,
+                    "this file holds no scenario: it is empty or only comments "
+                    "(write the scenario, or delete the file)",
+                    "warning",
+                )
+            )
+        for doc, problems in documents:
             suite.diagnostics += problems
             if doc is None:
                 continue
@@ -202,6 +222,46 @@ def load(root: Path) -> Suite:
             if model is not None:
                 suite.scenarios.append(Loaded(model, doc))
     return suite
+
+
+def step_key_skips(doc: Document) -> tuple[set[tuple[Any, ...]], list[Diagnostic]]:
+    """Report a step's misspelt operation as such, before pydantic calls it an unknown key.
+
+    Returns the locations of the keys reported here, so that pydantic's own
+    'unknown key' message for them is left out.
+    """
+    skips: set[tuple[Any, ...]] = set()
+    out: list[Diagnostic] = []
+    steps = doc.data.get("steps") if isinstance(doc.data, dict) else None
+    if not isinstance(steps, list):
+        return skips, out
+    for i, step in enumerate(steps):
+        loc = ("steps", i)
+        if not isinstance(step, dict):
+            out.append(doc.error(loc, "a step is a mapping such as `create: account`"))
+            continue
+        ops = [k for k in step if k in vocabulary.STEP_OPERATIONS]
+        unknown = [k for k in step if k not in STEP_KEYS]
+        if not ops:
+            for key in unknown:
+                skips.add((*loc, key))
+                hint = did_you_mean(key, vocabulary.STEP_OPERATIONS) or did_you_mean(key, STEP_KEYS)
+                out.append(doc.error((*loc, key), f"unknown operation '{key}'{hint}", key=True))
+            if not unknown:
+                out.append(
+                    doc.error(
+                        loc, f"this step has no operation; {one_of(vocabulary.STEP_OPERATIONS)}"
+                    )
+                )
+        elif len(ops) > 1:
+            out.append(
+                doc.error(
+                    (*loc, ops[1]),
+                    f"a step has one operation, but this one has {' and '.join(ops)}: split it",
+                    key=True,
+                )
+            )
+    return skips, out
 
 
 def _documents(path: Path) -> list[tuple[Document | None, list[Diagnostic]]]:

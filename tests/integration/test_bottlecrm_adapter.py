@@ -7,13 +7,15 @@ first); the teardown then asks the adapter for leftovers carrying the test's mar
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
-from crmproof import discovery, sandbox
+from crmproof import discovery, secrets_store
 from crmproof.adapter import Adapter
 from crmproof.protocol import Operation, Outcome, RecordRef
 
@@ -23,7 +25,7 @@ pytestmark = pytest.mark.vendor("bottlecrm")
 @pytest.fixture(scope="module")
 def adapter(vendor_sandbox, workspace) -> Iterator[Adapter]:
     vendor_sandbox("bottlecrm")
-    secrets = sandbox.read_secrets()
+    secrets = secrets_store.read_secrets()
     settings = {
         "url": secrets["BOTTLECRM_URL"],
         "token": secrets["BOTTLECRM_TOKEN"],
@@ -109,7 +111,7 @@ def account_with_contact(crm: Crm, actor: str | None = None) -> tuple[str, str]:
 def test_capabilities_are_honest(adapter: Adapter) -> None:
     caps = adapter.capabilities()
     assert set(caps.actors) == {"admin", "rep_a", "rep_b"}
-    assert "order" not in caps.entities
+    assert caps.entities["order"].stages == ["draft", "quoted", "confirmed", "cancelled"]
     assert caps.entities["opportunity"].stages == [
         "prospecting",
         "qualification",
@@ -123,12 +125,105 @@ def test_capabilities_are_honest(adapter: Adapter) -> None:
     for entity, support in caps.entities.items():
         for op in support.operations:
             assert callable(getattr(adapter, f"{op}_{entity}", None)), (op, entity)
+    for key, reason in adapter.not_offered.items():  # type: ignore[attr-defined]
+        assert re.search(r"\.py:\d", reason), key
+    assert "account.payment_term" in adapter.not_offered  # type: ignore[attr-defined]
 
 
-def test_orders_are_unsupported(crm: Crm) -> None:
-    outcome = crm.do("create", "order", data={"reference": crm.name("PO")})
-    assert outcome.status == "unsupported"
-    assert crm.do("find", "order", where={"reference": "X"}).status == "unsupported"
+def _raw(path: str, **params: Any) -> Any:
+    """BottleCRM's own answer over HTTP, with the admin's token: no adapter in between."""
+    secrets = secrets_store.read_secrets()
+    response = httpx.get(
+        f"{secrets['BOTTLECRM_URL'].rstrip('/')}/api{path}",
+        params=params,
+        headers={"Authorization": f"Bearer {secrets['BOTTLECRM_TOKEN']}"},
+        timeout=30,
+    )
+    response.raise_for_status()
+    return response.json()
+
+
+def test_an_order_is_an_estimate_quoted_accepted_and_invoiced(crm: Crm) -> None:
+    """Orders are BottleCRM estimates: lines, a PO number custom field, send, the buyer's
+    acceptance on the portal, and conversion into an invoice, each read back raw."""
+    account = crm.ok(
+        "create",
+        "account",
+        data={"name": crm.name("Southridge"), "email": f"ap.{crm.marker}@southridge.test"},
+    )
+    order = crm.ok(
+        "create",
+        "order",
+        data={
+            "account": account["id"],
+            "reference": crm.name("PO-88213"),
+            "lines": [
+                {"product": "SERVICE-HOURS", "quantity": 10, "unit_price": 150},
+                {"product": "LICENSE", "quantity": 2, "unit_price": 1200},
+            ],
+        },
+    )
+    assert (order["stage"], order["total"]) == ("draft", 3900)
+    raw = _raw(f"/invoices/estimates/{order['id']}/")["estimate"]
+    assert raw["status"] == "Draft" and raw["account"]["id"] == account["id"]
+    assert raw["custom_fields"]["po_number"] == crm.name("PO-88213")
+    assert sorted(float(i["quantity"]) for i in raw["line_items"]) == [2.0, 10.0]
+    assert raw["contact"] is not None  # BottleCRM addresses an estimate to a person
+    assert crm.found("order", {"reference": crm.name("PO-88213")}) == [order["id"]]
+
+    assert crm.ok("advance", "order", id=order["id"], to="quoted")["stage"] == "quoted"
+    assert _raw(f"/invoices/estimates/{order['id']}/")["estimate"]["status"] == "Sent"
+    assert crm.ok("advance", "order", id=order["id"], to="confirmed")["stage"] == "confirmed"
+    raw = _raw(f"/invoices/estimates/{order['id']}/")["estimate"]
+    assert raw["status"] == "Accepted" and raw["accepted_by_email"]
+
+    invoice = crm.ok("invoice", "order", id=order["id"])
+    assert (invoice["total"], invoice["order"]) == (3900, order["id"])
+    raw = _raw(f"/invoices/estimates/{order['id']}/")["estimate"]
+    assert raw["converted_to_invoice"]["id"] == invoice["id"]
+    assert _raw(f"/invoices/{invoice['id']}/")["invoice"]["account"]["id"] == account["id"]
+    found = crm.found("invoice", {"account": account["id"], "order": order["id"]})
+    assert found == [invoice["id"]]
+    assert crm.do("invoice", "order", id=order["id"]).status == "refused"  # converted once
+
+
+def test_an_opportunity_is_quoted_as_its_estimate(crm: Crm) -> None:
+    account = crm.ok(
+        "create",
+        "account",
+        data={"name": crm.name("Northwind"), "email": f"info.{crm.marker}@northwind.test"},
+    )
+    deal = crm.ok(
+        "create",
+        "opportunity",
+        data={"name": crm.name("Consulting"), "account": account["id"], "amount": 3000},
+    )
+    order = crm.ok("convert", "opportunity", id=deal["id"])
+    assert (order["account"], order["opportunity"]) == (account["id"], deal["id"])
+    raw = _raw("/invoices/estimates/", account=account["id"])["results"]
+    assert [(r["id"], r["opportunity"]["id"]) for r in raw] == [(order["id"], deal["id"])]
+
+
+def test_parent_account_and_lost_reason_are_custom_fields(crm: Crm) -> None:
+    """Standard configuration: the organisation's custom fields, read back raw."""
+    group = crm.ok("create", "account", data={"name": crm.name("Contoso Group")})
+    pharma = crm.ok(
+        "create", "account", data={"name": crm.name("Contoso Pharma"), "parent": group["id"]}
+    )
+    assert pharma["parent"] == group["id"]
+    raw = _raw(f"/accounts/{pharma['id']}/")["account_obj"]
+    assert raw["custom_fields"]["parent_account"] == group["id"]
+    assert crm.found("account", {"parent": group["id"]}) == [pharma["id"]]
+    deal = crm.ok(
+        "create",
+        "opportunity",
+        data={"name": crm.name("Lab notebooks"), "account": group["id"], "amount": 18500},
+    )
+    crm.ok("update", "opportunity", id=deal["id"], data={"lost_reason": "Chose a competitor"})
+    lost = crm.ok("advance", "opportunity", id=deal["id"], to="lost")
+    assert (lost["stage"], lost["lost_reason"]) == ("lost", "Chose a competitor")
+    raw = _raw(f"/opportunities/{deal['id']}/")["opportunity_obj"]
+    assert raw["custom_fields"]["lost_reason"] == "Chose a competitor"
 
 
 # -- CRUD and find ---------------------------------------------------------------------

@@ -96,10 +96,22 @@ def test_effort_is_counted_at_the_adapter_layer(adapter: NotesAdapter) -> None:
     assert (effort.pages, effort.clicks, effort.fields, effort.keystrokes) == (2, 3, 3, 13)
 
 
-def test_screenshot_after_every_step(adapter: NotesAdapter, tmp_path: Path) -> None:
-    adapter.begin("shots / one")
-    first, second = create(adapter), create(adapter)
-    adapter.end("shots / one", "passed")
+def opened(site: str, tmp_path: Path, **settings: Any) -> NotesAdapter:
+    notes = NotesAdapter()
+    notes.base = site
+    notes.evidence_dir = str(tmp_path / "run" / "evidence" / "notes")
+    notes.open(settings)
+    return notes
+
+
+def test_screenshot_after_every_step(site: str, tmp_path: Path) -> None:
+    adapter = opened(site, tmp_path, screenshots="every-step")
+    try:
+        adapter.begin("shots / one")
+        first, second = create(adapter), create(adapter)
+        adapter.end("shots / one", "passed")
+    finally:
+        adapter.close()
     paths = [e.path for o in (first, second) for e in o.evidence if e.kind == "screenshot"]
     assert paths == [
         "evidence/notes/screenshots/shots_one-1.png",
@@ -107,6 +119,43 @@ def test_screenshot_after_every_step(adapter: NotesAdapter, tmp_path: Path) -> N
     ]
     for path in paths:
         assert (tmp_path / "run" / path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_by_default_screenshots_only_where_something_went_wrong(
+    adapter: NotesAdapter, tmp_path: Path
+) -> None:
+    adapter.begin("quiet")
+    assert create(adapter).evidence == []  # a step that went through: no screenshot
+    assert adapter.end("quiet", "passed") == []
+    adapter.begin("loud")
+    adapter.perform(Operation(op="offline"))
+    refused = create(adapter)
+    evidence = adapter.end("loud", "failed")
+    assert [e.kind for e in refused.evidence] == ["screenshot"]  # the step that did not
+    assert [e.kind for e in evidence] == ["screenshot", "trace"]  # the last page, the trace
+    assert (tmp_path / "run" / evidence[0].path).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_on_first_retry_traces_only_the_retry(site: str, tmp_path: Path) -> None:
+    traces = tmp_path / "run" / "evidence" / "notes" / "traces"
+    notes = opened(site, tmp_path, trace="on-first-retry")
+    try:
+        notes.begin("flaky")
+        create(notes)
+        first = notes.end("flaky", "failed")
+        notes.trace_next_scenario()  # what the runner does before the re-run
+        notes.begin("flaky")
+        create(notes)
+        retry = notes.end("flaky", "passed")
+        notes.begin("next")
+        create(notes)
+        after = notes.end("next", "failed")
+    finally:
+        notes.close()
+    assert [e.kind for e in first] == ["screenshot"]  # no trace for a first attempt
+    assert [(e.kind, e.path) for e in retry] == [("trace", "evidence/notes/traces/flaky.zip")]
+    assert (traces / "flaky.zip").stat().st_size > 0
+    assert [e.kind for e in after] == ["screenshot"]  # only the one scenario was traced
 
 
 def test_trace_kept_only_when_the_scenario_did_not_pass(
@@ -121,7 +170,9 @@ def test_trace_kept_only_when_the_scenario_did_not_pass(
     adapter.begin("bad")
     create(adapter)
     evidence = adapter.end("bad", "failed")
-    assert [(e.kind, e.path) for e in evidence] == [("trace", "evidence/notes/traces/bad.zip")]
+    assert [(e.kind, e.path) for e in evidence if e.kind == "trace"] == [
+        ("trace", "evidence/notes/traces/bad.zip")
+    ]
     with zipfile.ZipFile(traces / "bad.zip") as archive:
         assert any(name.endswith(".trace") for name in archive.namelist())
 

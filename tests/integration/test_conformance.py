@@ -21,7 +21,7 @@ import yaml
 
 from crmproof import discovery
 from crmproof.credentials import resolve_settings
-from crmproof.results import read_events
+from tests.raw_events import read_events
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTER = ROOT / "examples" / "starter"

@@ -23,6 +23,7 @@ import pytest
 
 from crmproof import discovery
 from crmproof.credentials import resolve_settings
+from crmproof.events import RunStarted, ScenarioDone
 from crmproof.results import read_events
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,7 +43,7 @@ def crmproof(*args: str) -> list[str]:
 def step_events(path: Path) -> int:
     if not path.exists():
         return 0
-    return path.read_bytes().count(b'"event": "step"')
+    return path.read_bytes().count(b'"event":"step"')
 
 
 @pytest.mark.parametrize("kill_after_steps", [1, 5, 11])
@@ -73,9 +74,9 @@ def test_killed_run_keeps_its_steps_and_resumes(
     complete = [line for line in raw[:-1]]
     assert all(json.loads(line) for line in complete)  # every complete line is an event
     before = list(read_events(results))
-    assert sum(e["event"] == "step" for e in before) >= kill_after_steps
-    assert not any(e["event"] == "end" for e in before)
-    finished_before = {e["scenario"] for e in before if e["event"] == "scenario"}
+    assert sum(e.event == "step" for e in before) >= kill_after_steps
+    assert not any(e.event == "end" for e in before)
+    finished_before = {e.scenario for e in before if isinstance(e, ScenarioDone)}
     run_id = results.parent.name
 
     resumed = subprocess.run(
@@ -86,13 +87,14 @@ def test_killed_run_keeps_its_steps_and_resumes(
     )
     assert resumed.returncode == 0, resumed.stderr
     after = list(read_events(results))
-    scenario_events = Counter(e["scenario"] for e in after if e["event"] == "scenario")
-    plan = {s for _, s in after[0]["plan"]}
+    scenario_events = Counter(e.scenario for e in after if isinstance(e, ScenarioDone))
+    assert isinstance(after[0], RunStarted)
+    plan = {s for _, s in after[0].plan}
     assert set(scenario_events) == plan
     assert all(n == 1 for n in scenario_events.values()), scenario_events  # none repeated
     assert finished_before <= set(scenario_events)
-    assert any(e["event"] == "resume" for e in after)
-    assert after[-1]["event"] == "end"
+    assert any(e.event == "resume" for e in after)
+    assert after[-1].event == "end"
 
     adapter = discovery.load("tryton", ROOT / "adapters").adapter()
     adapter.open(resolve_settings(TRYTON_SETTINGS)[0])

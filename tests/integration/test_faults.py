@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 
 from crmproof import discovery, sandbox
-from crmproof.results import read_events
 from tests.faultproxy import FaultProxy
+from tests.raw_events import read_events
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTER = ROOT / "examples" / "starter"
@@ -145,7 +145,7 @@ def test_real_vendor_stopped_mid_run(vendors: dict[str, Any], tmp_path: Path) ->
     try:
         while time.monotonic() < deadline:
             found = list((ws / "reports").glob("2*/results.jsonl"))
-            if found and b'"event": "scenario"' in found[0].read_bytes():
+            if found and b'"event":"scenario"' in found[0].read_bytes():
                 results = found[0]
                 break
             time.sleep(0.05)

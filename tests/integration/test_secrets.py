@@ -4,7 +4,8 @@ Two canary runs of the starter suite on all three vendors, the browser one inclu
 with the sandboxes' real credentials (random,
 unique strings), and one where every credential is replaced by a unique canary, so that
 the vendors refuse them and every error path is taken. After each, every file of the run
-folder (inside archives too) and everything crmproof printed is searched for the secrets.
+folder (inside archives too), every member of its evidence pack (`crmproof pack`) and
+everything crmproof printed is searched for the secrets.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from crmproof.sandbox import read_secrets
+from crmproof.secrets_store import read_secrets
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTER = ROOT / "examples" / "starter"
@@ -71,7 +72,26 @@ def run_starter(tmp: Path, env: dict[str, str], *vendors: str) -> tuple[Path, st
         env={**os.environ, **env},
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    return (reports / "latest").resolve(), proc.stdout + proc.stderr
+    pack = tmp / "evidence.zip"
+    packed = subprocess.run(
+        [
+            *(sys.executable, "-m", "crmproof.cli", "pack", "latest", "-w", str(STARTER)),
+            *("--reports", str(reports), "--out", str(pack)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, **env},
+    )
+    assert packed.returncode == 0, packed.stdout + packed.stderr
+    printed = proc.stdout + proc.stderr + packed.stdout + packed.stderr
+    return (reports / "latest").resolve(), printed
+
+
+def pack_texts(tmp: Path) -> dict[str, bytes]:
+    """Every member of the evidence pack that run_starter wrote."""
+    with zipfile.ZipFile(tmp / "evidence.zip") as archive:
+        return {f"evidence.zip!{n}": archive.read(n) for n in archive.namelist()}
 
 
 @pytest.fixture
@@ -89,7 +109,7 @@ def test_real_credentials_appear_nowhere(vendors: list[str], tmp_path: Path) -> 
     secrets = {k: v for k, v in read_secrets().items() if SECRET_NAME.search(k)}
     assert len(secrets) >= 4  # passwords and tokens of both vendors
     folder, printed = run_starter(tmp_path, {}, *vendors)
-    haystacks = texts_of(folder) | {"crmproof output": printed.encode()}
+    haystacks = texts_of(folder) | pack_texts(tmp_path) | {"crmproof output": printed.encode()}
     traces = [name for name in haystacks if name.endswith(".zip")]
     shots = [name for name in haystacks if name.endswith(".png")]
     assert traces and shots  # the browser vendor's evidence is among what was searched
@@ -103,7 +123,7 @@ def test_canary_credentials_appear_nowhere(vendors: list[str], tmp_path: Path) -
     canaries = {name: f"canary-{name.lower()}-{uuid.uuid4().hex}" for name in names}
     folder, printed = run_starter(tmp_path, canaries, *vendors)
     results = (folder / "results.jsonl").read_text()
-    assert '"status": "error"' in results  # the canaries were refused: error paths taken
-    haystacks = texts_of(folder) | {"crmproof output": printed.encode()}
+    assert '"status":"error"' in results  # the canaries were refused: error paths taken
+    haystacks = texts_of(folder) | pack_texts(tmp_path) | {"crmproof output": printed.encode()}
     assert occurrences(canaries, haystacks) == []
     assert "canary-" not in printed

@@ -6,6 +6,7 @@ what the adapter answers and, where it matters, what Tryton itself then holds.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 from crmproof import discovery
 from crmproof.adapter import Adapter
 from crmproof.protocol import Operation, Outcome, RecordRef
-from crmproof.sandbox import read_secrets
+from crmproof.secrets_store import read_secrets
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -595,3 +596,60 @@ def test_a_rep_reads_invoices_without_their_due_dates(run: Driver, marker: str) 
     (seen,) = run.ok("find", "invoice", where={"account": account["id"]}, actor="rep_a")
     # Tryton lets the Sales group read invoices but not their receivable move lines.
     assert (seen["total"], seen["stage"], seen["due_date"]) == (900, "posted", None)
+
+
+def _raw_tryton(model: str, ids: list[int], fields: list[str]) -> list[dict[str, Any]]:
+    """Read records with a JSON-RPC client of our own: no adapter code in between."""
+    import base64
+
+    import httpx
+
+    s = _settings()
+    url = f"{s['url'].rstrip('/')}/{s['database']}/rpc/"
+    with httpx.Client(timeout=30) as http:
+        login = {
+            "id": 1,
+            "method": "common.db.login",
+            "params": [s["user"], {"password": s["password"]}, "en"],
+        }
+        uid, token = http.post(url, json=login).json()["result"][:2]
+        auth = base64.b64encode(f"{s['user']}:{uid}:{token}".encode()).decode()
+        headers = {"Authorization": f"Session {auth}"}
+        prefs = {"id": 2, "method": "model.res.user.get_preferences", "params": [True, {}]}
+        context = http.post(url, json=prefs, headers=headers).json()["result"]
+        read = {"id": 3, "method": f"model.{model}.read", "params": [ids, fields, context]}
+        answer = http.post(url, json=read, headers=headers).json()
+    assert "error" not in answer, answer
+    return list(answer["result"])
+
+
+def test_a_lead_converts_once_by_its_opportunity_button(run: Driver, marker: str) -> None:
+    """A lead with only a person converts; Tryton itself refuses the button a second time."""
+    lead = run.ok(
+        "create",
+        "lead",
+        data={"name": f"Cooling {marker}", "email": f"sofia.{marker}@relecloud.test"},
+    )
+    opp = run.ok("convert", "lead", id=lead["id"])
+    assert opp["id"] == lead["id"] and opp["stage"] == "qualification"
+    (row,) = _raw_tryton("sale.opportunity", [int(lead["id"])], ["state", "party", "contact"])
+    assert row["state"] == "opportunity"
+    (mechanism,) = _raw_tryton("party.contact_mechanism", [row["contact"]], ["party", "value"])
+    # The prospect named no company, so the person buys as themself.
+    assert row["party"] == mechanism["party"] and mechanism["value"].startswith("sofia.")
+    again = run("convert", "lead", id=lead["id"])
+    assert again.status == "refused" and "opportunity" in (again.message or "")
+    assert _raw_tryton("sale.opportunity", [int(lead["id"])], ["state"])[0]["state"] == (
+        "opportunity"
+    )
+
+
+def test_declared_lacks_cite_the_source_and_are_not_implemented(adapter: Adapter) -> None:
+    declared: dict[str, str] = adapter.not_offered
+    assert "create activity" in declared and "lead.source" in declared
+    for key, reason in declared.items():
+        assert re.search(r"\.(py|cfg):\d", reason), key
+        op, _, rest = key.partition(" ")
+        if rest and "." not in rest and " " not in rest:
+            assert not callable(getattr(adapter, f"{op}_{rest}", None)), key
+    assert set(adapter.channel_limits) >= {"offline", "online"}

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from crmproof import channels, channels_render, render
+from crmproof.events import FORMAT, ResultEvent
 from crmproof.scoring import score
-from tests.unit.test_scoring import SUITE
+from tests.unit.test_scoring import EVENT, SUITE
 
 
 def _events(
     vendors: dict[str, dict[str, Any]], products: dict[str, str] | None = None
-) -> list[dict[str, Any]]:
-    """vendors: name -> {adapter, channel, results: {scenario: (status, effort|None)}}."""
+) -> list[ResultEvent]:
+    """vendors: name -> {adapter, channel, results: {scenario: (status, effort|None)}}.
+
+    Each event is validated by the model the reader uses, so a test cannot pass on events
+    a run would never write."""
     out: list[dict[str, Any]] = [
         {
             "event": "run",
+            "format": FORMAT,
             "at": 1.0,
             "run_id": "r",
             "evaluation": "e",
@@ -31,7 +35,13 @@ def _events(
     ]
     for vendor, spec in vendors.items():
         out.append(
-            {"event": "vendor", "vendor": vendor, "status": "ready", "channel": spec["channel"]}
+            {
+                "event": "vendor",
+                "vendor": vendor,
+                "adapter": spec["adapter"],
+                "status": "ready",
+                "channel": spec["channel"],
+            }
         )
         for scenario, (status, effort) in spec["results"].items():
             out.append(
@@ -40,11 +50,12 @@ def _events(
                     "vendor": vendor,
                     "scenario": scenario,
                     "status": status,
+                    "covers": [],
                     "effort": effort,
                 }
             )
-    out.append({"event": "end", "at": 2.0})
-    return out
+    out.append({"event": "end", "at": 2.0, "run_id": "r"})
+    return [EVENT.validate_python(e) for e in out]
 
 
 def _effort(clicks: int, keys: int) -> dict[str, int]:
@@ -63,7 +74,7 @@ RUN = {
         "results": {
             "A": ("failed", _effort(4, 10)),  # R1 not met: contradicts the API's met
             "B": ("passed", _effort(2, 0)),
-            "C": ("unsupported", _effort(0, 0)),  # R3 unsupported: a gap, not a contradiction
+            "C": ("not offered", _effort(0, 0)),  # R3 not offered: a gap, not a contradiction
         },
     },
     "djangocrm": {
@@ -72,7 +83,7 @@ RUN = {
         "results": {
             "A": ("passed", _effort(7, 21)),
             "B": ("passed", _effort(1, 3)),
-            "C": ("unsupported", None),
+            "C": ("not offered", None),
         },
     },
 }
@@ -98,7 +109,7 @@ def test_disagreements_and_gaps() -> None:
     assert by_req["R1"].contradicts
     assert by_req["R2"].verdicts == {"tryton": "met", "tryton-web": "partly met"}
     assert by_req["R2"].scenarios["tryton-web"] == {"A": "failed", "B": "passed"}
-    assert not by_req["R3"].contradicts  # unsupported through the UI: nothing judged
+    assert not by_req["R3"].contradicts  # not offered through the UI: nothing judged
     assert [d.requirement for d in report.contradictions] == ["R1", "R2"]
 
 
@@ -118,7 +129,9 @@ def test_give_get_pairs_two_browser_products_task_by_task() -> None:
 
 def test_reports_carry_the_channel_section(tmp_path: Path) -> None:
     events = _events(RUN, products={"tryton": "tryton", "tryton-web": "tryton"})
-    (tmp_path / "results.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+    (tmp_path / "results.jsonl").write_text(
+        "".join(e.model_dump_json(exclude_none=True) + "\n" for e in events)
+    )
     render.write_all(tmp_path)
     md = (tmp_path / "scorecard.md").read_text()
     assert "## Channel agreement" in md and "| R1 " in md

@@ -28,3 +28,11 @@ def test_find_count_and_fields_on_every_hit() -> None:
 def test_exists_on_a_missing_record() -> None:
     assert judge(Expectation(exists=False), None).ok
     assert not judge(Expectation(exists=True), None).ok
+
+
+def test_only_means_exactly_these_records() -> None:
+    hits = [{"id": 7, "name": "mine"}, {"id": "9", "name": "someone else's"}]
+    assert judge(Expectation(only=["9", "7"]), hits).ok
+    verdict = judge(Expectation(only=["7"]), hits)
+    assert not verdict.ok
+    assert verdict.message == "expected exactly the records ['7'], got records ['7', '9']"

@@ -6,8 +6,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pydantic import TypeAdapter
+
 from crmproof import render
+from crmproof.events import FORMAT, ResultEvent
 from crmproof.scoring import score, verdict_of
+
+EVENT: TypeAdapter[ResultEvent] = TypeAdapter(ResultEvent)
 
 REQS = [
     {
@@ -64,17 +69,23 @@ SUITE = {
     ],
     "requirements": REQS,
     "scenarios": [
-        {"id": "A", "covers": ["R1", "R2"]},
-        {"id": "B", "covers": ["R2"]},
-        {"id": "C", "covers": ["R3"]},
+        {"id": "A", "title": "a", "file": "a.yaml", "covers": ["R1", "R2"]},
+        {"id": "B", "title": "b", "file": "b.yaml", "covers": ["R2"]},
+        {"id": "C", "title": "c", "file": "c.yaml", "covers": ["R3"]},
     ],
 }
 
 
-def events(statuses: dict[str, dict[str, str]]) -> list[dict[str, Any]]:
+def events(statuses: dict[str, dict[str, str]]) -> list[ResultEvent]:
+    """Events as a run writes them, parsed by the same model the reader uses."""
+    return [EVENT.validate_python(e) for e in raw_events(statuses)]
+
+
+def raw_events(statuses: dict[str, dict[str, str]]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = [
         {
             "event": "run",
+            "format": FORMAT,
             "at": 1.0,
             "run_id": "r",
             "evaluation": "e",
@@ -86,7 +97,15 @@ def events(statuses: dict[str, dict[str, str]]) -> list[dict[str, Any]]:
         }
     ]
     for vendor, per in statuses.items():
-        out.append({"event": "vendor", "vendor": vendor, "status": "ready", "channel": "api"})
+        out.append(
+            {
+                "event": "vendor",
+                "vendor": vendor,
+                "adapter": vendor,
+                "status": "ready",
+                "channel": "api",
+            }
+        )
         for scenario, status in per.items():
             out.append(
                 {
@@ -97,16 +116,19 @@ def events(statuses: dict[str, dict[str, str]]) -> list[dict[str, Any]]:
                     "covers": [],
                 }
             )
-    out.append({"event": "end", "at": 2.0})
+    out.append({"event": "end", "at": 2.0, "run_id": "r"})
     return out
 
 
 def test_verdicts() -> None:
     assert verdict_of(["passed", "passed"]) == ("met", 1.0)
     assert verdict_of(["passed", "failed"]) == ("partly met", 0.5)
-    assert verdict_of(["failed", "unsupported"]) == ("not met", 0.0)
-    assert verdict_of(["unsupported"]) == ("unsupported", 0.0)
+    assert verdict_of(["failed", "not offered"]) == ("not met", 0.0)
+    assert verdict_of(["not offered", "not shown"]) == ("not offered", 0.0)
+    assert verdict_of(["not shown"]) == ("not shown", 0.0)
+    assert verdict_of(["passed", "not offered"]) == ("partly met", 0.5)
     assert verdict_of(["passed", "error"]) == ("untested", 0.0)
+    assert verdict_of(["untested", "failed"]) == ("untested", 0.0)
 
 
 def test_weighted_score_and_disqualification() -> None:
@@ -133,7 +155,7 @@ def test_weighted_score_and_disqualification() -> None:
 
 
 def test_report_rerenders_from_results_alone(tmp_path: Path) -> None:
-    lines = events({"v": {"A": "passed", "B": "error"}})
+    lines = raw_events({"v": {"A": "passed", "B": "error"}})
     (tmp_path / "results.jsonl").write_text(
         "".join(json.dumps(e) + "\n" for e in lines) + '{"event": "step", "torn'
     )
@@ -173,3 +195,26 @@ def test_rank_stability_names_the_weight_that_would_swap_the_top_two() -> None:
         - second.requirements[flip["requirement"]].fraction
     )
     assert abs(lead + flip["change"] * gap) < 0.01
+
+
+def test_claims_stand_beside_the_proof_and_broken_promises_come_first(tmp_path: Path) -> None:
+    lines = raw_events({"v": {"A": "failed", "B": "passed", "C": "passed"}})
+    lines[0]["claims"] = {
+        "v": {
+            "R1": {"fit": "native", "note": "out of the box"},  # A failed: broken
+            "R2": {"fit": "configuration"},  # A failed, B passed: partly met, broken
+            "R3": {"fit": "not-offered"},  # C passed: better than claimed
+        }
+    }
+    (tmp_path / "results.jsonl").write_text("".join(json.dumps(e) + "\n" for e in lines))
+    card = render.write_all(tmp_path)
+    (vendor,) = card.vendors
+    assert vendor.requirements["R1"].promise == "broken"
+    assert vendor.broken_promises == ["R1", "R2"]
+    assert vendor.promises == {"kept": 0, "broken": 2, "unproven": 0, "better than claimed": 1}
+    text = render.terminal(card)
+    assert text.index("BROKE 2 PROMISE(S)") < text.index("DISQUALIFIED") < text.index("R1  ")
+    assert "NOT MET (claimed native: BROKEN)" in text
+    assert "promises kept: 0 of 2 proven (2 broken, 1 met although claimed not offered)" in text
+    assert "claimed native: broken promise" in (tmp_path / "index.html").read_text()
+    assert "Claims against proof" in (tmp_path / "scorecard.md").read_text()

@@ -30,6 +30,7 @@ def test_every_mistake_is_located_with_a_suggestion() -> None:
         "unknown role 'repp' (did you mean 'rep'?)",
         "unknown process step 'L2O-9' (did you mean 'L2O-",
         "warning: requirement 'L2O-2.1' is covered by no scenario",
+        f"{scen}:21:7: warning: this find checks what it finds but not what it must not",
     ]:
         assert expected in found, f"missing: {expected}\n--- got:\n{found}"
 

@@ -13,6 +13,7 @@ import sys
 
 HELLO = {
     "kind": "hello",
+    "protocol": 1,
     "name": "liar",
     "version": "0.0.1",
     "channel": "api",

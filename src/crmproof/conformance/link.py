@@ -19,9 +19,18 @@ from pydantic import ValidationError
 from pydantic_core import PydanticSerializationError
 
 from crmproof.adapter import Adapter
-from crmproof.check_data import non_json
+from crmproof.conformance.data import non_json
 from crmproof.external import ExternalAdapter, ProtocolError, parse_message
-from crmproof.protocol import Capabilities, Ended, Hello, Message, Opened, Operation, Outcome
+from crmproof.protocol import (
+    Capabilities,
+    Ended,
+    Hello,
+    Message,
+    Opened,
+    Operation,
+    Outcome,
+    kind_of,
+)
 
 M = TypeVar("M", bound=Message)
 
@@ -31,10 +40,10 @@ def roundtrip(message: M) -> M:
     try:
         line = message.model_dump_json()
     except (PydanticSerializationError, ValueError, TypeError) as exc:
-        raise ProtocolError(f"{message.kind} cannot be written as JSON: {exc}") from None
+        raise ProtocolError(f"{kind_of(message)} cannot be written as JSON: {exc}") from None
     parsed = parse_message(line)
     if not isinstance(parsed, type(message)):
-        raise ProtocolError(f"a {message.kind} message read back as {parsed.kind}")
+        raise ProtocolError(f"a {kind_of(message)} message read back as {kind_of(parsed)}")
     return parsed
 
 
@@ -64,7 +73,7 @@ class Link:
         odd = non_json(message.model_dump())
         if odd:
             self.notes.append(
-                f"{message.kind} holds values that are not plain JSON: {', '.join(odd[:5])}; "
+                f"{kind_of(message)} holds values that are not plain JSON: {', '.join(odd[:5])}; "
                 "over the protocol they arrive as strings, so verdicts would differ"
             )
         return parsed
@@ -89,7 +98,7 @@ class Link:
         """
         try:
             version = self.adapter.open(settings)
-            capabilities = self.adapter.capabilities()
+            capabilities = self.adapter.declared()
         except ProtocolError:
             raise
         except Exception as exc:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
-from crmproof.check_kit import Finding
-from crmproof.conformance import Report
+from crmproof.conformance.kit import Finding
+from crmproof.conformance.session import Report
 
 LABELS = {
     "pass": "pass",

@@ -1,6 +1,6 @@
 """The conformance kit's workbench: talking to the adapter, making records, cleaning up.
 
-The checks (`check_kit`) need records to work on. A record is made from a canonical
+The checks (`kit`) need records to work on. A record is made from a canonical
 fixture by `create`, or, for an entity the adapter cannot create directly, by the
 operation that makes one (`convert` a lead, `invoice` an order), after its prerequisites
 (an account with a person at it, a product for the lines). Everything an operation
@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from crmproof import vocabulary
-from crmproof.check_data import PREREQUISITE, fixture, record_problems
-from crmproof.check_link import Link
+from crmproof.conformance.data import PREREQUISITE, fixture, record_problems
+from crmproof.conformance.link import Link
 from crmproof.external import ProtocolError
 from crmproof.protocol import Capabilities, EntitySupport, Operation, Outcome, RecordRef
 
@@ -29,7 +29,6 @@ PRODUCERS = {
     "order": ("convert", "opportunity"),
     "invoice": ("invoice", "order"),
 }
-CONVERTS_TO = {"lead": "opportunity", "opportunity": "order"}
 
 
 @dataclass
@@ -202,7 +201,7 @@ class Bench:
         if made is None:
             return None
         source_id = str(made[0]["id"])
-        to = CONVERTS_TO.get(source)
+        to = vocabulary.CONVERSIONS.get(source)
         outcome = self.perform(op=op, entity=source, id=source_id, to=to)
         if (
             outcome.status == "refused"

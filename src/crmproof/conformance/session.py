@@ -3,7 +3,7 @@
 The target is whatever a vendor has at hand: a vendor of crmproof.yaml (its adapter or
 command, and its settings), an adapter by name (settings borrowed from the vendor that
 uses it), or any command line speaking the protocol (`--settings-from VENDOR` lends it
-settings). The kit (`check_kit`) then runs against the real vendor and sorts every finding
+settings). The kit (`kit`) then runs against the real vendor and sorts every finding
 into an adapter bug, a vendor gap, or a pass, so the vendor fixes the former before the
 evaluation and the team reads the latter as a product fact. Only adapter bugs fail it.
 """
@@ -22,17 +22,18 @@ from typing import Any
 from crmproof import discovery
 from crmproof import workspace as workspaces
 from crmproof.adapter import Adapter
-from crmproof.check_data import new_marker
-from crmproof.check_kit import Finding, Kit, capability_problems
-from crmproof.check_link import Link
+from crmproof.conformance.data import new_marker
+from crmproof.conformance.kit import Finding, Kit, capability_problems
+from crmproof.conformance.link import Link
 from crmproof.credentials import MissingCredential, resolve_settings
 from crmproof.diagnostics import did_you_mean
+from crmproof.errors import AdapterLoadError, UsageError
 from crmproof.external import ExternalAdapter, ProtocolError
 from crmproof.models import Evaluation
 from crmproof.yamlsource import load_documents
 
 
-class TargetError(Exception):
+class TargetError(UsageError):
     """The target names nothing checkable, or its settings cannot be resolved."""
 
 
@@ -136,7 +137,7 @@ def _instantiate(target: Target) -> Adapter:
     try:
         package = discovery.load(target.adapter, target.adapters_dir)
         return package.adapter()
-    except discovery.AdapterLoadError as exc:
+    except AdapterLoadError as exc:
         raise ProtocolError(str(exc)) from None
     except Exception as exc:
         raise ProtocolError(

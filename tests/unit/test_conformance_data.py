@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from crmproof.adapter import Adapter
-from crmproof.check_data import (
+from crmproof.conformance.data import (
     differences,
     find_key,
     fixture,
@@ -14,8 +14,8 @@ from crmproof.check_data import (
     record_problems,
     update_field,
 )
-from crmproof.check_kit import capability_problems
-from crmproof.check_link import Link
+from crmproof.conformance.kit import capability_problems
+from crmproof.conformance.link import Link
 from crmproof.protocol import Capabilities, EntitySupport, Operation
 
 
@@ -114,3 +114,15 @@ def test_in_process_outcomes_are_seen_as_they_would_arrive_over_the_protocol() -
     assert outcome.record == {"id": "9", "total": "1500.00"}  # what a runner over stdio sees
     # The Adapter base already turns records into plain JSON, so there is nothing to flag.
     assert link.take_notes() == []
+
+
+def test_declarations_of_what_is_lacking_must_name_the_vocabulary() -> None:
+    caps = Capabilities(
+        not_offered={"creat activity": "typo", "lead.source": "", "advance case to gone": "x"},
+        channel_limits={"offline": "an API has no connection to lose"},
+    )
+    assert capability_problems(caps) == [
+        "not_offered 'creat activity': no operation 'creat'",
+        "not_offered 'lead.source': give the reason (cite the product)",
+        "not_offered 'advance case to gone': no case stage 'gone'",
+    ]

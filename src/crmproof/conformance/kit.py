@@ -16,12 +16,13 @@ the outcome says so in `kept`); or `skipped` (an earlier check left nothing to t
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
 from crmproof import vocabulary
-from crmproof.check_bench import CONVERTS_TO, Bench, Finding, Verdict
-from crmproof.check_data import (
+from crmproof.conformance.bench import Bench, Finding, Verdict
+from crmproof.conformance.data import (
     MARK,
     NAME_FIELDS,
     differences,
@@ -44,7 +45,7 @@ def applicable(entity: str) -> list[str]:
     ops = ["create", "get", "update", "delete", "find"]
     if vocabulary.ENTITIES[entity].stages:
         ops.append("advance")
-    if entity in CONVERTS_TO:
+    if entity in vocabulary.CONVERSIONS:
         ops.append("convert")
     if entity == "order":
         ops.append("invoice")
@@ -73,7 +74,52 @@ def capability_problems(caps: Capabilities) -> list[str]:
     for op in caps.operations:
         if op not in vocabulary.SESSION_OPERATIONS:
             problems.append(f"unknown session operation {op!r}")
+    for kind, declared in (
+        ("not_offered", caps.not_offered),
+        ("channel_limits", caps.channel_limits),
+    ):
+        for key, reason in declared.items():
+            problem = declaration_problem(key)
+            if problem:
+                problems.append(f"{kind} {key!r}: {problem}")
+            elif not reason.strip():
+                problems.append(f"{kind} {key!r}: give the reason (cite the product)")
     return problems
+
+
+# What a channel may be unable to exercise besides session operations.
+CHANNEL_WORDS = frozenset({"effort"})
+
+
+def declaration_problem(key: str) -> str | None:
+    """Why a not_offered / channel_limits key names nothing of the vocabulary, if it does.
+
+    Keys: 'offline' (a session operation), 'effort' (effort counting), 'create activity',
+    'lead.source', 'activity.kind=call' (one value of a field), 'create lead.source',
+    'advance opportunity to negotiation'.
+    """
+    words = key.split(" ")
+    if len(words) == 1 and "." not in key:
+        known = key in vocabulary.SESSION_OPERATIONS or key in CHANNEL_WORDS
+        return None if known else f"no operation {key!r}"
+    if len(words) == 1:
+        entity, _, field = key.partition(".")
+        field = field.partition("=")[0]  # 'activity.kind=call': one value of a field
+        if entity not in vocabulary.ENTITIES:
+            return f"no entity {entity!r}"
+        return None if field in vocabulary.ENTITIES[entity].fields else f"no field {key!r}"
+    op, target = words[0], words[1]
+    if op not in vocabulary.ENTITY_OPERATIONS:
+        return f"no operation {op!r}"
+    entity, _, field = target.partition(".")
+    if entity not in vocabulary.ENTITIES:
+        return f"no entity {entity!r}"
+    if field and field not in vocabulary.ENTITIES[entity].fields:
+        return f"no field {target!r}"
+    if len(words) == 4 and words[2] == "to":
+        stages = vocabulary.ENTITIES[entity].stages
+        return None if words[3] in stages else f"no {entity} stage {words[3]!r}"
+    return None if len(words) == 2 else f"not a declaration key: {key!r}"
 
 
 class Kit(Bench):
@@ -82,7 +128,7 @@ class Kit(Bench):
     def run(self) -> None:
         for entity in vocabulary.ENTITIES:
             if entity in self.caps.entities:
-                self.group(entity, lambda e=entity: self.entity_checks(e))
+                self.group(entity, functools.partial(self.entity_checks, entity))
         if self.caps.operations or self.caps.actors:
             self.group("session", self.session_checks)
         self.group("undeclared", self.undeclared_checks)
@@ -303,7 +349,7 @@ class Kit(Bench):
 
     def check_produce_from(self, source: str, op: str) -> None:
         """`convert` a lead or opportunity, `invoice` an order: a canonical record back."""
-        target = CONVERTS_TO.get(source) if op == "convert" else "invoice"
+        target = vocabulary.CONVERSIONS.get(source) if op == "convert" else "invoice"
         if target is None:
             return
         made = self.fresh(source, source, op)
@@ -312,7 +358,9 @@ class Kit(Bench):
             return
         source_id = str(made[0]["id"])
         check = f"{op} to {target}" if op == "convert" else op
-        outcome = self.perform(op=op, entity=source, id=source_id, to=CONVERTS_TO.get(source))
+        outcome = self.perform(
+            op=op, entity=source, id=source_id, to=vocabulary.CONVERSIONS.get(source)
+        )
         if (
             op == "invoice"
             and outcome.status == "refused"
@@ -373,16 +421,26 @@ class Kit(Bench):
                 if op == "advance":
                     fields["to"] = known.stages[0]
                 if op == "convert":
-                    fields["to"] = CONVERTS_TO[entity]
+                    fields["to"] = vocabulary.CONVERSIONS[entity]
                 self.expect_unsupported(f"{op} {entity}", self.perform(**fields), entity)
         for op in vocabulary.SESSION_OPERATIONS:
             if op not in self.caps.operations:
                 actor = f"{MARK}-actor" if op == "login" else None
                 self.expect_unsupported(op, self.perform(op=op, actor=actor), None)
 
+    def _declared_gap(self, what: str) -> str:
+        """What the scorecard will say of an undeclared operation, from the declarations."""
+        if what in self.caps.channel_limits:
+            return f"untested (channel): {self.caps.channel_limits[what]}"
+        if what in self.caps.not_offered:
+            return f"not offered: {self.caps.not_offered[what]}"
+        return "not shown: no not_offered declaration says why the product lacks it"
+
     def expect_unsupported(self, what: str, outcome: Outcome, entity: str | None) -> None:
+        declared = what in self.caps.not_offered or what in self.caps.channel_limits
         if outcome.status == "unsupported":
-            self.add("undeclared", what, "lacks", outcome.message or "")
+            detail = "; ".join(m for m in (outcome.message, self._declared_gap(what)) if m)
+            self.add("undeclared", what, "lacks", detail)
         elif outcome.status == "refused":
             self.add(
                 "undeclared",
@@ -404,7 +462,10 @@ class Kit(Bench):
                 "undeclared",
                 what,
                 "broken",
-                "answered ok to an operation the adapter does not declare: declare it, "
+                f"declared lacking ({self._declared_gap(what)}), yet the call succeeded: "
+                "the declaration contradicts the adapter"
+                if declared
+                else "answered ok to an operation the adapter does not declare: declare it, "
                 "or answer unsupported",
             )
         else:

@@ -1,0 +1,128 @@
+"""`crmproof validate` at scale: 10,000 generated scenarios, time and peak memory.
+
+The workspace is generated from the reference scenarios, each copied with a new id, in a
+temporary folder. Two figures:
+
+- the ratio against a baseline in this same process: the whole load + checks with
+  libyaml's C loader against PyYAML's pure-Python loader, interleaved, repeated, min and
+  median (on --ratio-scenarios scenarios, since the baseline is slow);
+- the absolute cost of `crmproof validate` on --scenarios scenarios, each run in a fresh
+  subprocess: wall time, CPU time (user + system; the honest figure on a shared machine)
+  and peak resident memory from resource.getrusage. The issue's target is 1.5 s, 150 MiB.
+
+    .venv/bin/python bench/validate_scale.py [--scenarios 10000] [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def generate(folder: Path, count: int) -> Path:
+    """A workspace of `count` scenarios: the reference ones again and again, new ids."""
+    folder.mkdir(parents=True)
+    shutil.copy(ROOT / "crmproof.yaml", folder / "crmproof.yaml")
+    shutil.copytree(ROOT / "requirements", folder / "requirements")
+    (folder / "adapters").symlink_to(ROOT / "adapters")
+    texts = [p.read_text() for p in sorted((ROOT / "scenarios").rglob("*.yaml"))]
+    (folder / "scenarios").mkdir()
+    for i in range(count):
+        text = re.sub(
+            r"^id: (\S+)", rf"id: \g<1>-{i:05d}", texts[i % len(texts)], count=1, flags=re.M
+        )
+        (folder / "scenarios" / f"s{i:05d}.yaml").write_text(text)
+    return folder
+
+
+def in_process(ws: Path, loader: type) -> float:
+    from crmproof import validate, workspace, yamlsource
+
+    kept = yamlsource.LOADER
+    yamlsource.LOADER = loader
+    try:
+        started = time.perf_counter()
+        suite = workspace.load(ws)
+        validate.check(suite)
+        elapsed = time.perf_counter() - started
+    finally:
+        yamlsource.LOADER = kept
+    assert not suite.errors, suite.errors[:3]
+    return elapsed
+
+
+def ratio(ws: Path, repeat: int) -> None:
+    from crmproof import yamlsource
+
+    fast, slow = yamlsource.LOADER, yaml.SafeLoader
+    times: dict[str, list[float]] = {"c": [], "python": []}
+    in_process(ws, fast)  # warm imports and caches
+    for i in range(repeat):
+        order = [("c", fast), ("python", slow)]
+        for name, loader in order if i % 2 == 0 else reversed(order):
+            times[name].append(in_process(ws, loader))
+    c, py = times["c"], times["python"]
+    print(
+        f"in process, load + checks, {repeat} interleaved runs: "
+        f"C loader min {min(c):.3f}s median {statistics.median(c):.3f}s; "
+        f"pure-Python loader min {min(py):.3f}s median {statistics.median(py):.3f}s"
+    )
+    print(
+        f"ratio C / pure-Python: min {min(c) / min(py):.3f}x, "
+        f"median {statistics.median(c) / statistics.median(py):.3f}x"
+    )
+
+
+def absolute(ws: Path, count: int, repeat: int) -> None:
+    """Fresh processes: imports included, as a user pays them."""
+    walls, cpus = [], []
+    for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-m", "crmproof.cli", "validate", "-w", str(ws)],
+            capture_output=True,
+            text=True,
+        )
+        walls.append(time.perf_counter() - started)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
+        if done.returncode != 0 or f"{count} scenario" not in done.stderr:
+            raise SystemExit(f"validate failed:\n{done.stderr[-2000:]}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(
+        f"`crmproof validate` of {count} scenarios, {repeat} fresh processes: "
+        f"wall min {min(walls):.2f}s median {statistics.median(walls):.2f}s; "
+        f"CPU min {min(cpus):.2f}s median {statistics.median(cpus):.2f}s; "
+        f"peak RSS {peak:.0f} MiB (target: 1.5 s, 150 MiB)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--scenarios", type=int, default=10_000)
+    parser.add_argument("--ratio-scenarios", type=int, default=1_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        small = generate(Path(tmp) / "small", args.ratio_scenarios)
+        ratio(small, args.repeat)
+        absolute(ROOT / "examples" / "starter", 5, args.repeat)  # the floor: imports, start-up
+        big = generate(Path(tmp) / "big", args.scenarios)
+        absolute(big, args.scenarios, args.repeat)
+
+
+if __name__ == "__main__":
+    main()
