@@ -15,10 +15,11 @@ fields through the same user's JSON-RPC session (api.py), which is what the form
 
 Not claimed, though the API adapter claims them, because this adapter does not (yet) drive
 the widgets they need: a lead's person and company (the API adapter makes parties for
-them), an account's city, payment term and parent, contact titles, products, creating and
-updating orders (a sale's lines are an editable list of products), deleting invoices, and
-paying invoices (the Pay wizard). A scenario that needs them is `unsupported` here: a claim
-about this adapter, which the channel-agreement report shows as a disagreement to explain.
+them), an account's city, payment term and parent, products, creating and updating orders
+(a sale's lines are a list of products), deleting invoices, and paying invoices (the Pay
+wizard). A scenario that needs them is `not shown` here: nothing is said of the product,
+and the channel-agreement report lists it as a gap, not a disagreement. What Tryton itself
+lacks (a contact's title, activities) is declared as the API adapter declares it.
 """
 
 from __future__ import annotations
@@ -41,7 +42,10 @@ CONTACT_CATEGORY = "Contact"
 CASE_TYPE = "Sale"
 MECHANISMS = {"email": "Email", "phone": "Phone", "website": "Website"}
 ACCOUNT_FIELDS = {"name", *MECHANISMS}
-CONTACT_FIELDS = {"name", "email", "phone"}
+CONTACT_FIELDS = {"name", "email", "phone", "account"}
+# A contact works for its account: a relation of this type (module party_relationship),
+# on the party form's Relations page.
+WORKS_FOR = "Works for"
 LEAD_FIELDS = {"name", "account", "amount", "stage"}
 OPPORTUNITY_FIELDS = {"name", "account", "amount", "description", "stage", "lost_reason"}
 CASE_FIELDS = {"subject", "account", "description", "stage"}
@@ -64,6 +68,8 @@ class TrytonWebAdapter(SaoUi):
     name: ClassVar[str] = "tryton-web"
     version: ClassVar[str] = "0.1.0"
     default_actor: ClassVar[str | None] = "admin"
+    # What Tryton lacks is the same through any client: the API adapter's citations.
+    not_offered: ClassVar[dict[str, str]] = dict(TrytonApi.not_offered)
 
     def __init__(self) -> None:
         super().__init__()
@@ -232,6 +238,8 @@ class TrytonWebAdapter(SaoUi):
                 self.add_mechanism(kind, str(data[field]))
         if entity == "contact":
             self.add_category(CONTACT_CATEGORY)
+            if data.get("account"):
+                self._works_for(data["account"])
         party_id = self.save(entity)
         self.step.created_record(entity, party_id)
         return self.read(entity, party_id)
@@ -249,8 +257,19 @@ class TrytonWebAdapter(SaoUi):
                     self.change_mechanism(str(current[field]), data[field])
                 elif data[field]:
                     self.add_mechanism(kind, str(data[field]))
+        if "account" in data and str(data["account"] or "") != str(current.get("account") or ""):
+            if current.get("account"):
+                self.show_page("Relations")
+                self.remove_row("Relations", self.name_of("account", current["account"]))
+            if data["account"]:
+                self._works_for(data["account"])
         self.save(entity)
         return self.read(entity, op.id)
+
+    def _works_for(self, account: Any) -> None:
+        """Link a contact to its account: a "Works for" row on the Relations page."""
+        self.show_page("Relations")
+        self.add_row("Relations", links={"type": WORKS_FOR, "to": self.name_of("account", account)})
 
     # -- lead and opportunity: sale.opportunity -----------------------------------------
 
@@ -403,20 +422,52 @@ class TrytonWebAdapter(SaoUi):
         raise Refused(f"the opportunity did not reach {stage}")
 
     def _finish_sales(self, opp_id: Any, target: str) -> None:
-        """A converted opportunity is won by confirming its sales, lost by cancelling them."""
-        sales = self.api.search_read(SALE, [["opportunity", "=", int(opp_id)]], ["state", "lines"])
-        for sale in sales:
+        """A converted opportunity is won by confirming its sales, lost by cancelling them.
+
+        Its sales are the opportunity's `sales`, the sales whose origin is it
+        (trytond/modules/sale_opportunity/opportunity.py:112, One2Many('sale.sale',
+        'origin')); Tryton marks it won or lost from their states (is_won, is_lost,
+        opportunity.py:480-491).
+        """
+        for sale_id in self._sales_of(opp_id):
+            sale = self.api.search_read(SALE, [["id", "=", sale_id]], ["state", "lines"])[0]
             if sale["state"] not in ("draft", "quotation"):
                 continue
             if target == "lost":
-                self._advance_sale(sale["id"], "cancelled")
+                self._advance_sale(sale_id, "cancelled")
             else:
-                if not sale["lines"]:
-                    raise Unsupported(
-                        "tryton-web cannot add sale lines in sao: give the sale its lines "
-                        "before winning the opportunity"
-                    )
-                self._advance_sale(sale["id"], "confirmed")
+                if not sale["lines"] and sale["state"] == "draft":
+                    self._fill_empty_sale(opp_id, sale_id)
+                self._advance_sale(sale_id, "confirmed")
+
+    def _sales_of(self, opp_id: Any) -> list[int]:
+        rows = self.api.search_read(OPPORTUNITY, [["id", "=", int(opp_id)]], ["sales"])
+        if not rows:
+            raise Refused(f"no opportunity with id {opp_id}", "not_found")
+        return [int(s) for s in rows[0]["sales"]]
+
+    def _fill_empty_sale(self, opp_id: Any, sale_id: int) -> None:
+        """Give the opportunity's empty sale one line for its amount, in the sale's form.
+
+        Tryton quotes no sale without lines. A canonical opportunity has an amount, not
+        lines, so the salesperson types what the API adapter writes: one line, the
+        opportunity's name, quantity 1 at its amount (the sale line's form: New in Lines).
+        """
+        opp = self.api.search_read(
+            OPPORTUNITY, [["id", "=", int(opp_id)]], ["description", "amount"]
+        )[0]
+        if not opp["amount"]:
+            raise Refused(
+                "Tryton wins an opportunity by confirming its sale, and a sale needs lines: "
+                "give the opportunity an amount or its order lines"
+            )
+        self.open_model(SALE, sale_id)
+        self.add_row(
+            "Lines",
+            {"quantity": 1, "unit_price": _amount(opp["amount"])},
+            {"description": opp["description"] or f"Opportunity {opp_id}"},
+        )
+        self.save("order")
 
     def _delete_opportunity(self, op: Operation, entity: str) -> dict[str, Any]:
         state = self.state_of(OPPORTUNITY, op.id, entity)
@@ -430,7 +481,7 @@ class TrytonWebAdapter(SaoUi):
             self.press("lead", entity)
         if state != "cancelled":
             self.press("cancel", entity)
-        self.delete_current(entity)
+        self._delete_current(entity)
         return {"id": str(op.id)}
 
     # -- orders and invoices ---------------------------------------------------------------
@@ -472,7 +523,7 @@ class TrytonWebAdapter(SaoUi):
         self.open_model(SALE, op.id)
         if state != "cancelled":
             self.press("cancel", "order")
-        self.delete_current("order")
+        self._delete_current("order")
         return {"id": str(op.id)}
 
     def _advance_sale(self, sale_id: Any, stage: str) -> None:
@@ -567,7 +618,7 @@ class TrytonWebAdapter(SaoUi):
         self.open_model(COMPLAINT, op.id)
         if state != "draft":
             self.press("draft", "case")
-        self.delete_current("case")
+        self._delete_current("case")
         return {"id": str(op.id)}
 
     def _fill_case(self, data: dict[str, Any]) -> None:
@@ -590,7 +641,7 @@ class TrytonWebAdapter(SaoUi):
 
     def _delete(self, op: Operation, model: str, entity: str) -> dict[str, Any]:
         self.open_model(model, op.id)
-        self.delete_current(entity)
+        self._delete_current(entity)
         return {"id": str(op.id)}
 
     def _find(
@@ -606,6 +657,13 @@ class TrytonWebAdapter(SaoUi):
             text = f'{label}: "{value}"' if label else value
         ids = self.search_list(model, text)
         return self.matching(entity, ids, dict(op.where))
+
+
+def _amount(value: Any) -> str:
+    """An amount as a user types it (JSON-RPC gives a Decimal as {__class__, decimal})."""
+    if isinstance(value, dict):
+        return str(value.get("decimal"))
+    return str(value)
 
 
 def _blank_is_none(record: dict[str, Any]) -> dict[str, Any]:

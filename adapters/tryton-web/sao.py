@@ -239,12 +239,13 @@ class SaoUi(BrowserAdapter):
             raise VendorError(f"sao did not show the saved {what}'s id")
         return record_id
 
-    def field(self, name: str, tag: str = "input") -> str:
-        return f"{TAB} .form {tag}[name='{name}']:visible"
+    def field(self, name: str, tag: str = "input", scope: str = TAB) -> str:
+        """A field of the current tab's form, or of the form in a dialog (`scope`)."""
+        return f"{scope} .form {tag}[name='{name}']:visible"
 
-    def type_in(self, name: str, value: Any) -> None:
+    def type_in(self, name: str, value: Any, scope: str = TAB) -> None:
         """Type into a text, number or date field, then leave it (Tab) so sao takes it."""
-        selector = self.field(name)
+        selector = self.field(name, scope=scope)
         text = "" if value is None else str(value)
         if (self.page.input_value(selector) or "") == text:
             return
@@ -255,9 +256,9 @@ class SaoUi(BrowserAdapter):
         self.step.add_effort(keystrokes=1)
         self.settle()
 
-    def write_text(self, name: str, value: Any) -> None:
+    def write_text(self, name: str, value: Any, scope: str = TAB) -> None:
         """A multi-line text field (a description, a comment)."""
-        selector = self.field(name, "textarea")
+        selector = self.field(name, "textarea", scope)
         text = "" if value is None else str(value)
         if (self.page.input_value(selector) or "") == text:
             return
@@ -266,21 +267,21 @@ class SaoUi(BrowserAdapter):
         self.step.add_effort(keystrokes=1)
         self.settle()
 
-    def pick(self, name: str, text: str) -> None:
+    def pick(self, name: str, text: str, scope: str = TAB) -> None:
         """Choose a linked record (Many2One) by typing its name, as a user would.
 
         sao looks the text up when the field is left: one match is taken at once, several
         open a search dialog, whose first row the adapter picks only if its name is the
         text exactly.
         """
-        selector = self.field(name)
+        selector = self.field(name, scope=scope)
         if (self.page.input_value(selector) or "") == text:
             return
         self.fill(selector, text)
         self.page.press(selector, "Tab")
         self.step.add_effort(keystrokes=1)
         self.settle()
-        search = f"{SHOWN_DIALOG}:has(.treeview)"
+        search = f"{SHOWN_DIALOG}:has(.treeview):not(:has(.form))"
         if self.page.query_selector(search) is not None:
             rows = self.page.query_selector_all(f"{search} .treeview tbody tr")
             for row in rows:
@@ -329,7 +330,7 @@ class SaoUi(BrowserAdapter):
         self.click(f"{TAB} nav.toolbar .dropdown.navbar-left > a")
         self.click(f"{TAB} a#{item}")
 
-    def delete_current(self, what: str) -> None:
+    def _delete_current(self, what: str) -> None:
         """Delete the record in the form: the tab menu's Delete, then "Yes, I'm sure"."""
         self.menu("delete_")
         self.settle()
@@ -398,6 +399,50 @@ class SaoUi(BrowserAdapter):
         self.fill(row_value, str(new))
         self.page.press(row_value, "Tab")
         self.step.add_effort(keystrokes=1)
+        self.settle()
+
+    def show_page(self, title: str) -> None:
+        """Bring a page of the form's notebook (its tabs: General, Relations ...) to view."""
+        tab = f"{TAB} .form .nav-tabs a[role=tab]:text-is({title!r}) >> nth=0"
+        if self.page.query_selector(tab) is None:
+            raise Refused(f"sao shows {self.actor} no {title} page in this form")
+        if self.page.eval_on_selector(tab, "a => a.parentElement.classList.contains('active')"):
+            return
+        self.click(tab)
+        self.settle()
+
+    def add_row(
+        self,
+        label: str,
+        texts: dict[str, Any] | None = None,
+        lines: dict[str, Any] | None = None,
+        links: dict[str, str] | None = None,
+    ) -> None:
+        """A new row in the list titled `label` whose rows are edited in their own form:
+        New opens it in a dialog; fill its fields (`texts` in inputs, `lines` in
+        multi-line texts, `links` picked by name) and Add, as a user would."""
+        box = self.subform(label)
+        self.click(f"{box} >> button[title='New']")
+        dialog = f"{SHOWN_DIALOG}:has(.form)"
+        self.page.wait_for_selector(f"{dialog} .modal-footer button#save")
+        self.settle()  # the new row's defaults arrive after its form is drawn
+        for name, text in (links or {}).items():
+            self.pick(name, text, scope=dialog)
+        for name, value in (texts or {}).items():
+            self.type_in(name, value, scope=dialog)
+        for name, value in (lines or {}).items():
+            self.write_text(name, value, scope=dialog)
+        self.click(f"{dialog} .modal-footer button#save")
+        self.page.wait_for_selector(dialog, state="detached")
+        self.settle()
+        self.raise_refusal(f"the new row of {label}")
+
+    def remove_row(self, label: str, text: str) -> None:
+        """Remove the row holding `text` from the list titled `label`: select it, Delete."""
+        box = self.subform(label)
+        self.click(f"{box} >> tbody tr:has-text({text!r}) >> nth=0")
+        self.settle()
+        self.click(f"{box} >> button[title='Delete']")
         self.settle()
 
     def add_category(self, name: str) -> None:

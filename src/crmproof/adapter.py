@@ -205,7 +205,8 @@ class Adapter(ABC):
         """The capabilities with what the product lacks and the channel cannot do.
 
         An API channel has no connection to lose, so unless an adapter says otherwise,
-        going offline is a limit of its channel, never a gap of the product.
+        going offline is a limit of its channel, never a gap of the product; nor has it a
+        user's clicks to count, so an effort budget is untested through it.
         """
         caps = self.capabilities()
         limits = dict(self.channel_limits)
@@ -213,6 +214,9 @@ class Adapter(ABC):
             for op in ("offline", "online"):
                 if op not in caps.operations:
                     limits.setdefault(op, "an API has no connection to lose")
+            limits.setdefault(
+                "effort", "an API client makes no clicks or keystrokes; effort is counted in a UI"
+            )
         return caps.model_copy(
             update={
                 "not_offered": {**self.not_offered, **caps.not_offered},

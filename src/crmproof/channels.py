@@ -37,6 +37,7 @@ __all__ = [
     "GiveGetRow",
     "analyse",
     "declared_products",
+    "effort_scenarios",
     "products",
 ]
 
@@ -165,33 +166,55 @@ def browser_pair(card: Scorecard, groups: Mapping[str, list[str]]) -> tuple[str,
     return None
 
 
-def give_get(card: Scorecard, left: str, right: str) -> list[GiveGetRow]:
-    """The scenarios both vendors ran with effort counted, in the plan's order."""
+def effort_scenarios(events: Iterable[ResultEvent]) -> list[str]:
+    """The scenarios tagged `effort` in the run's suite: give/get lists each of them, even
+    where a vendor could not do it (its status says why)."""
+    for event in events:
+        if isinstance(event, RunStarted):
+            return [s.id for s in event.suite.scenarios if "effort" in s.tags]
+    return []
+
+
+def _counts(effort: Mapping[str, int] | None) -> dict[str, int]:
+    return {k: int((effort or {}).get(k, 0)) for k in EFFORT_KEYS}
+
+
+def give_get(
+    card: Scorecard, left: str, right: str, tagged: Iterable[str] = ()
+) -> list[GiveGetRow]:
+    """The scenarios both vendors ran with effort counted, and every effort scenario
+    either ran, in the plan's order."""
     vendors = _by_name(card)
     a, b = vendors[left], vendors[right]
+    wanted = set(tagged)
     rows = []
-    for sid, result in a.scenarios.items():
-        other = b.scenarios.get(sid)
-        if other is None or not result.effort or not other.effort:
+    for sid in dict.fromkeys([*a.scenarios, *b.scenarios]):
+        mine, other = a.scenarios.get(sid), b.scenarios.get(sid)
+        counted = bool(mine and mine.effort) and bool(other and other.effort)
+        if not counted and sid not in wanted:
             continue
         rows.append(
             GiveGetRow(
                 scenario=sid,
-                left={k: int(result.effort.get(k, 0)) for k in EFFORT_KEYS},
-                right={k: int(other.effort.get(k, 0)) for k in EFFORT_KEYS},
-                left_status=result.status,
-                right_status=other.status,
+                left=_counts(mine.effort if mine else None),
+                right=_counts(other.effort if other else None),
+                left_status=mine.status if mine else "not run",
+                right_status=other.status if other else "not run",
             )
         )
     return rows
 
 
-def analyse(card: Scorecard, declared: Mapping[str, str] | None = None) -> ChannelReport:
+def analyse(
+    card: Scorecard, declared: Mapping[str, str] | None = None, tagged: Iterable[str] = ()
+) -> ChannelReport:
+    """`declared`: each entry's product (`declared_products`); `tagged`: the effort
+    scenarios (`effort_scenarios`)."""
     groups = products(card, declared)
     pair = browser_pair(card, groups)
     return ChannelReport(
         products={p: names for p, names in groups.items() if len(names) > 1},
         disagreements=disagreements(card, groups),
-        give_get=give_get(card, *pair) if pair else [],
+        give_get=give_get(card, *pair, tagged) if pair else [],
         give_get_pair=pair,
     )

@@ -27,6 +27,11 @@ def _effort(effort: dict[str, int]) -> str:
     return "/".join(str(effort.get(k, 0)) for k in EFFORT_KEYS)
 
 
+def _side(status: str, effort: dict[str, int]) -> str:
+    """A vendor's status, with its effort when it counted any."""
+    return f"{status} {_effort(effort)}" if any(effort.values()) else status
+
+
 def _verdicts(d: Disagreement) -> str:
     return ", ".join(f"{v}: {verdict}" for v, verdict in d.verdicts.items())
 
@@ -43,8 +48,8 @@ def _give_get_rows(report: ChannelReport) -> list[list[str]]:
     return [
         [
             row.scenario,
-            f"{row.left_status} {_effort(row.left)}",
-            f"{row.right_status} {_effort(row.right)}",
+            _side(row.left_status, row.left),
+            _side(row.right_status, row.right),
             _ratio(row),
         ]
         for row in report.give_get

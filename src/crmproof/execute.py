@@ -36,7 +36,7 @@ from crmproof.events import (
 )
 from crmproof.expect import judge
 from crmproof.interpolation import InterpolationError, references, resolve
-from crmproof.models import Expectation, Scenario, Step
+from crmproof.models import Budget, Expectation, Scenario, Step
 from crmproof.proof import WRITES, differences, expected_after
 from crmproof.protocol import (
     REFUSAL_KINDS,
@@ -75,6 +75,37 @@ class StepResult:
     actual: str | None = None
     saved: Any = None
     outcome: Outcome | None = None
+
+
+# -- effort budgets -------------------------------------------------------------------------
+
+
+def over_budget(budget: Budget, effort: Effort | None) -> tuple[str, str] | None:
+    """(expected, actual) when `effort` exceeds any count the budget caps, else None."""
+    counts = (effort or Effort()).model_dump()
+    limits = budget.limits()
+    if all(counts.get(k, 0) <= v for k, v in limits.items()):
+        return None
+    expected = "at most " + ", ".join(f"{v} {k}" for k, v in limits.items())
+    actual = ", ".join(f"{counts.get(k, 0)} {k}" for k in limits)
+    return expected, actual
+
+
+def _within_budget(budget: Budget, result: StepResult) -> StepResult:
+    """A passed step that cost more than its budget fails, with expected vs actual."""
+    effort = result.outcome.effort if result.outcome else None
+    over = over_budget(budget, effort)
+    if over is None:
+        return result
+    expected, actual = over
+    return StepResult(
+        "failed",
+        f"done, but over its effort budget: expected {expected}; actual {actual}",
+        expected=expected,
+        actual=actual,
+        saved=result.saved,
+        outcome=result.outcome,
+    )
 
 
 # -- the capability gate ------------------------------------------------------------------
@@ -303,6 +334,8 @@ class ScenarioRun:
                 continue
             t0 = time.monotonic()
             result = self.step(step, {f.split(".", 1)[1] for f in plan.lacking.get(index, [])})
+            if step.budget is not None and result.status == "passed" and self._counts_effort():
+                result = _within_budget(step.budget, result)
             outcome = result.outcome
             if outcome and outcome.effort:
                 self.effort = (self.effort or Effort()) + outcome.effort
@@ -311,6 +344,8 @@ class ScenarioRun:
                 status, message = _scenario_status(result.status), result.message
             elif step.save:
                 self.scope[step.save] = result.saved
+        if status == "passed" and scenario.budgeted():
+            status, message = self._scenario_budget(scenario)
         self.cleanup(scenario.id)
         evidence: list[Evidence] = []
         try:
@@ -333,6 +368,29 @@ class ScenarioRun:
             )
         )
         return status
+
+    # -- effort budgets ------------------------------------------------------------------
+
+    def _counts_effort(self) -> bool:
+        """Whether this channel counts a user's effort (a browser does; an API declares
+        the limit `effort`, by default)."""
+        return "effort" not in self.capabilities.channel_limits
+
+    def _scenario_budget(self, scenario: Scenario) -> tuple[ScenarioStatus, str | None]:
+        """A passed scenario with budgets: untested through a channel that counts no
+        effort, failed over the scenario's own budget, else passed."""
+        if not self._counts_effort():
+            limit = self.capabilities.channel_limits["effort"]
+            return "untested", f"channel: {limit} (effort: its budget is untested here)"
+        if scenario.budget is not None:
+            over = over_budget(scenario.budget, self.effort)
+            if over is not None:
+                expected, actual = over
+                return "failed", (
+                    f"the scenario is over its effort budget: expected {expected}; "
+                    f"actual {actual}"
+                )
+        return "passed", None
 
     def _step_event(
         self, loaded: Loaded, index: int, result: StepResult, seconds: float = 0.0

@@ -212,6 +212,22 @@ class Expectation(Spec):
     )
 
 
+class Budget(Spec):
+    """The most a task may cost its user in a UI: the "give" a requirement allows.
+
+    Only a browser channel counts effort, so a budget is judged there; through an API it
+    is untested (channel), never met."""
+
+    clicks: int | None = Field(None, ge=0)
+    keystrokes: int | None = Field(None, ge=0)
+    fields: int | None = Field(None, ge=0, description="Form fields filled.")
+    pages: int | None = Field(None, ge=0, description="Pages or screens opened.")
+
+    def limits(self) -> dict[str, int]:
+        """The counts this budget caps, in a fixed order."""
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
 class Step(Spec):
     """One step: exactly one operation key, plus its modifiers."""
 
@@ -239,6 +255,11 @@ class Step(Spec):
         "of the product), or the kinds that count, e.g. `[forbidden, not_found]` for privacy.",
     )
     title: str | None = Field(None, description="What this step proves, for the report.")
+    budget: Budget | None = Field(
+        None,
+        description="The most this step may cost in a UI, e.g. `{clicks: 8, keystrokes: "
+        "120}`: over it, the step fails on a browser vendor (untested through an API).",
+    )
 
     @property
     def operation(self) -> str:
@@ -278,7 +299,15 @@ class Scenario(Spec):
     covers: list[str] = Field(default_factory=list, description="Requirement ids it proves.")
     tags: list[str] = Field(default_factory=list)
     description: str | None = None
+    budget: Budget | None = Field(
+        None,
+        description="The most the whole scenario may cost in a UI (its steps' effort "
+        "added up): over it, the scenario fails on a browser vendor.",
+    )
     steps: list[Step] = Field(min_length=1)
+
+    def budgeted(self) -> bool:
+        return self.budget is not None or any(s.budget is not None for s in self.steps)
 
 
 STEP_KEYS = [(f.alias or name) for name, f in Step.model_fields.items()]

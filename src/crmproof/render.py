@@ -356,8 +356,10 @@ def derive(folder: Path) -> Scorecard:
 
 def channel_report(folder: Path, card: Scorecard) -> channels.ChannelReport:
     """Channel agreement and give/get of a run folder's scorecard (crmproof.channels)."""
-    declared = channels.declared_products(read_events(folder / "results.jsonl"))
-    return channels.analyse(card, declared)
+    events = list(read_events(folder / "results.jsonl"))
+    return channels.analyse(
+        card, channels.declared_products(events), channels.effort_scenarios(events)
+    )
 
 
 def write_all(

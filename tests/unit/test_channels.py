@@ -145,3 +145,16 @@ def test_no_channel_section_for_one_channel_per_product(tmp_path: Path) -> None:
     report = channels.analyse(score(_events(only)))
     assert report.products == {} and report.disagreements == [] and report.give_get == []
     assert channels_render.markdown(report) == "" and channels_render.html(report) == ""
+
+
+def test_every_effort_scenario_has_a_give_get_row(tmp_path: Path) -> None:
+    """C is tagged effort: listed with each vendor's status though neither counted effort."""
+    events = _events(RUN)
+    report = channels.analyse(score(events), tagged=["C"])
+    rows = {r.scenario: r for r in report.give_get}
+    assert set(rows) == {"A", "B", "C"}
+    assert (rows["C"].left_status, rows["C"].right_status) == ("not offered", "not offered")
+    assert rows["C"].ratio is None
+    line = next(x for x in channels_render.terminal(report).splitlines() if x.startswith("C "))
+    assert line.split()[1:3] == ["not", "offered"] and line.endswith("n/a (not done by both)")
+    assert line.split()[-7:-5] == ["not", "offered"]  # djangocrm: a status, no counts
