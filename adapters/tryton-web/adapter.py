@@ -259,8 +259,9 @@ class TrytonWebAdapter(SaoUi):
                     self.add_mechanism(kind, str(data[field]))
         if "account" in data and str(data["account"] or "") != str(current.get("account") or ""):
             if current.get("account"):
-                self.show_page("Relations")
-                self.remove_row("Relations", self.name_of("account", current["account"]))
+                raise Unsupported(
+                    "tryton-web does not end a contact's Works-for relation in sao (only adds one)"
+                )
             if data["account"]:
                 self._works_for(data["account"])
         self.save(entity)
@@ -269,7 +270,11 @@ class TrytonWebAdapter(SaoUi):
     def _works_for(self, account: Any) -> None:
         """Link a contact to its account: a "Works for" row on the Relations page."""
         self.show_page("Relations")
-        self.add_row("Relations", links={"type": WORKS_FOR, "to": self.name_of("account", account)})
+        self.add_row(
+            "Relations",
+            choices={"type": WORKS_FOR},
+            links={"to": self.name_of("account", account)},
+        )
 
     # -- lead and opportunity: sale.opportunity -----------------------------------------
 

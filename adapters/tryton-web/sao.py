@@ -127,10 +127,13 @@ class SaoUi(BrowserAdapter):
         """Open sao's login dialogs with a fresh storage and log `user` in."""
         page = self._need_page()
         with self.uncounted():  # leaving the old session is not the new user's work
+            if page.url.startswith(self.web_url):
+                # sao restores the last session from its storage as it loads, and then
+                # shows no login at all: forget it while still on sao's origin.
+                page.evaluate("() => { localStorage.clear(); sessionStorage.clear(); }")
             page.goto("about:blank")
             self.context.clear_cookies()
         self.goto(f"{self.web_url}#{quote(self.database)}")
-        page.evaluate("() => { localStorage.clear(); sessionStorage.clear(); }")
         dialog = ".login-dialog" + SHOWN_DIALOG
         page.wait_for_selector(f"{dialog} input#login")
         self.fill(f"{dialog} input#login", user)
@@ -283,6 +286,9 @@ class SaoUi(BrowserAdapter):
         self.settle()
         search = f"{SHOWN_DIALOG}:has(.treeview):not(:has(.form))"
         if self.page.query_selector(search) is not None:
+            # its rows are drawn after its search answers
+            self.page.wait_for_selector(f"{search} .treeview tbody tr")
+            self.settle()
             rows = self.page.query_selector_all(f"{search} .treeview tbody tr")
             for row in rows:
                 if text in " ".join(row.inner_text().split()):
@@ -293,14 +299,22 @@ class SaoUi(BrowserAdapter):
                     break
             else:
                 self.click(f"{search} .modal-footer button")
-                raise Refused(f"sao finds no {name} called {text!r}")
+                shown = [" ".join(r.inner_text().split()) for r in rows]
+                raise Refused(f"sao finds no {name} called {text!r} (it lists {shown})")
         if (self.page.input_value(selector) or "") != text:
             have = self.page.input_value(selector)
             raise Refused(f"sao did not take {text!r} for {name} (it shows {have!r})")
 
-    def choose(self, name: str, label: str) -> None:
+    def choose(self, name: str, label: str, scope: str = TAB) -> None:
         """Pick an option of a selection field by its label."""
-        selector = self.field(name, "select")
+        selector = self.field(name, "select", scope)
+        # A drop-down of records (a Many2One shown as a selection) fills its options by a
+        # call of its own once drawn: wait for more than the blank option.
+        self.page.wait_for_function(
+            "sel => { const s = document.querySelector(sel);"
+            " return !!s && Array.from(s.options).some(o => o.text.trim() !== ''); }",
+            arg=selector.replace(":visible", ""),
+        )
         options = self.page.eval_on_selector(
             selector, "s => Array.from(s.options).map(o => [o.value, o.text.trim()])"
         )
@@ -310,7 +324,8 @@ class SaoUi(BrowserAdapter):
                     self.select(selector, value=value)
                     self.settle()
                 return
-        raise Refused(f"sao offers no {name} {label!r}")
+        offered = [text for _, text in options if text]
+        raise Refused(f"sao offers no {name} {label!r} (it offers {offered})")
 
     def press(self, button: str, what: str) -> None:
         """Press a form button (a workflow step: quote, confirm, convert ...)."""
@@ -417,15 +432,19 @@ class SaoUi(BrowserAdapter):
         texts: dict[str, Any] | None = None,
         lines: dict[str, Any] | None = None,
         links: dict[str, str] | None = None,
+        choices: dict[str, str] | None = None,
     ) -> None:
         """A new row in the list titled `label` whose rows are edited in their own form:
         New opens it in a dialog; fill its fields (`texts` in inputs, `lines` in
-        multi-line texts, `links` picked by name) and Add, as a user would."""
+        multi-line texts, `links` picked by name, `choices` from a drop-down by label)
+        and Add, as a user would."""
         box = self.subform(label)
         self.click(f"{box} >> button[title='New']")
         dialog = f"{SHOWN_DIALOG}:has(.form)"
         self.page.wait_for_selector(f"{dialog} .modal-footer button#save")
         self.settle()  # the new row's defaults arrive after its form is drawn
+        for name, text in (choices or {}).items():
+            self.choose(name, text, scope=dialog)
         for name, text in (links or {}).items():
             self.pick(name, text, scope=dialog)
         for name, value in (texts or {}).items():
@@ -437,27 +456,30 @@ class SaoUi(BrowserAdapter):
         self.settle()
         self.raise_refusal(f"the new row of {label}")
 
-    def remove_row(self, label: str, text: str) -> None:
-        """Remove the row holding `text` from the list titled `label`: select it, Delete."""
-        box = self.subform(label)
-        self.click(f"{box} >> tbody tr:has-text({text!r}) >> nth=0")
-        self.settle()
-        self.click(f"{box} >> button[title='Delete']")
-        self.settle()
-
     def add_category(self, name: str) -> None:
-        """Tag the party with a category: type its name in Categories' entry, Enter."""
+        """Tag the party with a category: its name in Categories' entry, Tab opens sao's
+        search of categories, pick the row of that name, OK."""
         box = self.subform("Categories")
         entry = f"{box} >> input:visible"
         self.fill(entry, name)
-        self.page.press(entry, "Enter")
+        self.page.press(entry, "Tab")  # Tab always searches; Enter may take a completion
         self.step.add_effort(keystrokes=1)
-        self.settle()
         search = f"{SHOWN_DIALOG}:has(.treeview)"
-        if self.page.query_selector(search) is not None:
-            self.click(f"{search} .modal-footer button.btn-primary")
-            self.page.wait_for_selector(search, state="detached")
-            self.settle()
+        self.page.wait_for_selector(f"{search} .treeview tbody tr")
+        self.settle()
+        rows = self.page.query_selector_all(f"{search} .treeview tbody tr")
+        row = next((r for r in rows if name in r.inner_text().split("\n")), None)
+        if row is None:
+            shown = [" ".join(r.inner_text().split()) for r in rows]
+            self.click(f"{search} .modal-footer button >> nth=0")
+            raise Refused(f"sao finds no category {name!r} (it lists {shown})")
+        self.click_element(row)
+        self.click(f"{search} .modal-footer button.btn-primary")
+        self.page.wait_for_selector(search, state="detached")
+        self.settle()
+        tagged = self.page.query_selector_all(f"{box} >> tbody tr")
+        if not any(name in r.inner_text().split("\n") for r in tagged):
+            raise VendorError(f"sao did not add the category {name!r}")
 
     # -- lists ---------------------------------------------------------------------------
 
