@@ -171,7 +171,7 @@ class TrytonWebAdapter(SaoUi):
         if outcome.status == "ok" and outcome.record is not None:
             return _blank_is_none(dict(outcome.record))
         if outcome.status == "refused":
-            raise Refused(outcome.message or f"no {entity} {record_id}")
+            raise Refused(outcome.message or f"no {entity} {record_id}", outcome.refusal or "rule")
         raise VendorError(outcome.message or f"could not read {entity} {record_id}")
 
     def matching(self, entity: str, ids: list[int], where: dict[str, Any]) -> list[dict]:
@@ -179,7 +179,7 @@ class TrytonWebAdapter(SaoUi):
         actor = None if self.actor in (None, self.default_actor) else self.actor
         outcome = self.api.perform(Operation(op="find", entity=entity, where=where, actor=actor))
         if outcome.status != "ok":
-            raise Refused(outcome.message or f"cannot find {entity}")
+            raise Refused(outcome.message or f"cannot find {entity}", outcome.refusal or "rule")
         shown = {str(i) for i in ids}
         return [_blank_is_none(dict(r)) for r in outcome.records or [] if str(r["id"]) in shown]
 
@@ -388,7 +388,7 @@ class TrytonWebAdapter(SaoUi):
         """The workflow state the form shows (its State field), read by the adapter."""
         rows = self.api.search_read(model, [["id", "=", int(record_id)]], ["state"])
         if not rows:
-            raise Refused(f"no {what} with id {record_id}")
+            raise Refused(f"no {what} with id {record_id}", "not_found")
         return str(rows[0]["state"])
 
     def _advance_opportunity(self, opp_id: Any, stage: str, op: Operation) -> None:

@@ -147,8 +147,9 @@ class SaoUi(BrowserAdapter):
             f".error-dialog{SHOWN_DIALOG}"
         )
         if page.query_selector(MAIN_READY) is None:
+            # the harness's own credentials: an error, never a verdict on the product
             said = self.dialog_text() or "no reason given"
-            raise Refused(f"Tryton refused the login of {who}: {said}")
+            raise VendorError(f"Tryton refused the login of {who}: {said}")
         self.settle()
 
     # -- tabs and forms ------------------------------------------------------------------
@@ -246,29 +247,28 @@ class SaoUi(BrowserAdapter):
         """A field of the current tab's form, or of the form in a dialog (`scope`)."""
         return f"{scope} .form {tag}[name='{name}']:visible"
 
-    def type_in(self, name: str, value: Any, scope: str = TAB) -> None:
-        """Type into a text, number or date field, then leave it (Tab) so sao takes it."""
-        selector = self.field(name, scope=scope)
+    def enter(self, selector: str, value: Any, focus: bool = False) -> bool:
+        """Type `value` into a field, then leave it (Tab) so sao takes it; False when the
+        field already holds it (a user types nothing)."""
         text = "" if value is None else str(value)
         if (self.page.input_value(selector) or "") == text:
-            return
-        # A number shows formatted ("1,500.00") and swaps in a plain input when focused.
-        self.page.focus(selector)
+            return False
+        if focus:
+            self.page.focus(selector)
         self.fill(selector, text)
         self.page.press(selector, "Tab")
         self.step.add_effort(keystrokes=1)
         self.settle()
+        return True
+
+    def type_in(self, name: str, value: Any, scope: str = TAB) -> None:
+        """A text, number or date field."""
+        # A number shows formatted ("1,500.00") and swaps in a plain input when focused.
+        self.enter(self.field(name, scope=scope), value, focus=True)
 
     def write_text(self, name: str, value: Any, scope: str = TAB) -> None:
         """A multi-line text field (a description, a comment)."""
-        selector = self.field(name, "textarea", scope)
-        text = "" if value is None else str(value)
-        if (self.page.input_value(selector) or "") == text:
-            return
-        self.fill(selector, text)
-        self.page.press(selector, "Tab")
-        self.step.add_effort(keystrokes=1)
-        self.settle()
+        self.enter(self.field(name, "textarea", scope), value)
 
     def pick(self, name: str, text: str, scope: str = TAB) -> None:
         """Choose a linked record (Many2One) by typing its name, as a user would.
@@ -278,12 +278,8 @@ class SaoUi(BrowserAdapter):
         text exactly.
         """
         selector = self.field(name, scope=scope)
-        if (self.page.input_value(selector) or "") == text:
+        if not self.enter(selector, text):
             return
-        self.fill(selector, text)
-        self.page.press(selector, "Tab")
-        self.step.add_effort(keystrokes=1)
-        self.settle()
         search = f"{SHOWN_DIALOG}:has(.treeview):not(:has(.form))"
         if self.page.query_selector(search) is not None:
             # its rows are drawn after its search answers

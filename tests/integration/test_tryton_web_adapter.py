@@ -18,7 +18,7 @@ import pytest
 
 from crmproof import discovery, sandbox
 from crmproof.protocol import Operation, Outcome, RecordRef
-from crmproof.sandbox import read_secrets
+from crmproof.secrets_store import read_secrets
 
 WORKSPACE = Path(__file__).resolve().parents[2]
 ADAPTERS = WORKSPACE / "adapters"
@@ -226,7 +226,7 @@ def test_refusals_come_from_tryton(scenario: Scenario) -> None:
     lead without a party; an unknown stage or field is unsupported, not an error."""
     s, m = scenario, scenario.marker
     missing = s.do("get", "account", id="999999")
-    assert missing.status == "refused", missing.message
+    assert (missing.status, missing.refusal) == ("refused", "not_found"), missing.message
     lead = s.ok("create", "lead", data={"name": f"Partyless {m}"}).record
     assert lead is not None
     convert = s.do("convert", "lead", id=lead["id"])
@@ -243,9 +243,59 @@ def test_login_as_a_rep_and_a_wrong_password(scenario: Scenario, web: Any) -> No
     saved = web.users["rep_b"]
     web.users["rep_b"] = (saved[0], "not-the-password")
     try:
-        assert s.do("login", actor="rep_b").status == "refused"
+        # the harness's credentials rejected: an error, never a refusal of the product
+        assert s.do("login", actor="rep_b").status == "error"
     finally:
         web.users["rep_b"] = saved
+    s.finish()
+
+
+def test_rep_b_logs_in_after_another_user(scenario: Scenario, web: Any) -> None:
+    """sao restores the last user's session as it loads: each log-in must still show."""
+    s = scenario
+    for actor in ("admin", "rep_a", "rep_b"):
+        s.ok("login", actor=actor)
+        assert web.actor == actor
+    s.finish()
+
+
+def test_a_contact_at_its_account_is_found_as_a_contact(scenario: Scenario, rpc: Any) -> None:
+    """Tagged Contact in sao's category search and linked by a Works-for relation."""
+    s, m = scenario, scenario.marker
+    account = s.ok("create", "account", data={"name": f"Pinecrest {m}"}).record
+    assert account is not None
+    contact = s.ok(
+        "create",
+        "contact",
+        data={"name": f"Rafael Souza {m}", "email": f"rafael@{m}.test", "account": account["id"]},
+    ).record
+    assert contact is not None and contact["account"] == account["id"]
+    held = rpc.search_read("party.party", [["id", "=", int(contact["id"])]], ["categories"])
+    assert held[0]["categories"], "sao saved the contact without its Contact category"
+    by_name = s.ok("find", "contact", where={"name": f"Rafael Souza {m}"}).records
+    assert [r["id"] for r in by_name or []] == [contact["id"]]
+    at_account = s.ok("find", "contact", where={"account": account["id"]}).records
+    assert [r["id"] for r in at_account or []] == [contact["id"]]
+    assert s.finish() == []
+
+
+def test_an_opportunity_is_won_through_its_sale(scenario: Scenario, rpc: Any) -> None:
+    """Won in Tryton means its sale confirmed: the empty sale gets a line in its form."""
+    s, m = scenario, scenario.marker
+    account = s.ok("create", "account", data={"name": f"Vandelay {m}"}).record
+    assert account is not None
+    opp = s.ok(
+        "create",
+        "opportunity",
+        data={"name": f"Vandelay import {m}", "account": account["id"], "amount": 1500},
+    ).record
+    assert opp is not None
+    won = s.ok("advance", "opportunity", id=opp["id"], to="won").record
+    assert won is not None and won["stage"] == "won"
+    sales = rpc.search_read(
+        "sale.sale", [["origin", "=", f"sale.opportunity,{opp['id']}"]], ["state", "lines"]
+    )
+    assert [x["state"] for x in sales] == ["confirmed"] and sales[0]["lines"]
     s.finish()
 
 
