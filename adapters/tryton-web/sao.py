@@ -274,14 +274,23 @@ class SaoUi(BrowserAdapter):
         """Choose a linked record (Many2One) by typing its name, as a user would.
 
         sao looks the text up when the field is left: one match is taken at once, several
-        open a search dialog, whose first row the adapter picks only if its name is the
-        text exactly.
+        open a search dialog, whose row of that name the adapter picks. Its completion
+        menu may open first (300 ms after typing), and then leaving the field does
+        nothing: the adapter clicks the suggestion of that name, as a user would.
         """
         selector = self.field(name, scope=scope)
         if not self.enter(selector, text):
             return
         search = f"{SHOWN_DIALOG}:has(.treeview):not(:has(.form))"
-        if self.page.query_selector(search) is not None:
+        state = self._link_state(selector, search)
+        if state == "menu":
+            item = f"{scope} .dropdown.open .dropdown-menu li:has-text({text!r}) >> nth=0"
+            if self.page.query_selector(item) is None:
+                raise Refused(f"sao suggests no {name} called {text!r}")
+            self.click(item)
+            self.settle()
+            state = self._link_state(selector, search)
+        if state == "search":
             # its rows are drawn after its search answers
             self.page.wait_for_selector(f"{search} .treeview tbody tr")
             self.settle()
@@ -297,9 +306,31 @@ class SaoUi(BrowserAdapter):
                 self.click(f"{search} .modal-footer button")
                 shown = [" ".join(r.inner_text().split()) for r in rows]
                 raise Refused(f"sao finds no {name} called {text!r} (it lists {shown})")
-        if (self.page.input_value(selector) or "") != text:
+            state = self._link_state(selector, search)
+        if state != "set" or (self.page.input_value(selector) or "") != text:
             have = self.page.input_value(selector)
             raise Refused(f"sao did not take {text!r} for {name} (it shows {have!r})")
+
+    def _link_state(self, selector: str, search: str) -> str:
+        """Wait until a Many2One field holds a record ("set": sao offers to open it), or
+        asks which one (a "search" dialog, its completion "menu"), or holds none ("empty")."""
+        handle = self.page.wait_for_function(
+            """([sel, search]) => {
+                 const input = document.querySelector(sel);
+                 if (!input) return 'empty';
+                 const group = input.closest('.input-group');
+                 if (group && group.querySelector("button[title='Open the record']"))
+                   return 'set';
+                 if (document.querySelector(search)) return 'search';
+                 const menu = input.closest('.dropdown');
+                 if (menu && menu.classList.contains('open')) return 'menu';
+                 if (!input.value) return 'empty';
+                 return false;
+               }""",
+            arg=[selector.replace(":visible", ""), search],
+        )
+        self.settle()
+        return str(handle.json_value())
 
     def choose(self, name: str, label: str, scope: str = TAB) -> None:
         """Pick an option of a selection field by its label."""
