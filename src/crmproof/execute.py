@@ -387,8 +387,7 @@ class ScenarioRun:
             if over is not None:
                 expected, actual = over
                 return "failed", (
-                    f"the scenario is over its effort budget: expected {expected}; "
-                    f"actual {actual}"
+                    f"the scenario is over its effort budget: expected {expected}; actual {actual}"
                 )
         return "passed", None
 
