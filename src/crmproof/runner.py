@@ -105,9 +105,12 @@ class Run:
     # Set on Ctrl-C: every worker stops at its next step boundary and cleans up
     stop: threading.Event = field(default_factory=threading.Event)
     interrupted: bool = False
+    # 0 for a run, n for its n-th resume: see `marker`.
+    attempt: int = 0
     # Told (vendor, scenario id) when a worker picks a scenario up: for a live display.
     on_scenario: Callable[[str, str], None] | None = None
     _budget: threading.BoundedSemaphore = field(init=False, repr=False)
+    _emit: Emit | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def resume(
@@ -120,12 +123,15 @@ class Run:
             raise ResumeError(f"no run {run_id} in {reports}")
         run_id = folder.name
         first: RunStarted | None = None
+        resumes = 0
         done: set[tuple[str, str]] = set()
         cleaned: set[tuple[str, str, str]] = set()
         created: list[tuple[str, str, RecordRef]] = []  # (vendor, scenario, record)
         for event in read_events(path):
             if isinstance(event, RunStarted):
                 first = event
+            elif isinstance(event, Resumed):
+                resumes += 1
             elif isinstance(event, RunEnded):
                 raise ResumeError(f"run {run_id} already finished: nothing to resume")
             elif isinstance(event, ScenarioDone):
@@ -145,7 +151,9 @@ class Run:
         for vendor, scenario, ref in created:
             if (vendor, scenario) not in done and (vendor, ref.entity, ref.id) not in cleaned:
                 orphans.setdefault(vendor, []).append(ref)
-        return cls(suite, jobs, reports, run_id, progress, orphans)
+        run = cls(suite, jobs, reports, run_id, progress, orphans)
+        run.attempt = resumes + 1
+        return run
 
     @property
     def folder(self) -> Path:
@@ -181,7 +189,7 @@ class Run:
                 )
             else:
                 self._emit_start(writer, evaluation)
-            emit = self._emitter(writer)
+            emit = self._emit = self._emitter(writer)
             threads = []
             orphans = self.orphans or {}
             for vendor in dict.fromkeys([*(j.vendor for j in self.jobs), *orphans]):
@@ -198,9 +206,7 @@ class Run:
             try:
                 wait_for(threads)
             except KeyboardInterrupt:  # Ctrl-C: see crmproof.interrupt
-                self.stop.set()
-                self.interrupted = True
-                emit(RunInterrupted(run_id=self.run_id))
+                self.interrupt()
                 wait_for(threads)  # a second Ctrl-C stops at once, records left to --resume
             if not self.interrupted:
                 writer.emit(RunEnded(run_id=self.run_id))
@@ -208,6 +214,25 @@ class Run:
             writer.close()
         _drop_unreferenced_evidence(self.folder)
         return self.folder
+
+    @property
+    def marker(self) -> str:
+        """What `${run.id}` reads in the scenarios: the run id, and on a resume the run id
+        and the attempt. A stopped scenario runs again from its first step, and a record it
+        made the first time may still be there, kept by the vendor's rules (a deactivated
+        account whose name must be unique); a new name keeps the two apart. The run id is
+        still part of every name, so the leftovers check finds both."""
+        return self.run_id if not self.attempt else f"{self.run_id}-r{self.attempt}"
+
+    def interrupt(self) -> None:
+        """Stop the run cleanly (Ctrl-C): every worker stops at its next step boundary and
+        deletes what its scenario created; the run ends without `end`, so it can resume."""
+        if self.stop.is_set():
+            return
+        self.stop.set()
+        self.interrupted = True
+        if self._emit is not None:
+            self._emit(RunInterrupted(run_id=self.run_id))
 
     def _emit_start(self, writer: ResultsWriter, evaluation: Evaluation) -> None:
         writer.emit(
@@ -321,7 +346,7 @@ class Run:
                     mine,
                     capabilities,
                     vendor,
-                    self.run_id,
+                    self.marker,
                     emit,
                     scenario_timeout=evaluation.run.scenario_timeout,
                 )
