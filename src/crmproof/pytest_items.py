@@ -145,8 +145,9 @@ class CrmproofSession:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if self.worker is not None:
             return
+        found = (self.folder / PARTS).glob("*/*/results.jsonl")
         parts = sorted(
-            (p.parent for p in (self.folder / PARTS).glob("*/*/results.jsonl")),
+            (p.parent for p in found if not p.parent.is_symlink()),  # not a part's `latest`
             key=lambda p: next(read_events(p / "results.jsonl")).at,
         )
         if not parts:
