@@ -492,6 +492,9 @@ def merge_cmd(runs: tuple[str, ...], out: str, workspace: str | None, fail_on: s
     card = render.write_all(folder, unsigned=signing is None)
     _write_manifest(suite, folder)
     attest.write(folder, signing, inputs)  # the merged run is attested like any run
+    from crmproof import step_summary
+
+    step_summary.append(card)  # the CI job that merges the shards reports them
     click.echo(render.terminal(card))
     click.echo(evidence_cli.signature_line(signing))
     click.echo(f"merged {len(runs)} run(s): {workspaces.display_path(folder)}", err=True)
