@@ -337,29 +337,12 @@ def score(events: Iterable[ResultEvent]) -> Scorecard:
             cell.claim = run.claims.get(card.name, {}).get(req["id"])
             cell.promise = promise_of(cell.claim, cell.verdict)
             card.requirements[req["id"]] = cell
-        card.verdicts = {
-            v: sum(c.verdict == v for c in card.requirements.values()) for v in VERDICTS
-        }
-        card.score = weighted(requirements, card.requirements)
-        card.disqualified_by = [
-            r["id"]
-            for r in requirements
-            if r["priority"] == "must" and card.requirements[r["id"]].verdict in DISQUALIFYING
-        ]
-        card.disqualified = bool(card.disqualified_by) and bool(
-            run.scoring.get("must_disqualifies", True)
-        )
+        recount(card, requirements, bool(run.scoring.get("must_disqualifies", True)), suite)
         card.promises = {
             kind: sum(c.promise == kind for c in card.requirements.values())
             for kind in ("kept", "broken", "unproven", "better than claimed")
         }
         card.broken_promises = [r for r, c in card.requirements.items() if c.promise == "broken"]
-        card.unproven_by = [
-            r["id"]
-            for r in requirements
-            if r["priority"] == "must" and card.requirements[r["id"]].verdict in UNPROVEN
-        ]
-        card.rollups = _rollups(suite, card.requirements)
         for result in card.scenarios.values():
             card.effort = _add_effort(card.effort, result.effort)
     ranking = sorted(cards, key=lambda v: (cards[v].disqualified, -cards[v].score, v))
@@ -384,6 +367,35 @@ def score(events: Iterable[ResultEvent]) -> Scorecard:
         ranking=ranking,
         stability=stability,
     )
+
+
+def must_gates(
+    requirements: Iterable[dict[str, Any]], cells: dict[str, Cell]
+) -> tuple[list[str], list[str]]:
+    """The must requirements that disqualify, and those that leave the vendor unproven.
+
+    One definition for the scorecard, the stale view and the decision layer, so that a
+    waiver or a stale cell can never be gated by other rules than the run itself.
+    """
+    musts = [r["id"] for r in requirements if r["priority"] == "must"]
+    return (
+        [rid for rid in musts if cells[rid].verdict in DISQUALIFYING],
+        [rid for rid in musts if cells[rid].verdict in UNPROVEN],
+    )
+
+
+def recount(
+    card: VendorCard,
+    requirements: list[dict[str, Any]],
+    must_disqualifies: bool,
+    suite: SuiteSnapshot,
+) -> None:
+    """Verdict counts, score, must gates and rollups of a vendor, from its cells as they are now."""
+    card.verdicts = {v: sum(c.verdict == v for c in card.requirements.values()) for v in VERDICTS}
+    card.score = weighted(requirements, card.requirements)
+    card.disqualified_by, card.unproven_by = must_gates(requirements, card.requirements)
+    card.disqualified = bool(card.disqualified_by) and must_disqualifies
+    card.rollups = _rollups(suite, card.requirements)
 
 
 def _rollups(suite: SuiteSnapshot, cells: dict[str, Cell]) -> dict[str, dict[str, float]]:
