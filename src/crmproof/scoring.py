@@ -105,8 +105,12 @@ Promise = Literal["kept", "broken", "unproven", "better than claimed"]
 PROMISING = ("native", "configuration")
 
 
-def promise_of(claim: Claim | None, verdict: str) -> Promise | None:
-    """Whether a claim was kept: a native or configuration claim is a promise to meet it."""
+def promise_of(claim: Claim | None, verdict: str, lacking: bool = False) -> Promise | None:
+    """Whether a claim was kept: a native or configuration claim is a promise to meet it.
+
+    A requirement partly met only because the product lacks fields it was declared to
+    lack bears the "not offered" claim out; it is no better than claimed.
+    """
     if claim is None:
         return None
     if claim.fit in PROMISING:
@@ -115,7 +119,9 @@ def promise_of(claim: Claim | None, verdict: str) -> Promise | None:
         if verdict in ("not met", "partly met", "not offered"):
             return "broken"
         return "unproven"
-    if claim.fit == "not-offered" and verdict in ("met", "partly met"):
+    if claim.fit == "not-offered" and (
+        verdict == "met" or (verdict == "partly met" and not lacking)
+    ):
         return "better than claimed"
     return None
 
@@ -335,7 +341,7 @@ def score(events: Iterable[ResultEvent]) -> Scorecard:
                     ),
                 )
             cell.claim = run.claims.get(card.name, {}).get(req["id"])
-            cell.promise = promise_of(cell.claim, cell.verdict)
+            cell.promise = promise_of(cell.claim, cell.verdict, bool(cell.lacking))
             card.requirements[req["id"]] = cell
         recount(card, requirements, bool(run.scoring.get("must_disqualifies", True)), suite)
         card.promises = {
