@@ -48,6 +48,10 @@ def markdown(card: Scorecard) -> str:
             gate = f"not evaluated: {v.message}"
         elif v.disqualified:
             gate = "DISQUALIFIED by " + ", ".join(f"`{r}`" for r in v.disqualified_by)
+        elif v.unproven_by:
+            gate = "UNPROVEN: must(s) not shown or untested: " + ", ".join(
+                f"`{r}`" for r in v.unproven_by
+            )
         else:
             gate = "passed"
         if v.left_behind:
