@@ -313,7 +313,7 @@ class SaoUi(BrowserAdapter):
 
     def _link_state(self, selector: str, search: str) -> str:
         """Wait until a Many2One field holds a record ("set": sao offers to open it), or
-        asks which one (a "search" dialog, its completion "menu"), or holds none ("empty")."""
+        asks which one (a "search" dialog, its completion "menu"); "empty" if it is gone."""
         handle = self.page.wait_for_function(
             """([sel, search]) => {
                  const input = document.querySelector(sel);
@@ -324,8 +324,7 @@ class SaoUi(BrowserAdapter):
                  if (document.querySelector(search)) return 'search';
                  const menu = input.closest('.dropdown');
                  if (menu && menu.classList.contains('open')) return 'menu';
-                 if (!input.value) return 'empty';
-                 return false;
+                 return false;  // sao is still looking the text up (it may blank it a while)
                }""",
             arg=[selector.replace(":visible", ""), search],
         )
