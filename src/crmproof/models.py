@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from crmproof import vocabulary
 from crmproof.protocol import RefusalKind
@@ -235,11 +235,18 @@ class Step(Spec):
     )
     title: str | None = Field(None, description="What this step proves, for the report.")
 
+    # The operation, found once: the engine asks for it a dozen times per step.
+    _operation: str | None = PrivateAttr(default=None)
+
     @property
     def operation(self) -> str:
         """The step's one operation key (the loader guarantees there is exactly one)."""
+        found = self._operation
+        if found is not None and found in self.__pydantic_fields_set__:
+            return found
         for name in vocabulary.STEP_OPERATIONS:
-            if name in self.model_fields_set:
+            if name in self.__pydantic_fields_set__:
+                self._operation = name
                 return name
         raise AssertionError("a loaded step always has an operation")
 

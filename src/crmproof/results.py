@@ -50,7 +50,8 @@ class ResultsWriter:
 
     def emit(self, event: ResultEvent) -> ResultEvent:
         """Write one event, scrubbed of the run's secrets; return it as it was written."""
-        line = redact_text(event.model_dump_json(exclude_none=True), self.secrets)
+        written = event.model_dump_json(exclude_none=True)
+        line = redact_text(written, self.secrets)
         with self._lock:
             self._file.write(line + "\n")
             self._file.flush()
@@ -58,7 +59,8 @@ class ResultsWriter:
             if event.event in _DURABLE or now - self._synced >= FSYNC_EVERY:
                 os.fsync(self._file.fileno())
                 self._synced = now
-        return _EVENT.validate_json(line)
+        # Read back only what redaction changed: an untouched line says what `event` says.
+        return event if line is written else _EVENT.validate_json(line)
 
     def close(self) -> None:
         with self._lock:
