@@ -15,7 +15,7 @@ Figures:
   (`score(read_events(...))`) against a baseline in the same process that only parses
   every line with `json.loads`, the least any reader of results.jsonl must do;
 - `crmproof report` in a fresh process at each size: wall, CPU (user + system, the honest
-  figure on a shared machine) and peak RSS of that process (os.wait4), and the ratio of
+  figure on a shared machine) and the peak RSS of that process (bench/measured.py), and the ratio of
   1M to 100k for each. The issue's target: 10 s at 1M, memory not growing with events.
 
     .venv/bin/python bench/report_scale.py [--sizes 100000 1000000] [--repeat 3]
@@ -27,7 +27,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,6 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from measured import run_crmproof
 from validate_scale import generate
 
 from crmproof import attest, fingerprints, manifest, runner, workspace
@@ -56,10 +56,12 @@ STATUSES = ("failed", "not offered", "untested", "error")
 
 def write_run(ws: Path, steps_total: int) -> Path:
     """A sealed run folder under ws/reports holding `steps_total` step events."""
-    suite = workspace.load(ws)
-    assert not suite.errors, suite.errors[:3]
     run_id = f"bench-{steps_total}"
     folder = ws / "reports" / run_id
+    if (folder / manifest.MANIFEST).exists():  # kept from an earlier bench (--keep)
+        return folder
+    suite = workspace.load(ws)
+    assert not suite.errors, suite.errors[:3]
     folder.mkdir(parents=True)
     (folder / "evidence").mkdir()
     (folder / "evidence" / "shot.png").write_bytes(b"\x89PNG bench")
@@ -202,22 +204,12 @@ def in_process(folders: dict[int, Path], repeat: int) -> None:
 
 
 def report_once(ws: Path, folder: Path) -> tuple[float, float, float]:
-    """One `crmproof report` in a fresh process: wall s, CPU s, peak RSS MiB."""
-    started = time.perf_counter()
-    child = subprocess.Popen(
-        [sys.executable, "-m", "crmproof.cli", "report", str(folder), "-w", str(ws)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "CRMPROOF_HOME": str(ws / ".home")},
-    )
-    assert child.stderr is not None
-    _, status, usage = os.wait4(child.pid, 0)
-    wall = time.perf_counter() - started
-    err = child.stderr.read().decode()
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode != 0:
-        raise SystemExit(f"crmproof report failed ({child.returncode}):\n{err[-3000:]}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+    """One `crmproof report` in a fresh process: wall s, CPU s, its own peak RSS MiB."""
+    env = {**os.environ, "CRMPROOF_HOME": str(ws / ".home")}
+    done = run_crmproof(["report", str(folder), "-w", str(ws)], env)
+    if done.returncode != 0:
+        raise SystemExit(f"crmproof report failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return done.wall, done.cpu, done.peak_mib
 
 
 def absolute(ws: Path, folders: dict[int, Path], repeat: int) -> None:
@@ -253,7 +245,9 @@ def main() -> None:
     args = parser.parse_args()
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
-        ws = generate(Path(args.keep or tmp) / "ws", args.scenarios)
+        ws = Path(args.keep or tmp) / "ws"
+        if not (ws / "crmproof.yaml").exists():
+            generate(ws, args.scenarios)
         folders = {}
         for n in args.sizes:
             started = time.perf_counter()
