@@ -20,6 +20,7 @@ score; a `must` not shown or untested leaves it *unproven*: no recommendation un
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
@@ -386,21 +387,18 @@ def score_file(path: Path) -> Scorecard:
     """`score(read_events(path))`, read once per process for a file that did not change.
 
     `crmproof report` scores a run to check the team's decisions against it and again to
-    render it; at a million steps each reading is seconds. The file's identity and stat
-    (size, modification and change times) must be the same for the remembered card to be
-    used, and each caller gets its own copy, since judging changes a card in place.
+    render it; at a million steps each reading is seconds, while a digest of the file is a
+    fraction of one. The remembered card is used only for the same content (a file
+    rewritten within one tick of the clock keeps its times and maybe its size), and each
+    caller gets its own copy, since judging changes a card in place.
     """
     from crmproof.results import read_events
 
-    stat = path.stat()
-    key = (
-        str(path.resolve()),
-        stat.st_dev,
-        stat.st_ino,
-        stat.st_size,
-        stat.st_mtime_ns,
-        stat.st_ctime_ns,
-    )
+    digest = hashlib.blake2b(digest_size=32)
+    with path.open("rb") as data:
+        for block in iter(lambda: data.read(1 << 20), b""):
+            digest.update(block)
+    key = (str(path.resolve()), digest.hexdigest())
     found = _SCORED.get(key)
     if found is None:
         found = score(read_events(path)).model_dump_json()
