@@ -11,9 +11,10 @@ vocabulary, references between files) with positions. Their JSON Schemas, export
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from crmproof import vocabulary
 from crmproof.protocol import RefusalKind
@@ -235,18 +236,15 @@ class Step(Spec):
     )
     title: str | None = Field(None, description="What this step proves, for the report.")
 
-    # The operation, found once: the engine asks for it a dozen times per step.
-    _operation: str | None = PrivateAttr(default=None)
-
-    @property
+    @cached_property
     def operation(self) -> str:
-        """The step's one operation key (the loader guarantees there is exactly one)."""
-        found = self._operation
-        if found is not None and found in self.__pydantic_fields_set__:
-            return found
+        """The step's one operation key (the loader guarantees there is exactly one).
+
+        Found once per step (the engine asks a dozen times per step) and kept in the
+        instance's own dict, which pydantic neither validates, dumps nor compares.
+        """
         for name in vocabulary.STEP_OPERATIONS:
             if name in self.__pydantic_fields_set__:
-                self._operation = name
                 return name
         raise AssertionError("a loaded step always has an operation")
 
