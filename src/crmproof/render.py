@@ -15,8 +15,9 @@ from typing import Any
 from tabulate import tabulate
 
 from crmproof import channels, channels_render, decide, decision_report
+from crmproof.events import RunStarted
 from crmproof.results import read_events
-from crmproof.scoring import VERDICTS, Scorecard, VendorCard, score, stability_text
+from crmproof.scoring import VERDICTS, Scorecard, VendorCard, score_file, stability_text
 
 # Scenario statuses that prove nothing either way: JUnit's "skipped", with the reason.
 GAPS = ("not offered", "not shown", "untested", "skipped")
@@ -345,7 +346,7 @@ def _write(path: Path, text: str) -> None:
 def derive(folder: Path) -> Scorecard:
     """The scorecard that follows from a run folder: its results, with the decisions and
     the audit the folder holds. `crmproof verify` derives it again the same way."""
-    card = decide.judge_folder(score(read_events(folder / "results.jsonl")), folder)
+    card = decide.judge_folder(score_file(folder / "results.jsonl"), folder)
     if (folder / "audit.json").exists():
         from crmproof.audit import AuditReport
 
@@ -356,9 +357,10 @@ def derive(folder: Path) -> Scorecard:
 
 def channel_report(folder: Path, card: Scorecard) -> channels.ChannelReport:
     """Channel agreement and give/get of a run folder's scorecard (crmproof.channels)."""
-    events = list(read_events(folder / "results.jsonl"))
+    # the run event, first in the file: nothing else is read
+    run = next(e for e in read_events(folder / "results.jsonl") if isinstance(e, RunStarted))
     return channels.analyse(
-        card, channels.declared_products(events), channels.effort_scenarios(events)
+        card, channels.declared_products([run]), channels.effort_scenarios([run])
     )
 
 
