@@ -253,6 +253,19 @@ class SaoUi(BrowserAdapter):
         text = "" if value is None else str(value)
         if (self.page.input_value(selector) or "") == text:
             return False
+        number = self.page.query_selector(selector.replace(":visible", "") + "[type=number]")
+        if focus and number is not None:
+            # A number shows formatted in a text input and swaps in a number input once
+            # clicked, focusing it a moment later: click, and type where sao put the cursor.
+            self.click(selector)
+            self.page.wait_for_function("el => document.activeElement === el", arg=number)
+            self.page.keyboard.press("Control+A")
+            self.page.keyboard.type(text)
+            self.step.add_effort(fields=1, keystrokes=len(text))
+            self.page.keyboard.press("Tab")
+            self.step.add_effort(keystrokes=1)
+            self.settle()
+            return True
         if focus:
             self.page.focus(selector)
         self.fill(selector, text)
