@@ -29,6 +29,7 @@ Also the screenshots and traces a run wrote and the ones results.jsonl reference
 
     CRMPROOF_HOME=... .venv/bin/python bench/reference_wall.py [--rounds 2]
         [--vendor djangocrm] [-k 'PRM-*'] [--before 1a8e5d4] [--main main] [--no-main]
+        [--main-rounds 1]
 
 The sandboxes must be up (`crmproof sandbox up tryton bottlecrm djangocrm`).
 """
@@ -184,6 +185,9 @@ def main() -> None:
     parser.add_argument("--before", default="1a8e5d4", help="the commit of 'before'")
     parser.add_argument("--main", default="main", help="the commit of 'main'")
     parser.add_argument("--no-main", action="store_true", help="compare with before only")
+    parser.add_argument(
+        "--main-rounds", type=int, default=None, help="rounds of main (default: --rounds)"
+    )
     parser.add_argument("--vendor", action="append", default=[], help="only this vendor")
     parser.add_argument("-k", action="append", default=[], help="only scenarios matching")
     args = parser.parse_args()
@@ -205,7 +209,10 @@ def main() -> None:
     try:
         for round_ in range(args.rounds):
             order = versions if round_ % 2 == 0 else versions[::-1]
+            main_rounds = args.rounds if args.main_rounds is None else args.main_rounds
             for version in order:
+                if version.name == "main" and round_ >= main_rounds:
+                    continue
                 reports = scratch / f"{version.name}-{round_}"
                 result = run_once(version, reports, args)
                 results.append(result)
