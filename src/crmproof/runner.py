@@ -124,6 +124,8 @@ class Run:
                 cleaned.add((event.vendor, event.entity, event.id))
             elif isinstance(event, StepDone):
                 created += [(event.vendor, event.scenario, ref) for ref in event.created]
+                if event.attempt:  # a re-run began: until it ends, the scenario is unfinished
+                    done.discard((event.vendor, event.scenario))
         if first is None:
             raise ResumeError(f"{path} has no run event: it cannot be resumed")
         by_id = {s.model.id: s for s in suite.scenarios}

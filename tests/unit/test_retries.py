@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from crmproof import workspace as workspaces
 from crmproof.events import ScenarioDone, StepDone
 from crmproof.render import junit, markdown
 from crmproof.results import read_events
+from crmproof.runner import Run
 from crmproof.scoring import score
 from tests.memory_adapter import MemoryCrm, World
 from tests.unit.test_engine import make_workspace, run_workspace
@@ -73,3 +75,20 @@ def test_without_retries_nothing_is_re_run(tmp_path: Path, world: World) -> None
     folder = run_workspace(with_retries(make_workspace(tmp_path), 0), ids=("DEAL",))
     ends = [e for e in read_events(folder / "results.jsonl") if isinstance(e, ScenarioDone)]
     assert [(e.status, e.attempt) for e in ends] == [("error", None)]
+
+
+def test_a_run_killed_during_a_re_run_resumes_that_scenario_and_its_orphans(
+    tmp_path: Path, world: World
+) -> None:
+    world.faults["advance opportunity"] = "wrong"
+    root = with_retries(make_workspace(tmp_path), 1)
+    folder = run_workspace(root, ids=("DEAL",))
+    lines = (folder / "results.jsonl").read_text().splitlines(keepends=True)
+    first_retry_step = next(i for i, line in enumerate(lines) if '"attempt":2' in line)
+    # killed right after the re-run's first step (it created an account)
+    (folder / "results.jsonl").write_text("".join(lines[: first_retry_step + 1]))
+    suite = workspaces.load(root)
+    resumed = Run.resume(suite, root / "reports", folder.name)
+    assert [j.scenario.model.id for j in resumed.jobs] == ["DEAL"]
+    assert resumed.orphans is not None
+    assert [r.entity for r in resumed.orphans["memory"]] == ["account"]
