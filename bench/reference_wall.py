@@ -234,6 +234,7 @@ def main() -> None:
                     capture_output=True,
                 )
     report(results, versions, args)
+    print(f"\nrun folders: {scratch}")
 
 
 def report(results: list[Result], versions: list[Version], args: argparse.Namespace) -> None:
