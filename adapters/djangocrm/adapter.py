@@ -96,9 +96,11 @@ class DjangoCrmAdapter(PeopleOps, SalesOps, TaskOps):
         ),
     }
     channel_limits: ClassVar[dict[str, str]] = {}
-    # Scenarios at once, each with its own browser and records. The Django server answers
-    # requests in threads; the sandbox's SQLite (WAL, writes waiting for the write lock,
-    # sandbox.py) takes one write at a time and lets reads go on. Two, for two cores.
+    # Scenarios at once, each with its own browser, records and sessions (DjangoCRM keeps
+    # its messages in the session: two workers on one session would read each other's).
+    # The Django server answers requests in threads; the sandbox's SQLite (WAL, writes
+    # waiting for the write lock, sandbox.py) takes one write at a time and lets reads go
+    # on. Two, for two cores.
     max_workers: ClassVar[int] = 2
 
     def __init__(self) -> None:

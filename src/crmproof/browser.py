@@ -14,18 +14,20 @@ A browser adapter proves a process through the vendor's real web UI, so what it 
 - **Effort.** What the user had to do: pages loaded, clicks, keystrokes, fields filled.
   Playwright's `fill()` sends no key events, so nothing in the browser could count them;
   the helpers `goto`, `click`, `fill`, `select` and `check` count at the adapter's layer.
-- **Logins.** Each actor logs in once per run, for real, on the vendor's login page; the
-  session's cookies (Playwright's storage state) are then kept in memory, shared by the
-  vendor's workers, and put into the next scenario's fresh context instead of logging in
-  again. A restored login still costs the step the effort the real one did, so effort
-  counts do not depend on it; the cookies are never written anywhere.
+- **Logins.** Each actor logs in once per worker and run, for real, on the vendor's login
+  page; the session's cookies (Playwright's storage state) are then kept in memory and put
+  into the worker's next scenario's fresh context instead of logging in again. Workers
+  never share a session: a server keeps per-session state (DjangoCRM its messages, so one
+  worker's page would read what another's save said). A restored login still costs the
+  step the effort the real one did, so effort counts do not depend on it; the cookies are
+  never written anywhere.
 - **Offline.** `offline` / `online` session operations toggle the context's network, and
   a page that cannot load while offline is a refusal by the product ("the UI cannot work
   offline"), not a broken run.
 
 Playwright's sync API is bound to the thread that started it; the runner calls `open` ..
 `close` of each adapter instance on one worker thread, and nothing here starts threads of
-its own. The stored logins are plain data behind a lock, so workers share them safely.
+its own, and each adapter instance (one per worker) keeps its own logins.
 """
 
 from __future__ import annotations
@@ -63,9 +65,9 @@ _local = threading.local()
 
 
 class LoginStore:
-    """Logged-in sessions, per adapter, vendor, run and actor: the cookies of Playwright's
-    storage state and the effort the real log-in took. Shared by a vendor's workers, each
-    with its own thread and browser; kept in memory only, since the cookies are secrets."""
+    """Logged-in sessions of one worker, per run, vendor and actor: the cookies of
+    Playwright's storage state and the effort the real log-in took. Kept in memory only,
+    since the cookies are secrets; locked, so a store handed to a thread stays whole."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -82,9 +84,6 @@ class LoginStore:
     def forget(self, key: tuple[str, ...]) -> None:
         with self._lock:
             self._sessions.pop(key, None)
-
-
-LOGINS = LoginStore()
 
 
 def _acquire_playwright() -> Any:
@@ -136,7 +135,7 @@ class BrowserAdapter(Adapter):
     browser server elsewhere, optionally with `executable:`), `trace` (on-failure | always | never |
     on-first-retry), `screenshots` (on-failure | every-step), `timeout` (seconds per
     Playwright action, default 15), `headless` (default true), `reuse_logins` (default
-    true: each actor logs in once per run; false: in every scenario).
+    true: each actor logs in once per worker and run; false: in every scenario).
     """
 
     channel: ClassVar[Channel] = "browser"
@@ -159,6 +158,7 @@ class BrowserAdapter(Adapter):
         self.offline_now = False
         self._shots = 0
         self.reuse_logins = True
+        self.logins = LoginStore()  # this worker's own: see the module docstring
         self.restored = False  # the current actor's session was restored, not logged in
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -396,7 +396,7 @@ class BrowserAdapter(Adapter):
         session logs in), so effort counts are the same with and without reuse.
         """
         key = self._login_key(actor)
-        stored = LOGINS.get(key) if self.reuse_logins else None
+        stored = self.logins.get(key) if self.reuse_logins else None
         if stored is not None:
             cookies, effort = stored
             self.context.clear_cookies()
@@ -410,7 +410,7 @@ class BrowserAdapter(Adapter):
         if self.reuse_logins:
             after = self.step.effort or Effort()
             spent = Effort(**{k: v - getattr(before, k) for k, v in after.model_dump().items()})
-            LOGINS.put(key, self.context.storage_state()["cookies"], spent)
+            self.logins.put(key, self.context.storage_state()["cookies"], spent)
 
     def log_in_again(self) -> bool:
         """The vendor refused a restored session (it expired, say): forget it and log the
@@ -419,7 +419,7 @@ class BrowserAdapter(Adapter):
         if not self.restored or self.actor is None:
             return False
         actor = self.actor
-        LOGINS.forget(self._login_key(actor))
+        self.logins.forget(self._login_key(actor))
         with self.uncounted():
             self.become(actor)
         return True
