@@ -41,7 +41,7 @@ class World:
         self.records: dict[tuple[str, str], dict[str, Any]] = {}
         self.owners: dict[tuple[str, str], str | None] = {}
         self.calls: list[str] = []
-        # "create account" or "get lead as rep_b" -> refuse|error|hang|wrong
+        # "create account" or "get lead as rep_b" -> refuse|error|error-once|hang|wrong
         self.faults: dict[str, str] = {}
         self.lacks: set[str] = set()  # "advance opportunity" is not declared
         self.ids = itertools.count(1)
@@ -88,6 +88,9 @@ class MemoryCrm(Adapter):
         fields = f" with {','.join(sorted(op.data))}" if op.data else ""
         self.world.calls.append(f"{what} {op.id or ''}".strip() + fields)
         fault = self.world.faults.get(f"{what} as {op.actor}") or self.world.faults.get(what)
+        if fault == "error-once":  # a passing hiccup: the next call goes through
+            self.world.faults.pop(what, None)
+            raise VendorError(f"{what}: 502 bad gateway, this once")
         if fault == "refuse":
             raise Refused(f"{what}: a business rule says no", "rule")
         if fault == "error":
