@@ -125,6 +125,11 @@ class VendorAudit(BaseModel):
     caught: int = 0
     scenarios: int = 0
     not_tried: int = Field(0, description="Mutations left when the time budget ran out.")
+    errored: int = Field(
+        0,
+        description="Mutated runs that ended in an error (the vendor broke): neither caught "
+        "nor weak, so left out of the strength.",
+    )
     weaknesses: list[Weakness] = Field(default_factory=list)
     seconds: float = 0.0
 
@@ -190,41 +195,48 @@ def audit_vendor(
                 report.not_tried += 1
                 continue
             status, _ = trial.run(loaded, mutation)
+            if status == "error":  # an outage is not a check: it proves nothing either way
+                report.errored += 1
+                continue
             report.tried += 1
             if status != "passed":
                 report.caught += 1
                 continue
             step = (writes if mutation.kind == "no-op write" else finds)[mutation.nth]
-            report.weaknesses.append(
-                Weakness(
-                    scenario=loaded.model.id,
-                    step=step,
-                    label=labels.get(step, "?"),
-                    mutation=mutation.kind,
-                    never_checked=_NEVER_CHECKED[mutation.kind],
-                )
+            weak = Weakness(
+                scenario=loaded.model.id,
+                step=step,
+                label=labels.get(step, "?"),
+                mutation=mutation.kind,
+                never_checked=_NEVER_CHECKED[mutation.kind],
             )
+            report.weaknesses.append(weak)
+            progress(_weak_line(vendor, weak))  # as found: a long audit shows its worth early
         progress(f"{vendor} {loaded.model.id}: {report.caught}/{report.tried} caught so far")
     report.seconds = round(time.monotonic() - started, 1)
     return report
+
+
+def _weak_line(vendor: str, weak: Weakness) -> str:
+    where = f"step {weak.step + 1} ({weak.label})" if weak.step is not None else "?"
+    return (
+        f"{vendor} / {weak.scenario}: WEAK at {where}: under '{weak.mutation}' "
+        f"it still passes; it never checks {weak.never_checked}"
+    )
 
 
 def text(report: AuditReport) -> str:
     """The audit as a terminal report: weaknesses first, then the strength per vendor."""
     lines: list[str] = []
     for vendor in report.vendors:
-        for weak in vendor.weaknesses:
-            where = f"step {weak.step + 1} ({weak.label})" if weak.step is not None else "?"
-            lines.append(
-                f"{vendor.vendor} / {weak.scenario}: WEAK at {where}: under '{weak.mutation}' "
-                f"it still passes; it never checks {weak.never_checked}"
-            )
+        lines += [_weak_line(vendor.vendor, weak) for weak in vendor.weaknesses]
     for vendor in report.vendors:
         lines.append(
             f"{vendor.vendor}: suite strength {vendor.strength:.0%} "
             f"({vendor.caught} of {vendor.tried} mutations caught, over {vendor.scenarios} "
             f"passing scenarios, {vendor.seconds:g} s"
             + (f"; {vendor.not_tried} not tried: time budget spent" if vendor.not_tried else "")
+            + (f"; {vendor.errored} ended in a vendor error, not counted" if vendor.errored else "")
             + ")"
         )
     return "\n".join(lines) + "\n"

@@ -303,6 +303,8 @@ class Run:
                     self.run_id,
                     emit,
                     scenario_timeout=evaluation.run.scenario_timeout,
+                    retries=evaluation.vendors[vendor].retries.attempts,
+                    backoff=evaluation.vendors[vendor].retries.backoff,
                 )
                 while True:
                     with lock:
