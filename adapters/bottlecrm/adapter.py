@@ -708,8 +708,7 @@ class BottleCRMAdapter(Adapter):
         the id that was not there before.
         """
         actor = self._actor(op)
-        data = self._drop_implied_links(op.data, m.TASK_PARENTS, actor)
-        body = m.activity_out(_without(data, "kind"))
+        body = m.activity_out(_without(op.data, "kind"))
         title = body.get("title")
         if not title:
             raise Refused("BottleCRM needs a subject (title) for a task")
@@ -722,44 +721,12 @@ class BottleCRMAdapter(Adapter):
         newest = max(new, key=lambda row: str(row.get("created_at", "")))
         return self._get("activity", str(newest["id"]), actor)
 
-    def _drop_implied_links(
-        self, data: Mapping[str, Any], homes: tuple[str, ...], actor: str
-    ) -> dict[str, Any]:
-        """The links to send, without those the most specific record already implies.
-
-        BottleCRM hangs a task off one parent record and logs an interaction on one
-        home record. A scenario may name more (a case and its account): the most
-        specific is the one BottleCRM records, and another is left out when that
-        record itself points at it (the case's own account, a contact of the case).
-        Anything else is sent as given, for BottleCRM to refuse. Nothing is added on
-        reading: the activity reads back the links BottleCRM keeps, no more.
-        """
-        named = [k for k in homes if data.get(k)]
-        if len(named) < 2:
-            return dict(data)
-        home = named[0]
-        implied = self._links_of(home, str(data[home]), actor)
-        kept = dict(data)
-        for other in named[1:]:
-            if str(data[other]) in implied.get(other, set()):
-                del kept[other]
-        return kept
-
-    def _links_of(self, entity: str, id_: str, actor: str) -> dict[str, set[str]]:
-        """The account and contacts the record `id_` of `entity` points at."""
-        spec = SPECS[entity]
-        obj = self.api.call(actor, "GET", f"{spec.path}{id_}/")[spec.detail_key]
-        account = m.ref_id(obj.get("account"))
-        contacts = {m.ref_id(c) for c in obj.get("contacts") or []}
-        return {"account": {account} if account else set(), "contact": contacts - {None}}
-
     # interactions (BottleCRM's logged calls, e-mails and meetings)
 
     def _create_interaction(self, op: Operation) -> m.Record:
         actor = self._actor(op)
-        data = self._drop_implied_links(op.data, m.INTERACTION_HOMES, actor)
-        body = m.interaction_out(data)
-        body.update({k: data[k] for k in m.INTERACTION_HOMES if data.get(k)})
+        body = m.interaction_out(op.data)
+        body.update({k: op.data[k] for k in m.INTERACTION_HOMES if op.data.get(k)})
         answer = self.api.call(actor, "POST", "/interactions/", json=body)
         return self._remember(answer)
 

@@ -418,7 +418,6 @@ INTERACTION_KINDS = ("call", "meeting", "email")
 # takes exactly one "home" record for an interaction, and one parent for a task (its
 # contacts are a separate list).
 INTERACTION_HOMES = ("case", "opportunity", "contact", "account")
-TASK_PARENTS = ("case", "opportunity", "account")
 
 
 def activity_kind(data: Mapping[str, Any]) -> str:

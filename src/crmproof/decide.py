@@ -26,23 +26,20 @@ from crmproof.errors import UserInputError
 from crmproof.events import RunStarted, SuiteSnapshot
 from crmproof.results import read_events
 from crmproof.scoring import (
-    DISQUALIFYING,
-    VERDICTS,
     Cell,
     Scorecard,
     VendorCard,
-    _rollups,
+    must_gates,
     rank_stability,
+    recount,
     score,
     verdict_of,
     weighted,
 )
-from crmproof.scoring import (
-    UNPROVEN as NOT_PROVEN,
-)
 from crmproof.workspace import Suite
 
-UNPROVEN = {"untested", "not covered", "not shown"}
+UNRANKED = {"untested", "not covered", "not shown"}
+"""Must verdicts that keep a vendor out of the acceptability pools: no evidence either way."""
 DEFAULT_POLICY: dict[str, Any] = {"spread": 0.25, "samples": 2000, "seed": 7}
 """For runs recorded before `scoring.acceptability` existed; crmproof.yaml's own defaults."""
 
@@ -206,23 +203,7 @@ def judge(
 
 
 def _recount(vendor: VendorCard, card: Scorecard, suite: dict[str, Any]) -> None:
-    """Verdict counts, score, gates and rollups of a vendor, after its cells changed."""
-    vendor.verdicts = {
-        v: sum(c.verdict == v for c in vendor.requirements.values()) for v in VERDICTS
-    }
-    vendor.score = weighted(card.requirements, vendor.requirements)
-    vendor.disqualified_by = [
-        r["id"]
-        for r in card.requirements
-        if r["priority"] == "must" and vendor.requirements[r["id"]].verdict in DISQUALIFYING
-    ]
-    vendor.disqualified = bool(vendor.disqualified_by) and card.must_disqualifies
-    vendor.unproven_by = [
-        r["id"]
-        for r in card.requirements
-        if r["priority"] == "must" and vendor.requirements[r["id"]].verdict in NOT_PROVEN
-    ]
-    vendor.rollups = _rollups(SuiteSnapshot.model_validate(suite), vendor.requirements)
+    recount(vendor, card.requirements, card.must_disqualifies, SuiteSnapshot.model_validate(suite))
 
 
 def _decide(vendor: VendorCard, entries: list[decisions.Decision], card: Scorecard) -> None:
@@ -255,11 +236,7 @@ def _decide(vendor: VendorCard, entries: list[decisions.Decision], card: Scoreca
         cell.waived_verdict, cell.waived_fraction = verdict, round(fraction, 4)
     cells = {rid: _waived_cell(c) for rid, c in vendor.requirements.items()}
     vendor.score_with_waivers = weighted(card.requirements, cells)
-    vendor.disqualified_by_with_waivers = [
-        r["id"]
-        for r in card.requirements
-        if r["priority"] == "must" and cells[r["id"]].verdict in DISQUALIFYING
-    ]
+    vendor.disqualified_by_with_waivers = must_gates(card.requirements, cells)[0]
     vendor.disqualified_with_waivers = (
         bool(vendor.disqualified_by_with_waivers) and card.must_disqualifies
     )
@@ -284,7 +261,7 @@ def _acceptability(card: Scorecard, policy: dict[str, Any]) -> dict[str, Any]:
         unproven = [
             r["id"]
             for r in card.requirements
-            if r["priority"] == "must" and cells[r["id"]].verdict in UNPROVEN
+            if r["priority"] == "must" and cells[r["id"]].verdict in UNRANKED
         ]
         if vendor.status != "ready":
             apart[vendor.name] = f"could not be evaluated: {vendor.message}"

@@ -105,8 +105,12 @@ Promise = Literal["kept", "broken", "unproven", "better than claimed"]
 PROMISING = ("native", "configuration")
 
 
-def promise_of(claim: Claim | None, verdict: str) -> Promise | None:
-    """Whether a claim was kept: a native or configuration claim is a promise to meet it."""
+def promise_of(claim: Claim | None, verdict: str, lacking: bool = False) -> Promise | None:
+    """Whether a claim was kept: a native or configuration claim is a promise to meet it.
+
+    A requirement partly met only because the product lacks fields it was declared to
+    lack bears the "not offered" claim out; it is no better than claimed.
+    """
     if claim is None:
         return None
     if claim.fit in PROMISING:
@@ -115,7 +119,9 @@ def promise_of(claim: Claim | None, verdict: str) -> Promise | None:
         if verdict in ("not met", "partly met", "not offered"):
             return "broken"
         return "unproven"
-    if claim.fit == "not-offered" and verdict in ("met", "partly met"):
+    if claim.fit == "not-offered" and (
+        verdict == "met" or (verdict == "partly met" and not lacking)
+    ):
         return "better than claimed"
     return None
 
@@ -335,31 +341,14 @@ def score(events: Iterable[ResultEvent]) -> Scorecard:
                     ),
                 )
             cell.claim = run.claims.get(card.name, {}).get(req["id"])
-            cell.promise = promise_of(cell.claim, cell.verdict)
+            cell.promise = promise_of(cell.claim, cell.verdict, bool(cell.lacking))
             card.requirements[req["id"]] = cell
-        card.verdicts = {
-            v: sum(c.verdict == v for c in card.requirements.values()) for v in VERDICTS
-        }
-        card.score = weighted(requirements, card.requirements)
-        card.disqualified_by = [
-            r["id"]
-            for r in requirements
-            if r["priority"] == "must" and card.requirements[r["id"]].verdict in DISQUALIFYING
-        ]
-        card.disqualified = bool(card.disqualified_by) and bool(
-            run.scoring.get("must_disqualifies", True)
-        )
+        recount(card, requirements, bool(run.scoring.get("must_disqualifies", True)), suite)
         card.promises = {
             kind: sum(c.promise == kind for c in card.requirements.values())
             for kind in ("kept", "broken", "unproven", "better than claimed")
         }
         card.broken_promises = [r for r, c in card.requirements.items() if c.promise == "broken"]
-        card.unproven_by = [
-            r["id"]
-            for r in requirements
-            if r["priority"] == "must" and card.requirements[r["id"]].verdict in UNPROVEN
-        ]
-        card.rollups = _rollups(suite, card.requirements)
         for result in card.scenarios.values():
             card.effort = _add_effort(card.effort, result.effort)
     ranking = sorted(cards, key=lambda v: (cards[v].disqualified, -cards[v].score, v))
@@ -384,6 +373,35 @@ def score(events: Iterable[ResultEvent]) -> Scorecard:
         ranking=ranking,
         stability=stability,
     )
+
+
+def must_gates(
+    requirements: Iterable[dict[str, Any]], cells: dict[str, Cell]
+) -> tuple[list[str], list[str]]:
+    """The must requirements that disqualify, and those that leave the vendor unproven.
+
+    One definition for the scorecard, the stale view and the decision layer, so that a
+    waiver or a stale cell can never be gated by other rules than the run itself.
+    """
+    musts = [r["id"] for r in requirements if r["priority"] == "must"]
+    return (
+        [rid for rid in musts if cells[rid].verdict in DISQUALIFYING],
+        [rid for rid in musts if cells[rid].verdict in UNPROVEN],
+    )
+
+
+def recount(
+    card: VendorCard,
+    requirements: list[dict[str, Any]],
+    must_disqualifies: bool,
+    suite: SuiteSnapshot,
+) -> None:
+    """Verdict counts, score, must gates and rollups of a vendor, from its cells as they are now."""
+    card.verdicts = {v: sum(c.verdict == v for c in card.requirements.values()) for v in VERDICTS}
+    card.score = weighted(requirements, card.requirements)
+    card.disqualified_by, card.unproven_by = must_gates(requirements, card.requirements)
+    card.disqualified = bool(card.disqualified_by) and must_disqualifies
+    card.rollups = _rollups(suite, card.requirements)
 
 
 def _rollups(suite: SuiteSnapshot, cells: dict[str, Cell]) -> dict[str, dict[str, float]]:

@@ -84,23 +84,9 @@ def mark(card: Scorecard, recorded: Fingerprints | None, current: Fingerprints) 
             cell.stale_verdict = cell.verdict
             cell.verdict, cell.fraction = "untested", 0.0
             stale += 1
-        vendor.verdicts = {
-            v: sum(c.verdict == v for c in vendor.requirements.values()) for v in scoring.VERDICTS
-        }
-        vendor.score = scoring.weighted(card.requirements, vendor.requirements)
-        vendor.disqualified_by = [
-            r["id"]
-            for r in card.requirements
-            if r["priority"] == "must"
-            and vendor.requirements[r["id"]].verdict in scoring.DISQUALIFYING
-        ]
-        vendor.disqualified = bool(vendor.disqualified_by) and card.must_disqualifies
-        vendor.unproven_by = [
-            r["id"]
-            for r in card.requirements
-            if r["priority"] == "must" and vendor.requirements[r["id"]].verdict in scoring.UNPROVEN
-        ]
-        vendor.rollups = scoring._rollups(SuiteSnapshot.model_validate(suite), vendor.requirements)
+        scoring.recount(
+            vendor, card.requirements, card.must_disqualifies, SuiteSnapshot.model_validate(suite)
+        )
     card.stale = stale
     cards = {v.name: v for v in card.vendors}
     card.ranking = sorted(cards, key=lambda v: (cards[v].disqualified, -cards[v].score, v))

@@ -8,8 +8,8 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from crmproof import render
-from crmproof.events import FORMAT, ResultEvent
+from crmproof import render, scoring
+from crmproof.events import FORMAT, Claim, ResultEvent
 from crmproof.scoring import score, verdict_of
 
 EVENT: TypeAdapter[ResultEvent] = TypeAdapter(ResultEvent)
@@ -218,3 +218,10 @@ def test_claims_stand_beside_the_proof_and_broken_promises_come_first(tmp_path: 
     assert "promises kept: 0 of 2 proven (2 broken, 1 met although claimed not offered)" in text
     assert "claimed native: broken promise" in (tmp_path / "index.html").read_text()
     assert "Claims against proof" in (tmp_path / "scorecard.md").read_text()
+
+
+def test_a_not_offered_claim_borne_out_by_lacking_fields_is_no_better_than_claimed() -> None:
+    claim = Claim(fit="not-offered")
+    assert scoring.promise_of(claim, "partly met", lacking=True) is None
+    assert scoring.promise_of(claim, "partly met") == "better than claimed"
+    assert scoring.promise_of(claim, "met") == "better than claimed"
