@@ -516,6 +516,36 @@ def test_the_audit_finds_a_scenario_that_would_pass_on_a_broken_product(
     assert "WEAK at step 2 (expect lead)" in audit.text(report)
 
 
+def test_the_audit_runs_side_by_side_like_the_runner_each_worker_its_own_adapter(
+    tmp_path: Path, world: World
+) -> None:
+    """Workers as in `run`: capped by the adapter's max_workers, no session shared."""
+    suite = workspaces.load(make_workspace(tmp_path))
+    opened: list[MemoryCrm] = []
+
+    def more() -> Adapter:
+        adapter = MemoryCrm()
+        adapter.open({})
+        opened.append(adapter)
+        return adapter
+
+    first = more()
+    report = audit.run_mutations(
+        {"memory": (first, first.declared())},
+        suite.scenarios,
+        "audit-2",
+        budget=60,
+        more={"memory": more},
+        workers=9,  # more than the adapter's 4
+    )
+    (vendor,) = report.vendors
+    assert len(opened) == MemoryCrm.max_workers == world.sessions
+    assert (vendor.scenarios, vendor.tried, vendor.caught, vendor.errored) == (4, 7, 7, 0), (
+        vendor
+    )  # as one worker finds
+    assert world.records == {}
+
+
 def test_scenarios_of_a_vendor_run_side_by_side_each_in_its_own_session(
     tmp_path: Path, world: World
 ) -> None:
