@@ -29,7 +29,7 @@ import yaml
 
 from crmproof import discovery, sandbox
 from crmproof.credentials import resolve_settings
-from tests.faultproxy import FaultProxy, Reply, Seen, rpc_result, status
+from tests.faultproxy import Fault, FaultProxy, Reply, Seen, rpc_result, status
 from tests.raw_events import read_events
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,6 +103,22 @@ def run(
     return done, {rid: c["verdict"] for rid, c in mine["requirements"].items()}
 
 
+def faulty_run(
+    tmp: Path,
+    sandboxes: dict[str, dict[str, Any]],
+    vendor: str,
+    name: str,
+    fault: Fault,
+    scenarios: list[str],
+) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """`run` through a proxy applying `fault`, which must have fired at least once."""
+    with FaultProxy(sandboxes[vendor]["url"]) as proxy:
+        proxy.rule(name, fault)
+        outcome = run(tmp, vendor, proxy, scenarios)
+    assert proxy.fired[name] > 0, f"the fault '{name}' never fired"
+    return outcome
+
+
 def bottle_actor(seen: Seen, token: str) -> bool:
     return seen.header("Authorization") == f"Bearer {token}"
 
@@ -130,13 +146,14 @@ def test_rate_limited_rep_leaves_bottlecrm_privacy_untested(
     sandboxes: dict[str, dict[str, Any]], tmp_path: Path
 ) -> None:
     rep_b = settings("bottlecrm")["actors"]["rep_b"]
-    with FaultProxy(sandboxes["bottlecrm"]["url"]) as proxy:
-        proxy.rule(
-            "429 on rep B",
-            lambda seen: status(429) if bottle_actor(seen, rep_b) else None,
-        )
-        done, verdicts = run(tmp_path, "bottlecrm", proxy, list(PRIVACY))
-    assert proxy.fired["429 on rep B"] > 0
+    done, verdicts = faulty_run(
+        tmp_path,
+        sandboxes,
+        "bottlecrm",
+        "429 on rep B",
+        lambda seen: status(429) if bottle_actor(seen, rep_b) else None,
+        list(PRIVACY),
+    )
     assert {s: e["status"] for s, e in done.items()} == dict.fromkeys(PRIVACY, "error")
     assert all("429" in (e["message"] or "") for e in done.values()), done
     assert {verdicts[r] for r in PRIVACY.values()} == {"untested"}
@@ -152,10 +169,9 @@ def test_unavailable_for_a_rep_leaves_tryton_privacy_untested(
             return status(503, b"<html>Service Unavailable</html>")
         return None
 
-    with FaultProxy(sandboxes["tryton"]["url"]) as proxy:
-        proxy.rule("503 on rep B's reads", outage)
-        done, verdicts = run(tmp_path, "tryton", proxy, list(PRIVACY))
-    assert proxy.fired["503 on rep B's reads"] > 0
+    done, verdicts = faulty_run(
+        tmp_path, sandboxes, "tryton", "503 on rep B's reads", outage, list(PRIVACY)
+    )
     assert {s: e["status"] for s, e in done.items()} == dict.fromkeys(PRIVACY, "error")
     assert {verdicts[r] for r in PRIVACY.values()} == {"untested"}
 
@@ -165,17 +181,18 @@ def test_rejected_session_of_a_rep_is_an_error_not_a_refusal(
 ) -> None:
     """Tryton answers 401 to rep B's session, even fresh: not "forbidden", an error."""
     rep_b = settings("tryton")["actors"]["rep_b"]["user"]
-    with FaultProxy(sandboxes["tryton"]["url"]) as proxy:
-        proxy.rule(
-            "401 on rep B's session",
-            lambda seen: (
-                status(401, b"Unauthorized")
-                if tryton_session_user(seen) == rep_b and tryton_method(seen).startswith("model.")
-                else None
-            ),
-        )
-        done, verdicts = run(tmp_path, "tryton", proxy, ["PRM-DEALS-KEPT-APART"])
-    assert proxy.fired["401 on rep B's session"] > 0
+    done, verdicts = faulty_run(
+        tmp_path,
+        sandboxes,
+        "tryton",
+        "401 on rep B's session",
+        lambda seen: (
+            status(401, b"Unauthorized")
+            if tryton_session_user(seen) == rep_b and tryton_method(seen).startswith("model.")
+            else None
+        ),
+        ["PRM-DEALS-KEPT-APART"],
+    )
     assert done["PRM-DEALS-KEPT-APART"]["status"] == "error"
     assert verdicts["PRM-2.1"] == "untested"
 
@@ -200,10 +217,9 @@ def test_rejected_actor_login_leaves_its_steps_untested(
             return status(401, b"Unauthorized")
         return None
 
-    with FaultProxy(sandboxes[vendor]["url"]) as proxy:
-        proxy.rule("rep B's login rejected", rejected)
-        done, verdicts = run(tmp_path, vendor, proxy, list(PRIVACY))
-    assert proxy.fired["rep B's login rejected"] > 0
+    done, verdicts = faulty_run(
+        tmp_path, sandboxes, vendor, "rep B's login rejected", rejected, list(PRIVACY)
+    )
     for scenario, event in done.items():
         assert event["status"] == "error", (scenario, event)
         assert verdicts[PRIVACY[scenario]] == "untested"
@@ -226,10 +242,9 @@ def test_swallowed_stage_move_fails_bottlecrm_requirements(
             return Reply(200, b'{"error": false, "message": "Opportunity moved"}')
         return None
 
-    with FaultProxy(sandboxes["bottlecrm"]["url"]) as proxy:
-        proxy.rule("stage move swallowed", swallow)
-        done, verdicts = run(tmp_path, "bottlecrm", proxy, LOSING)
-    assert proxy.fired["stage move swallowed"] > 0
+    done, verdicts = faulty_run(
+        tmp_path, sandboxes, "bottlecrm", "stage move swallowed", swallow, LOSING
+    )
     for scenario, event in done.items():
         assert event["status"] == "failed", (scenario, event)
         assert "not done" in (event["message"] or ""), event
@@ -257,10 +272,9 @@ def test_swallowed_lost_marking_fails_tryton_requirements(
         return None
 
     scenarios = [*LOSING, "L2O-DISQUALIFY-LEAD"]
-    with FaultProxy(sandboxes["tryton"]["url"]) as proxy:
-        proxy.rule("lost-marking swallowed", swallow)
-        done, verdicts = run(tmp_path, "tryton", proxy, scenarios)
-    assert proxy.fired["lost-marking swallowed"] > 0
+    done, verdicts = faulty_run(
+        tmp_path, sandboxes, "tryton", "lost-marking swallowed", swallow, scenarios
+    )
     assert {e["status"] for e in done.values()} == {"failed"}, done
     assert verdicts["L2O-5.1"] == "not met"
     assert verdicts["L2O-5.2"] == "not met"
@@ -295,9 +309,8 @@ def test_search_ignoring_its_filter_fails_tryton_lead_requirements(
             return None
         return seen.with_json({**body, "params": [[], *body["params"][1:]]})
 
-    with FaultProxy(sandboxes["tryton"]["url"]) as proxy:
-        proxy.rule("filter ignored", unfiltered)
-        done, verdicts = run(tmp_path, "tryton", proxy, list(LEAD_SEARCHES))
-    assert proxy.fired["filter ignored"] > 0
+    done, verdicts = faulty_run(
+        tmp_path, sandboxes, "tryton", "filter ignored", unfiltered, list(LEAD_SEARCHES)
+    )
     assert {s: e["status"] for s, e in done.items()} == dict.fromkeys(LEAD_SEARCHES, "failed")
     assert {verdicts[r] for r in LEAD_SEARCHES.values()} == {"not met"}
