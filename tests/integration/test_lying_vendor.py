@@ -281,6 +281,27 @@ def test_swallowed_lost_marking_fails_tryton_requirements(
     assert verdicts["L2O-2.2"] == "not met"
 
 
+def test_create_acknowledged_but_never_done_is_not_met_on_tryton(
+    sandboxes: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    """Tryton answers a party's create with an id it never made: a product verdict,
+    read back as not found (never an error that would leave it untested)."""
+
+    def swallow(seen: Seen) -> Reply | None:
+        if tryton_method(seen) == "model.party.party.create":
+            return rpc_result(seen, [987654321])
+        return None
+
+    done, verdicts = faulty_run(
+        tmp_path, sandboxes, "tryton", "create swallowed", swallow, ["L2O-LEAD-ON-ACCOUNT"]
+    )
+    event = done["L2O-LEAD-ON-ACCOUNT"]
+    assert event["status"] == "failed", event
+    # the adapter reads its new party back at once, and finds none
+    assert "no account with id 987654321" in (event["message"] or ""), event
+    assert verdicts["L2O-1.3"] == "not met"
+
+
 # -- a search that ignores its filter -----------------------------------------------------
 
 LEAD_SEARCHES = {
