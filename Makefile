@@ -25,7 +25,7 @@ sandboxes: setup
 	$(BIN)/crmproof sandbox up $(VENDORS)
 
 evaluate: sandboxes
-	$(BIN)/crmproof run
+	$(BIN)/crmproof run --evidence all
 
 test: setup
 	$(BIN)/mypy

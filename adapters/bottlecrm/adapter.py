@@ -265,7 +265,12 @@ class BottleCRMAdapter(Adapter):
         """Connect with the admin's token and one token per actor; check the admin's works."""
         tokens = {ADMIN: str(settings["token"])}
         tokens.update({str(k): str(v) for k, v in (settings.get("actors") or {}).items()})
-        self._api = Api(str(settings["url"]), tokens, timeout=float(settings.get("timeout", 30)))
+        self._api = Api(
+            str(settings["url"]),
+            tokens,
+            timeout=float(settings.get("timeout", 30)),
+            client=self.http_client,
+        )
         self.api.call(ADMIN, "GET", "/org/settings/")
         # BottleCRM publishes no product version over its API; the sandbox pins 1.35.
         return str(settings.get("version") or PACKAGE_VERSION)

@@ -51,9 +51,16 @@ def _flatten(value: Any) -> str:
 class Api:
     """One BottleCRM server, reached with one token per actor."""
 
-    def __init__(self, base_url: str, tokens: Mapping[str, str], timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        tokens: Mapping[str, str],
+        timeout: float = 30.0,
+        client: Callable[..., httpx.Client] = httpx.Client,
+    ) -> None:
         self.tokens = dict(tokens)
-        self.http = httpx.Client(base_url=base_url.rstrip("/") + "/api", timeout=timeout)
+        # `client` is the adapter's http_client: every exchange becomes HAR evidence
+        self.http = client(base_url=base_url.rstrip("/") + "/api", timeout=timeout)
 
     def close(self) -> None:
         self.http.close()

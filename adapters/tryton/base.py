@@ -82,6 +82,7 @@ class TrytonBase(Adapter):
                 self._settings["url"],
                 self._settings["database"],
                 timeout=float(self._settings.get("timeout") or 30.0),
+                client=self.http_client,
             )
             client.login(user, password)
             self._clients[actor] = client

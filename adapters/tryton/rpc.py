@@ -18,6 +18,7 @@ import itertools
 import json
 import tempfile
 import threading
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
@@ -104,10 +105,16 @@ def _decode(obj: dict[str, Any]) -> Any:
 class TrytonClient:
     """One logged-in session on one Tryton database."""
 
-    def __init__(self, url: str, database: str, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        database: str,
+        timeout: float = 30.0,
+        client: Callable[..., httpx.Client] = httpx.Client,
+    ) -> None:
         self.url = url.rstrip("/")
         self.database = database
-        self.http = httpx.Client(timeout=timeout)
+        self.http = client(timeout=timeout)  # the adapter's http_client: HAR evidence
         self.lock = server_lock(self.url)
         self.context: dict[str, Any] = {}
         self.user_id: int | None = None

@@ -14,14 +14,19 @@ not a crashed run.
 from __future__ import annotations
 
 import json
+import os
 import traceback
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, ClassVar
+
+import httpx
 
 from crmproof import vocabulary
 from crmproof.diagnostics import did_you_mean
 from crmproof.errors import AdapterLoadError
+from crmproof.har import HarRecorder, keeps
 from crmproof.protocol import (
     PROTOCOL_VERSION,
     Capabilities,
@@ -178,6 +183,13 @@ class Adapter(ABC):
         self.step = StepContext()
         self.evidence_dir: str = "."
         self.run_id: str = "adhoc"
+        # none | failures | all: set by the runner (`crmproof run --evidence`)
+        self.evidence_policy: str = "none"
+        self.http_evidence = HarRecorder()
+
+    def http_client(self, **kwargs: Any) -> httpx.Client:
+        """An httpx.Client (same arguments) whose exchanges become this scenario's HAR."""
+        return self.http_evidence.client(**kwargs)
 
     # -- lifecycle: override what you need -------------------------------------------
 
@@ -186,11 +198,31 @@ class Adapter(ABC):
         return None
 
     def begin(self, scenario: str) -> None:
-        """A scenario starts: isolate it (fresh session, fresh browser context)."""
+        """A scenario starts: isolate it (fresh session, fresh browser context).
+
+        An override calls this too, so the scenario's HAR starts empty."""
+        self.http_evidence.reset()
 
     def end(self, scenario: str, status: str) -> list[Evidence]:
-        """A scenario ended: return evidence gathered across it (a trace, say)."""
-        return []
+        """A scenario ended: return evidence gathered across it (its HAR, a trace).
+
+        An override that records HTTP through `http_client` calls this too.
+        """
+        return self.http_har(scenario, status)
+
+    def http_har(self, scenario: str, status: str) -> list[Evidence]:
+        """Write `evidence/<vendor>/<scenario>.har` if the evidence policy keeps it."""
+        recorded = self.http_evidence.har()["log"]["entries"]
+        try:
+            if not (recorded and keeps(self.evidence_policy, status)):
+                return []
+            path = Path(self.evidence_dir) / f"{scenario}.har"
+            self.http_evidence.write(path)
+            run_folder = Path(self.evidence_dir).resolve().parent.parent
+            relative = Path(os.path.relpath(path.resolve(), run_folder)).as_posix()
+            return [Evidence(kind="http", path=relative, note=f"{len(recorded)} exchanges")]
+        finally:
+            self.http_evidence.reset()
 
     def close(self) -> None:
         """Release connections, browsers, files."""

@@ -30,7 +30,7 @@ from crmproof.results import read_events
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://crmproof.dev/attestation/run/v1"
 ATTESTATION = manifest.ATTESTATION
-RENDERED = ("scorecard.json", "scorecard.md", "junit.xml", "index.html")
+RENDERED = ("scorecard.json", "scorecard.md", "junit.xml", "ctrf.json", "index.html")
 RESPONSES = "responses"
 
 

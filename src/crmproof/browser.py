@@ -65,10 +65,35 @@ def _acquire_playwright() -> Any:
     from playwright.sync_api import sync_playwright
 
     if getattr(_local, "users", 0) == 0:
-        _local.playwright = sync_playwright().start()
+        with _own_session():
+            _local.playwright = sync_playwright().start()
         _local.users = 0
     _local.users += 1
     return _local.playwright
+
+
+@contextlib.contextmanager
+def _own_session() -> Iterator[None]:
+    """Start Playwright's driver, and so Chromium, in a session of its own.
+
+    A Ctrl-C at the terminal signals the whole foreground process group, and the driver
+    answers it by killing Chromium mid-step: the running scenario's records could then not
+    be deleted. In its own session the driver hears nothing; the runner stops the browser
+    vendor at its next step like any other and closes the driver itself (which also exits
+    when crmproof dies, as its stdin closes).
+    """
+    import asyncio
+
+    spawn = asyncio.create_subprocess_exec
+
+    async def in_new_session(*args: Any, **kwargs: Any) -> Any:
+        return await spawn(*args, **{"start_new_session": True, **kwargs})
+
+    asyncio.create_subprocess_exec = in_new_session
+    try:
+        yield
+    finally:
+        asyncio.create_subprocess_exec = spawn
 
 
 def _release_playwright() -> None:

@@ -217,6 +217,18 @@ def _progress(total: int) -> Callable[[ResultEvent], None]:
     callback=lambda _c, _p, v: _shard_option(v),
     help="Run only the I-th of N slices of the plan (for CI machines; see `crmproof merge`).",
 )
+@click.option(
+    "--evidence",
+    type=click.Choice(["none", "failures", "all"]),
+    default="failures",
+    show_default=True,
+    help="Which scenarios keep their evidence: HAR files of API vendors, browser traces.",
+)
+@click.option(
+    "--no-progress",
+    is_flag=True,
+    help="One line per scenario instead of the live display (the default off a terminal).",
+)
 def run_cmd(
     workspace: str | None,
     vendors: tuple[str, ...],
@@ -230,6 +242,8 @@ def run_cmd(
     fail_on: str,
     workers: int | None,
     shard: tuple[int, int] | None = None,
+    evidence: str = "failures",
+    no_progress: bool = False,
 ) -> None:
     """Run the scenarios on the vendors and write the scorecard."""
     ws = _workspace(workspace)
@@ -270,22 +284,64 @@ def run_cmd(
                 sys.exit(0)
         run = Run(suite, jobs, base, progress=_progress(len(jobs)))
     run.workers = workers
+    run.evidence = evidence
     click.echo(
         f"run {run.run_id}: {len(jobs)} scenario runs on "
         f"{', '.join(dict.fromkeys(j.vendor for j in jobs))}",
         err=True,
     )
-    folder = run.execute()
-    card = _render(suite, folder, unsigned=signing is None)
-    _write_manifest(suite, folder)
-    attest.write(folder, signing, inputs)
+    folder = _execute(run, jobs, live=not no_progress and sys.stderr.isatty())
+    card = write_reports(suite, folder, signing, inputs)
     click.echo(render.terminal(card))
     click.echo(evidence_cli.signature_line(signing))
     click.echo(f"reports: {workspaces.display_path(folder)}", err=True)
+    if run.interrupted:
+        click.echo(
+            "interrupted: the running scenarios' records were deleted; finish the run with "
+            f"`crmproof run --resume {run.run_id}`",
+            err=True,
+        )
+        sys.exit(130)
     code = _exit_code(card, fail_on)
     if baseline_file or (ws / "baselines").is_dir():
         code = max(code, _check_baseline(ws, card, baseline_file))
     sys.exit(code)
+
+
+def write_reports(
+    suite: workspaces.Suite,
+    folder: Path,
+    signing: keys.SigningKey | None,
+    inputs: dict[str, str],
+) -> Scorecard:
+    """Everything a finished run folder gets besides its results: reports, manifest,
+    attestation, and the CI job summary. The pytest plugin writes its run the same way."""
+    from crmproof import step_summary
+
+    card = _render(suite, folder, unsigned=signing is None)
+    _write_manifest(suite, folder)
+    attest.write(folder, signing, inputs)
+    step_summary.append(card)
+    return card
+
+
+def _execute(run: Run, jobs: list[Any], live: bool) -> Path:
+    """Run it, under the live display on a terminal. A first Ctrl-C stops it cleanly
+    (crmproof.interrupt); a second one, during that cleanup, stops at once."""
+    try:
+        if not live:
+            return run.execute()
+        from crmproof.progress import LiveProgress
+
+        display = LiveProgress(jobs)
+        run.progress, run.on_scenario = display, display.scenario_started
+        with display:
+            return run.execute()
+    except KeyboardInterrupt:
+        raise click.ClickException(
+            "stopped at once: records of the running scenarios may remain; "
+            f"`crmproof run --resume {run.run_id}` deletes them and finishes the run"
+        ) from None
 
 
 def _check_baseline(ws: Path, card: Scorecard, baseline_file: str | None) -> int:
@@ -454,6 +510,9 @@ def merge_cmd(runs: tuple[str, ...], out: str, workspace: str | None, fail_on: s
     card = render.write_all(folder, unsigned=signing is None)
     _write_manifest(suite, folder)
     attest.write(folder, signing, inputs)  # the merged run is attested like any run
+    from crmproof import step_summary
+
+    step_summary.append(card)  # the CI job that merges the shards reports them
     click.echo(render.terminal(card))
     click.echo(evidence_cli.signature_line(signing))
     click.echo(f"merged {len(runs)} run(s): {workspaces.display_path(folder)}", err=True)

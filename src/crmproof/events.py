@@ -16,6 +16,7 @@ The order of a run's events:
     scenario   one scenario ended, with its status
     leftovers  what the vendor still holds of this run, after all its scenarios
     end        the run finished
+    interrupted  the run was stopped (Ctrl-C) after cleaning up: `--resume` finishes it
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ __all__ = [
     "ResultEvent",
     "Resumed",
     "RunEnded",
+    "RunInterrupted",
     "RunStarted",
     "ScenarioDone",
     "ScenarioInfo",
@@ -124,6 +126,11 @@ class RunStarted(Event):
         description="Vendor -> requirement -> the vendor's claim, as its response file "
         "stood when the run started.",
     )
+    ci_run_id: str | None = Field(
+        None,
+        description="The id every shard of one CI evaluation shares (CRMPROOF_RUN_ID, or "
+        "the CI's own run), reported in ctrf.json so the shards' reports group.",
+    )
 
 
 class Resumed(Event):
@@ -209,6 +216,15 @@ class RunEnded(Event):
     run_id: str
 
 
+class RunInterrupted(Event):
+    """Ctrl-C: every vendor stopped at a step boundary and deleted what its running
+    scenario had created. That scenario has no `scenario` event, so `--resume` runs it
+    again from its first step; the run has no `end`, so it stays resumable."""
+
+    event: Literal["interrupted"] = "interrupted"
+    run_id: str
+
+
 ResultEvent = Annotated[
     RunStarted
     | Resumed
@@ -217,6 +233,7 @@ ResultEvent = Annotated[
     | ScenarioDone
     | CleanupDone
     | LeftoversFound
-    | RunEnded,
+    | RunEnded
+    | RunInterrupted,
     Field(discriminator="event"),
 ]

@@ -118,7 +118,7 @@ def verify(folder: Path) -> list[str]:
     return problems
 
 
-REPORT_FILES = ("scorecard.json", "scorecard.md", "junit.xml", "index.html")
+REPORT_FILES = ("scorecard.json", "scorecard.md", "junit.xml", "ctrf.json", "index.html")
 """Files a report writes; `crmproof report` may rewrite them, the run's own files never."""
 
 

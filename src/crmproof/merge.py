@@ -6,6 +6,11 @@ against a single suite fingerprint (`suite_sha256` of their run events) and refu
 they differ or overlap. The merged results.jsonl is an ordinary run's: one run event whose
 plan is the union of the shards' plans, then every shard's events as they were written,
 then one end event; reports and the manifest are rendered from it like any run's.
+
+The pytest plugin (crmproof.pytest_items) runs each item as a part of one run: every part
+carries the same run id, so each part's leftovers check also sees the records of parts
+still running beside it. For such parts (`one_run`) only each vendor's last check is
+kept: it ran after every other part had finished its scenario.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from crmproof.events import (
     ResultEvent,
     Resumed,
     RunEnded,
+    RunInterrupted,
     RunStarted,
     VendorReady,
 )
@@ -77,16 +83,17 @@ def check_shards(folders: Sequence[Path], suite_sha256: str | None = None) -> li
 def _shard_events(folder: Path) -> Iterator[ResultEvent]:
     """A shard's events between its run event and its end event."""
     for event in read_events(folder / RESULTS):
-        if not isinstance(event, (RunStarted, Resumed, RunEnded)):
+        if not isinstance(event, (RunStarted, Resumed, RunEnded, RunInterrupted)):
             yield event
 
 
 def _summary(
-    folders: Sequence[Path],
+    folders: Sequence[Path], finished: bool = True
 ) -> tuple[dict[str, VendorReady], dict[str, list[LeftoversFound]], float]:
     """Per vendor, its vendor event and leftovers; and the last moment of any shard.
 
-    A vendor that could not start in any shard shows that; every shard must have finished.
+    A vendor that could not start in any shard shows that; every shard must have finished
+    (unless the merge is of an interrupted run: `finished` False).
     """
     ready: dict[str, VendorReady] = {}
     leftovers: dict[str, list[LeftoversFound]] = {}
@@ -103,7 +110,7 @@ def _summary(
                     ready[event.vendor] = event
             elif isinstance(event, LeftoversFound):
                 leftovers.setdefault(event.vendor, []).append(event)
-        if not ended:
+        if not ended and finished:
             raise ResultsError(
                 f"{folder}: this run did not finish; finish it with `crmproof run --resume "
                 f"{folder.name}` before merging, or leave it out"
@@ -111,21 +118,41 @@ def _summary(
     return ready, leftovers, last
 
 
-def merge(folders: Sequence[Path], out: Path, run_id: str, suite_sha256: str | None = None) -> Path:
-    """Write `out`/results.jsonl (and copy the evidence) from the shard run folders."""
+def merge(
+    folders: Sequence[Path],
+    out: Path,
+    run_id: str,
+    suite_sha256: str | None = None,
+    *,
+    one_run: bool = False,
+    order: Sequence[tuple[str, str]] = (),
+    finished: bool = True,
+) -> Path:
+    """Write `out`/results.jsonl (and copy the evidence) from the shard run folders.
+
+    `one_run`: the folders are parts of one run (the pytest plugin's), see the module
+    docstring. `order`: the plan's order of (vendor, scenario); jobs outside it come last.
+    `finished` False: the run was interrupted, and gets no end event, so `crmproof run
+    --resume` can finish it.
+    """
     runs = check_shards(folders, suite_sha256)
     if (out / RESULTS).exists():
         raise ResultsError(f"{out} already holds a run: merge into a new folder")
-    ready, leftovers, last = _summary(folders)  # all checked before anything is written
+    ready, leftovers, last = _summary(folders, finished)  # checked before anything is written
+    if one_run:
+        leftovers = {v: [max(found, key=lambda e: e.at)] for v, found in leftovers.items()}
     vendors: dict[str, str] = {}
     for run in runs:
         vendors.update(run.vendors)
+    rank = {job: n for n, job in enumerate(order)}
+    plan = [job for run in runs for job in run.plan]
+    plan.sort(key=lambda job: rank.get(job, len(rank)))
     started = runs[0].model_copy(
         update={
             "run_id": run_id,
             "at": min(r.at for r in runs),
             "vendors": vendors,
-            "plan": [job for run in runs for job in run.plan],
+            "plan": plan,
         }
     )
     out.mkdir(parents=True, exist_ok=True)
@@ -141,7 +168,10 @@ def merge(folders: Sequence[Path], out: Path, run_id: str, suite_sha256: str | N
             _copy_evidence(folder, out)
         for vendor, found in leftovers.items():
             writer.emit(_one_leftovers(vendor, found))
-        writer.emit(RunEnded(run_id=run_id, at=last))
+        if finished:
+            writer.emit(RunEnded(run_id=run_id, at=last))
+        else:
+            writer.emit(RunInterrupted(run_id=run_id, at=last))
     finally:
         writer.close()
     return out

@@ -367,6 +367,9 @@ def write_all(
     _write(folder / "scorecard.md", markdown(card, unsigned))
     _write(folder / "junit.xml", junit(card))
     _write(folder / "index.html", html(card, unsigned))
+    from crmproof import ctrf
+
+    ctrf.write(folder, card)
     if current is None:
         return card
     from crmproof.stale import STALE_VIEWS, mark, recorded_fingerprints

@@ -31,7 +31,7 @@ from crmproof.redaction import redact_text
 __all__ = ["FSYNC_EVERY", "ResultsWriter", "read_events"]
 
 FSYNC_EVERY = 1.0
-_DURABLE = frozenset({"run", "resume", "scenario", "end"})
+_DURABLE = frozenset({"run", "resume", "scenario", "end", "interrupted"})
 _EVENT: TypeAdapter[ResultEvent] = TypeAdapter(ResultEvent)
 
 

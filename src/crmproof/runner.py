@@ -22,6 +22,7 @@ from typing import Any
 from crmproof import discovery, fingerprints
 from crmproof.adapter import Adapter
 from crmproof.credentials import MissingCredential, resolve_settings
+from crmproof.ctrf import ci_run_id
 from crmproof.errors import ResumeError
 from crmproof.events import (
     FORMAT,
@@ -31,6 +32,7 @@ from crmproof.events import (
     ResultEvent,
     Resumed,
     RunEnded,
+    RunInterrupted,
     RunStarted,
     ScenarioDone,
     ScenarioInfo,
@@ -40,6 +42,7 @@ from crmproof.events import (
 )
 from crmproof.execute import Emit, ScenarioRun
 from crmproof.external import ExternalAdapter
+from crmproof.interrupt import Interrupted, abandon_scenario, wait_for
 from crmproof.models import Evaluation
 from crmproof.plan import Job
 from crmproof.protocol import RecordRef
@@ -97,7 +100,17 @@ class Run:
     orphans: dict[str, list[RecordRef]] | None = None
     # Scenarios of one vendor at once (--workers); None: as crmproof.yaml says.
     workers: int | None = None
+    # none | failures | all: which scenarios keep their evidence (HAR files, traces)
+    evidence: str = "failures"
+    # Set on Ctrl-C: every worker stops at its next step boundary and cleans up
+    stop: threading.Event = field(default_factory=threading.Event)
+    interrupted: bool = False
+    # 0 for a run, n for its n-th resume: see `marker`.
+    attempt: int = 0
+    # Told (vendor, scenario id) when a worker picks a scenario up: for a live display.
+    on_scenario: Callable[[str, str], None] | None = None
     _budget: threading.BoundedSemaphore = field(init=False, repr=False)
+    _emit: Emit | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def resume(
@@ -110,12 +123,15 @@ class Run:
             raise ResumeError(f"no run {run_id} in {reports}")
         run_id = folder.name
         first: RunStarted | None = None
+        resumes = 0
         done: set[tuple[str, str]] = set()
         cleaned: set[tuple[str, str, str]] = set()
         created: list[tuple[str, str, RecordRef]] = []  # (vendor, scenario, record)
         for event in read_events(path):
             if isinstance(event, RunStarted):
                 first = event
+            elif isinstance(event, Resumed):
+                resumes += 1
             elif isinstance(event, RunEnded):
                 raise ResumeError(f"run {run_id} already finished: nothing to resume")
             elif isinstance(event, ScenarioDone):
@@ -135,7 +151,9 @@ class Run:
         for vendor, scenario, ref in created:
             if (vendor, scenario) not in done and (vendor, ref.entity, ref.id) not in cleaned:
                 orphans.setdefault(vendor, []).append(ref)
-        return cls(suite, jobs, reports, run_id, progress, orphans)
+        run = cls(suite, jobs, reports, run_id, progress, orphans)
+        run.attempt = resumes + 1
+        return run
 
     @property
     def folder(self) -> Path:
@@ -171,7 +189,7 @@ class Run:
                 )
             else:
                 self._emit_start(writer, evaluation)
-            emit = self._emitter(writer)
+            emit = self._emit = self._emitter(writer)
             threads = []
             orphans = self.orphans or {}
             for vendor in dict.fromkeys([*(j.vendor for j in self.jobs), *orphans]):
@@ -185,12 +203,36 @@ class Run:
                 )
                 threads.append(thread)
                 thread.start()
-            for thread in threads:
-                thread.join()
-            writer.emit(RunEnded(run_id=self.run_id))
+            try:
+                wait_for(threads)
+            except KeyboardInterrupt:  # Ctrl-C: see crmproof.interrupt
+                self.interrupt()
+                wait_for(threads)  # a second Ctrl-C stops at once, records left to --resume
+            if not self.interrupted:
+                writer.emit(RunEnded(run_id=self.run_id))
         finally:
             writer.close()
+        _drop_unreferenced_evidence(self.folder)
         return self.folder
+
+    @property
+    def marker(self) -> str:
+        """What `${run.id}` reads in the scenarios: the run id, and on a resume the run id
+        and the attempt. A stopped scenario runs again from its first step, and a record it
+        made the first time may still be there, kept by the vendor's rules (a deactivated
+        account whose name must be unique); a new name keeps the two apart. The run id is
+        still part of every name, so the leftovers check finds both."""
+        return self.run_id if not self.attempt else f"{self.run_id}-r{self.attempt}"
+
+    def interrupt(self) -> None:
+        """Stop the run cleanly (Ctrl-C): every worker stops at its next step boundary and
+        deletes what its scenario created; the run ends without `end`, so it can resume."""
+        if self.stop.is_set():
+            return
+        self.stop.set()
+        self.interrupted = True
+        if self._emit is not None:
+            self._emit(RunInterrupted(run_id=self.run_id))
 
     def _emit_start(self, writer: ResultsWriter, evaluation: Evaluation) -> None:
         writer.emit(
@@ -208,6 +250,7 @@ class Run:
                 suite=suite_snapshot(self.suite),
                 fingerprints=fingerprints.of_suite(self.suite),
                 claims=self._claims(),
+                ci_run_id=ci_run_id(),
             )
         )
 
@@ -234,6 +277,8 @@ class Run:
             written = writer.emit(event)
             if self.progress:
                 self.progress(written)
+            if isinstance(event, StepDone) and self.stop.is_set():
+                raise Interrupted(event.scenario)
 
         return emit
 
@@ -258,8 +303,9 @@ class Run:
             evidence = self.folder / "evidence" / vendor
             evidence.mkdir(parents=True, exist_ok=True)
             adapter.evidence_dir = str(evidence)
+            adapter.evidence_policy = self.evidence
             hello = adapter.hello()
-            vendor_version = adapter.open(open_settings(evaluation, settings or {}))
+            vendor_version = adapter.open(self._open_settings(settings))
             capabilities = adapter.declared()  # after open: settings may add actors
         except Exception as exc:
             emit(
@@ -300,7 +346,7 @@ class Run:
                     mine,
                     capabilities,
                     vendor,
-                    self.run_id,
+                    self.marker,
                     emit,
                     scenario_timeout=evaluation.run.scenario_timeout,
                     retries=evaluation.vendors[vendor].retries.attempts,
@@ -308,12 +354,17 @@ class Run:
                 )
                 while True:
                     with lock:
-                        if not queue:
+                        if not queue or self.stop.is_set():
                             return
                         job = queue.pop(0)
                     with self._budget:
+                        if self.on_scenario:
+                            self.on_scenario(vendor, job.scenario.model.id)
                         try:
                             runner.run(job.scenario)
+                        except Interrupted:
+                            abandon_scenario(runner, mine, job.scenario.model.id, self.folder)
+                            return
                         except Exception as exc:  # a bug of ours must not lose the others
                             _scenario_error(
                                 emit, job, f"crmproof error: {type(exc).__name__}: {exc}"
@@ -324,8 +375,9 @@ class Run:
                 (a browser library binds its objects to the thread that made them)."""
                 mine = new_adapter(self.suite, vendor)
                 mine.run_id, mine.evidence_dir = self.run_id, adapter.evidence_dir
+                mine.evidence_policy = self.evidence
                 try:
-                    mine.open(open_settings(evaluation, settings or {}))
+                    mine.open(self._open_settings(settings))
                     work(mine)
                 except Exception:  # the first worker still takes every scenario left
                     return
@@ -344,6 +396,14 @@ class Run:
         finally:
             with contextlib.suppress(Exception):
                 adapter.close()
+
+    def _open_settings(self, settings: dict[str, Any] | None) -> dict[str, Any]:
+        """`open_settings`, with the run's evidence policy: `--evidence all` traces every
+        browser scenario, `none` traces none, `failures` leaves the configured policy."""
+        evaluation = self.suite.evaluation.model  # type: ignore[union-attr]
+        opened = open_settings(evaluation, settings or {})
+        trace = {"all": "always", "none": "never"}.get(self.evidence, opened["trace"])
+        return {**opened, "trace": trace, "evidence": self.evidence}
 
     def _workers(self, vendor: str, adapter: Adapter) -> int:
         """How many scenarios of a vendor run at once: asked for, and safe for its adapter."""
@@ -406,6 +466,23 @@ def _scenario_error(emit: Emit, job: Job, message: str) -> None:
             tags=job.scenario.model.tags,
         )
     )
+
+
+def _drop_unreferenced_evidence(folder: Path) -> None:
+    """Remove evidence files no event references (a trace an adapter kept of its own
+    housekeeping, a stopped scenario's HAR): the runner scrubs only what is referenced,
+    so nothing else may stay in the run folder."""
+    evidence = folder / "evidence"
+    if not evidence.is_dir():
+        return
+    referenced = {
+        item.path
+        for event in read_events(folder / "results.jsonl")
+        for item in getattr(event, "evidence", None) or []
+    }
+    for path in evidence.rglob("*"):
+        if path.is_file() and path.relative_to(folder).as_posix() not in referenced:
+            path.unlink()
 
 
 def _point_latest(reports: Path, run_id: str) -> None:

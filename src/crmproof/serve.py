@@ -34,6 +34,7 @@ def handle(adapter: Adapter, message: Message) -> Message:
     if isinstance(message, Open):
         adapter.run_id = message.run_id
         adapter.evidence_dir = message.evidence_dir
+        adapter.evidence_policy = str(message.settings.get("evidence") or "none")
         version = adapter.open(message.settings)
         return Opened(vendor_version=version, capabilities=adapter.declared())
     if isinstance(message, Begin):

@@ -64,6 +64,7 @@ def run_starter(tmp: Path, env: dict[str, str], *vendors: str) -> tuple[Path, st
             str(STARTER),
             "--reports",
             str(reports),
+            *("--evidence", "all"),  # every scenario's HAR and trace is searched too
             *[a for v in vendors for a in ("--vendor", v)],
         ],
         capture_output=True,
@@ -113,6 +114,8 @@ def test_real_credentials_appear_nowhere(vendors: list[str], tmp_path: Path) -> 
     traces = [name for name in haystacks if name.endswith(".zip")]
     shots = [name for name in haystacks if name.endswith(".png")]
     assert traces and shots  # the browser vendor's evidence is among what was searched
+    hars = [name for name in haystacks if name.endswith(".har")]
+    assert any("/tryton/" in n for n in hars) and any("/bottlecrm/" in n for n in hars)
     assert occurrences(secrets, haystacks) == []
     cookies = [w for w, data in haystacks.items() if SESSION_COOKIE.search(data)]
     assert cookies == []

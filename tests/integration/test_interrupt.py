@@ -1,0 +1,78 @@
+"""Ctrl-C in the middle of a run on real Tryton: nothing left in the vendor, then resumed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+STARTER = ROOT / "examples" / "starter"
+
+
+def events(folder: Path) -> list[dict[str, Any]]:
+    path = folder / "results.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.endswith("}")]
+
+
+def test_ctrl_c_cleans_up_and_resume_finishes(
+    vendor_sandbox: Callable[[str], dict[str, Any]], tmp_path: Path
+) -> None:
+    vendor_sandbox("tryton")
+    reports = tmp_path / "reports"
+    command = [sys.executable, "-m", "crmproof.cli", "run", "-w", str(STARTER)]
+    command += ["--reports", str(reports), "--no-progress"]
+    proc = subprocess.Popen(
+        [*command, "--vendor", "tryton"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 300
+    folder = reports / "latest"
+    # Interrupt once the second scenario has created records in the vendor.
+    while time.monotonic() < deadline:
+        created = [
+            e
+            for e in events(folder)
+            if e["event"] == "step" and e["scenario"] == "STARTER-ORDER-TO-INVOICE" and e["created"]
+        ]
+        if created:
+            break
+        time.sleep(0.2)
+    assert proc.poll() is None, "the run ended before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    output, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 130, output
+    assert "--resume" in output and "Traceback" not in output
+    first = events(folder)
+    kinds = [e["event"] for e in first]
+    assert "interrupted" in kinds and "end" not in kinds
+    done = {e["scenario"] for e in first if e["event"] == "scenario"}
+    assert "STARTER-ORDER-TO-INVOICE" not in done  # it runs again on resume
+    (leftovers,) = [e for e in first if e["event"] == "leftovers"]
+    assert leftovers["checked"]
+    assert [r for r in leftovers["records"] if not r.get("kept")] == []
+
+    resumed = subprocess.run(
+        [*command, "--resume", "latest"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=os.environ,
+    )
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    final = events(folder)
+    assert final[-1]["event"] == "end"
+    scenarios = [e["scenario"] for e in final if e["event"] == "scenario"]
+    assert sorted(scenarios) == sorted(s for _, s in final[0]["plan"])
+    last_check = [e for e in final if e["event"] == "leftovers"][-1]
+    assert [r for r in last_check["records"] if not r.get("kept")] == []

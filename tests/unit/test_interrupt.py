@@ -1,0 +1,59 @@
+"""A stopped run (Ctrl-C) on the in-memory adapter with two workers per vendor: every
+running scenario stops at its next step and is cleaned up, the run stays resumable, and
+`--resume` finishes it. The terminal path (SIGINT to `crmproof run` on real Tryton) is
+tests/integration/test_interrupt.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from crmproof import workspace as workspaces
+from crmproof.events import (
+    LeftoversFound,
+    ResultEvent,
+    RunEnded,
+    RunInterrupted,
+    ScenarioDone,
+    StepDone,
+)
+from crmproof.plan import Filters, make_plan
+from crmproof.results import read_events
+from crmproof.runner import Run
+from tests.memory_adapter import MemoryCrm, World
+from tests.unit.test_engine import SCENARIOS, make_workspace
+
+
+def test_a_stopped_run_cleans_up_every_worker_and_resumes(tmp_path: Path) -> None:
+    world = MemoryCrm.world = World()
+    root = make_workspace(tmp_path)
+    suite = workspaces.load(root)
+    run = Run(suite, make_plan(suite, Filters()), root / "reports")
+    run.workers = 2
+    held: list[int] = []
+
+    def stop_inside_deal(event: ResultEvent) -> None:
+        if isinstance(event, StepDone) and event.scenario == "DEAL" and event.index == 1:
+            held.append(len(world.records))  # DEAL's account and opportunity exist now
+            run.interrupt()
+
+    run.progress = stop_inside_deal
+    folder = run.execute()
+    events = list(read_events(folder / "results.jsonl"))
+    assert run.interrupted and held and held[0] >= 2
+    assert any(isinstance(e, RunInterrupted) for e in events)
+    assert not any(isinstance(e, RunEnded) for e in events)
+    done = {e.scenario for e in events if isinstance(e, ScenarioDone)}
+    assert "DEAL" not in done  # stopped mid-way: it runs again on resume
+    assert world.records == {}  # what every running scenario created is gone
+    (leftovers,) = [e for e in events if isinstance(e, LeftoversFound)]
+    assert leftovers.checked and leftovers.records == []
+
+    resumed = Run.resume(workspaces.load(root), root / "reports", "latest")
+    assert "DEAL" in {j.scenario.model.id for j in resumed.jobs}
+    assert resumed.orphans == {}  # nothing to clean: the stop cleaned up
+    resumed.execute()
+    events = list(read_events(folder / "results.jsonl"))
+    assert isinstance(events[-1], RunEnded)
+    finished = [e.scenario for e in events if isinstance(e, ScenarioDone)]
+    assert sorted(finished) == sorted(set(finished)) and len(finished) == len(SCENARIOS)
+    assert world.records == {}
