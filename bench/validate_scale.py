@@ -8,7 +8,8 @@ temporary folder. Two figures:
   median (on --ratio-scenarios scenarios, since the baseline is slow);
 - the absolute cost of `crmproof validate` on --scenarios scenarios, each run in a fresh
   subprocess: wall time, CPU time (user + system; the honest figure on a shared machine)
-  and peak resident memory from resource.getrusage. The issue's target is 1.5 s, 150 MiB.
+  and the process's own peak resident memory (bench/measured.py). The issue's target is
+  1.5 s, 150 MiB.
 
     .venv/bin/python bench/validate_scale.py [--scenarios 10000] [--repeat 5]
 """
@@ -16,12 +17,10 @@ temporary folder. Two figures:
 from __future__ import annotations
 
 import argparse
+import os
 import re
-import resource
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -87,26 +86,22 @@ def ratio(ws: Path, repeat: int) -> None:
 
 def absolute(ws: Path, count: int, repeat: int) -> None:
     """Fresh processes: imports included, as a user pays them."""
-    walls, cpus = [], []
+    from measured import run_crmproof
+
+    runs = []
     for _ in range(repeat):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        started = time.perf_counter()
-        done = subprocess.run(
-            [sys.executable, "-m", "crmproof.cli", "validate", "-w", str(ws)],
-            capture_output=True,
-            text=True,
-        )
-        walls.append(time.perf_counter() - started)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpus.append((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
+        done = run_crmproof(["validate", "-w", str(ws)])
         if done.returncode != 0 or f"{count} scenario" not in done.stderr:
             raise SystemExit(f"validate failed:\n{done.stderr[-2000:]}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        runs.append(done)
+    walls = [r.wall for r in runs]
+    cpus = [r.cpu for r in runs]
     print(
         f"`crmproof validate` of {count} scenarios, {repeat} fresh processes: "
         f"wall min {min(walls):.2f}s median {statistics.median(walls):.2f}s; "
         f"CPU min {min(cpus):.2f}s median {statistics.median(cpus):.2f}s; "
-        f"peak RSS {peak:.0f} MiB (target: 1.5 s, 150 MiB)"
+        f"peak RSS max {max(r.peak_mib for r in runs):.0f} MiB (target: 1.5 s, 150 MiB)",
+        flush=True,
     )
 
 
@@ -116,12 +111,14 @@ def main() -> None:
     parser.add_argument("--ratio-scenarios", type=int, default=1_000)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         small = generate(Path(tmp) / "small", args.ratio_scenarios)
         ratio(small, args.repeat)
         absolute(ROOT / "examples" / "starter", 5, args.repeat)  # the floor: imports, start-up
         big = generate(Path(tmp) / "big", args.scenarios)
         absolute(big, args.scenarios, args.repeat)
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

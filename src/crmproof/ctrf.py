@@ -166,7 +166,9 @@ def write(folder: Path, card: Scorecard) -> Path:
     import json
 
     path = folder / "ctrf.json"
-    document = report(card, list(read_events(folder / "results.jsonl")))
+    # only the run event is needed: a million step events are not held to find it
+    run = next(e for e in read_events(folder / "results.jsonl") if isinstance(e, RunStarted))
+    document = report(card, [run])
     tmp = folder / ".ctrf.json.tmp"
     tmp.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     os.replace(tmp, path)

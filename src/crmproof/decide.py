@@ -33,6 +33,7 @@ from crmproof.scoring import (
     rank_stability,
     recount,
     score,
+    score_file,
     verdict_of,
     weighted,
 )
@@ -121,7 +122,7 @@ def collect(suite: Suite, folder: Path) -> None:
     Raises UserInputError with every located problem before anything is copied, so a bad
     waiver never reaches a report.
     """
-    measured = score(read_events(folder / "results.jsonl"))
+    measured = score_file(folder / "results.jsonl")
     problems = check_workspace(suite, folder.parent, only_run=measured.run_id, card=measured)
     errors = sorted({p for p in problems if p.severity == "error"})
     if errors:

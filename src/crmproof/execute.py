@@ -283,6 +283,8 @@ class ScenarioRun:
     backoff: float = 1.0
     prove_writes: bool = True  # off only to measure what the read-back costs (bench/)
     retried: list[str] = field(default_factory=list)  # this step's transient answers
+    _known: set[RecordRef] | None = field(default=None, repr=False)
+    _known_of: list[RecordRef] | None = field(default=None, repr=False)
 
     def run(self, loaded: Loaded) -> ScenarioStatus:
         scenario: Scenario = loaded.model
@@ -504,12 +506,20 @@ class ScenarioRun:
 
     def _perform(self, operation: Operation, refused: Refusal) -> StepResult:
         outcome = self._ask(operation)
-        known = set(self.created)
-        for ref in outcome.created:
-            if ref not in known:
-                self.created.append(ref)
-                known.add(ref)
+        if outcome.created:
+            known = self._known_created()
+            for ref in outcome.created:
+                if ref not in known:
+                    self.created.append(ref)
+                    known.add(ref)
         return self._judged(operation, outcome, refused)
+
+    def _known_created(self) -> set[RecordRef]:
+        """`self.created` as a set, kept beside it: a scenario of a thousand creates must
+        not rebuild it at every step (that made each create cost grow with the count)."""
+        if self._known is None or self._known_of is not self.created:
+            self._known, self._known_of = set(self.created), self.created
+        return self._known
 
     def _judged(self, operation: Operation, outcome: Outcome, refused: Refusal) -> StepResult:
         """The Outcome as a status; an adapter's "unsupported" is classified like the gate's."""

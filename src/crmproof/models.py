@@ -11,6 +11,7 @@ vocabulary, references between files) with positions. Their JSON Schemas, export
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -255,11 +256,15 @@ class Step(Spec):
     )
     title: str | None = Field(None, description="What this step proves, for the report.")
 
-    @property
+    @cached_property
     def operation(self) -> str:
-        """The step's one operation key (the loader guarantees there is exactly one)."""
+        """The step's one operation key (the loader guarantees there is exactly one).
+
+        Found once per step (the engine asks a dozen times per step) and kept in the
+        instance's own dict, which pydantic neither validates, dumps nor compares.
+        """
         for name in vocabulary.STEP_OPERATIONS:
-            if name in self.model_fields_set:
+            if name in self.__pydantic_fields_set__:
                 return name
         raise AssertionError("a loaded step always has an operation")
 

@@ -29,12 +29,27 @@ _FORM_FIELDS = re.compile(
     re.IGNORECASE,
 )
 
+# Words that each pattern cannot match without (lower case): the cheap test before it.
+_HEADER_WORDS = ("authorization", "cookie", "x-csrftoken")
+_FORM_WORDS = ("passw", "token", "api_key")
+
 
 def redact_text(text: str, secrets: Iterable[str]) -> str:
+    """`text` with secrets and credential values replaced; the same object if none was.
+
+    The patterns run only where their fixed words occur (every results.jsonl line passes
+    here, and almost none holds a header or a form post).
+    """
     for secret in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
-        text = text.replace(secret, REDACTED)
-    text = _HEADER_JSON.sub(lambda m: f'{m.group(1)}"{REDACTED}"', text)
-    return _FORM_FIELDS.sub(lambda m: m.group(1) + REDACTED, text)
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    # Beyond ASCII, case-insensitive matching has more cases than lower(): always look.
+    lowered = text.lower() if text.isascii() else None
+    if lowered is None or any(name in lowered for name in _HEADER_WORDS):
+        text = _HEADER_JSON.sub(lambda m: f'{m.group(1)}"{REDACTED}"', text)
+    if lowered is None or ("=" in text and any(word in lowered for word in _FORM_WORDS)):
+        text = _FORM_FIELDS.sub(lambda m: m.group(1) + REDACTED, text)
+    return text
 
 
 def _redact_bytes(data: bytes, secrets: Iterable[str]) -> bytes:

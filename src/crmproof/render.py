@@ -15,8 +15,7 @@ from typing import Any
 from tabulate import tabulate
 
 from crmproof import decide, decision_report
-from crmproof.results import read_events
-from crmproof.scoring import VERDICTS, Scorecard, VendorCard, score, stability_text
+from crmproof.scoring import VERDICTS, Scorecard, VendorCard, score_file, stability_text
 
 # Scenario statuses that prove nothing either way: JUnit's "skipped", with the reason.
 GAPS = ("not offered", "not shown", "untested", "skipped")
@@ -343,7 +342,7 @@ def _write(path: Path, text: str) -> None:
 def derive(folder: Path) -> Scorecard:
     """The scorecard that follows from a run folder: its results, with the decisions and
     the audit the folder holds. `crmproof verify` derives it again the same way."""
-    card = decide.judge_folder(score(read_events(folder / "results.jsonl")), folder)
+    card = decide.judge_folder(score_file(folder / "results.jsonl"), folder)
     if (folder / "audit.json").exists():
         from crmproof.audit import AuditReport
 

@@ -20,8 +20,10 @@ score; a `must` not shown or untested leaves it *unproven*: no recommendation un
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -43,6 +45,7 @@ from crmproof.protocol import Evidence
 
 VERDICTS = ["met", "partly met", "not met", "not offered", "not shown", "untested", "not covered"]
 DISQUALIFYING = {"not met", "partly met", "not offered"}
+_UNDECIDING = frozenset({"passed", "skipped"})  # step statuses that decide no scenario
 UNPROVEN = {"not shown", "untested"}
 
 
@@ -271,6 +274,10 @@ def score(events: Iterable[ResultEvent]) -> Scorecard:
     cards: dict[str, VendorCard] = {}
     failed_steps: dict[tuple[str, str], StepDone] = {}
     for event in events:
+        if type(event) is StepDone:  # nearly every event: decided first, at the least cost
+            if event.status not in _UNDECIDING and event.vendor in cards:
+                failed_steps[(event.vendor, event.scenario)] = event
+            continue
         if isinstance(event, RunStarted):
             run = event
             cards = {v: VendorCard(name=v, adapter=a) for v, a in event.vendors.items()}
@@ -287,8 +294,6 @@ def score(events: Iterable[ResultEvent]) -> Scorecard:
             card.adapter_version = event.adapter_version
             card.vendor_version = event.vendor_version
             card.channel = event.channel
-        elif isinstance(event, StepDone) and event.status not in ("passed", "skipped"):
-            failed_steps[(card.name, event.scenario)] = event
         elif isinstance(event, ScenarioDone):
             card.scenarios[event.scenario] = ScenarioResult(
                 id=event.scenario,
@@ -373,6 +378,33 @@ def score(events: Iterable[ResultEvent]) -> Scorecard:
         ranking=ranking,
         stability=stability,
     )
+
+
+_SCORED: dict[tuple[Any, ...], str] = {}  # the last file scored, as the scorecard's JSON
+
+
+def score_file(path: Path) -> Scorecard:
+    """`score(read_events(path))`, read once per process for a file that did not change.
+
+    `crmproof report` scores a run to check the team's decisions against it and again to
+    render it; at a million steps each reading is seconds, while a digest of the file is a
+    fraction of one. The remembered card is used only for the same content (a file
+    rewritten within one tick of the clock keeps its times and maybe its size), and each
+    caller gets its own copy, since judging changes a card in place.
+    """
+    from crmproof.results import read_events
+
+    digest = hashlib.blake2b(digest_size=32)
+    with path.open("rb") as data:
+        for block in iter(lambda: data.read(1 << 20), b""):
+            digest.update(block)
+    key = (str(path.resolve()), digest.hexdigest())
+    found = _SCORED.get(key)
+    if found is None:
+        found = score(read_events(path)).model_dump_json()
+        _SCORED.clear()
+        _SCORED[key] = found
+    return Scorecard.model_validate_json(found)
 
 
 def must_gates(

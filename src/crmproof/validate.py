@@ -14,7 +14,7 @@ from typing import Any
 from crmproof import vocabulary as vocab
 from crmproof.diagnostics import Diagnostic, did_you_mean, one_of
 from crmproof.gcpause import paused_gc
-from crmproof.interpolation import references
+from crmproof.interpolation import Reference, references
 from crmproof.workspace import Suite
 from crmproof.yamlsource import Document
 
@@ -205,12 +205,35 @@ def _check_scenario(doc: Document, requirement_ids: set[str]) -> list[Diagnostic
     return out
 
 
+_REFS: dict[str, tuple[Reference, ...]] = {}  # the `${...}` of a text, by the text
+_REFS_MAX = 200_000
+
+
+def _references(value: Any) -> Iterable[Reference]:
+    """`interpolation.references`, each distinct text parsed once: ten thousand scenarios
+    write `${deal.id}` and `Acme ${run.id}` a hundred thousand times."""
+    if isinstance(value, str):
+        if "${" not in value:
+            return ()
+        found = _REFS.get(value)
+        if found is None:
+            found = tuple(references(value))
+            if len(_REFS) < _REFS_MAX:
+                _REFS[value] = found
+        return found
+    if isinstance(value, dict):
+        return [ref for item in value.values() for ref in _references(item)]
+    if isinstance(value, list):
+        return [ref for item in value for ref in _references(item)]
+    return ()
+
+
 def _check_references(
     doc: Document, loc: tuple[Any, ...], raw: dict[str, Any], saved: set[str]
 ) -> list[Diagnostic]:
     out = []
     for key, value in raw.items():
-        for ref in references(value):
+        for ref in _references(value):
             where = (*loc, key)
             if ref.problem:
                 out.append(doc.error(where, ref.problem))

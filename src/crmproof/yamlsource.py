@@ -306,7 +306,8 @@ def _decode(path: str, raw: bytes) -> str:
                 )
             ]
         ) from None
-    for number, row in enumerate(text.split("\n"), 1):
+    rows = text.split("\n") if len(text) > MAX_LINE else ()  # a short text has no long line
+    for number, row in enumerate(rows, 1):
         if len(row) > MAX_LINE:
             raise SpecError(
                 [

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pydantic import TypeAdapter
 
 from crmproof import render, scoring
@@ -225,3 +226,38 @@ def test_a_not_offered_claim_borne_out_by_lacking_fields_is_no_better_than_claim
     assert scoring.promise_of(claim, "partly met", lacking=True) is None
     assert scoring.promise_of(claim, "partly met") == "better than claimed"
     assert scoring.promise_of(claim, "met") == "better than claimed"
+
+
+def test_a_run_file_is_scored_once_until_it_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`crmproof report` scores a run twice (decisions, then the reports): score_file reads
+    a million-step file once, but never answers from a file that has changed since."""
+    from crmproof.results import read_events
+
+    path = tmp_path / "results.jsonl"
+    path.write_text("".join(json.dumps(e) + "\n" for e in raw_events({"v": {"A": "passed"}})))
+    reads = []
+    monkeypatch.setattr(scoring, "score", lambda events: reads.append(1) or score(events))
+    first = scoring.score_file(path)
+    assert scoring.score_file(path) == first == score(read_events(path))
+    assert len(reads) == 1  # scored once
+    first.vendors[0].score = -1.0  # a caller judging its copy in place
+    assert scoring.score_file(path).vendors[0].score != -1.0
+    path.write_text("".join(json.dumps(e) + "\n" for e in raw_events({"v": {"A": "failed"}})))
+    assert scoring.score_file(path) == score(read_events(path))
+    assert scoring.score_file(path).vendors[0].scenarios["A"].status == "failed"
+    assert len(reads) == 2  # same size, maybe the same times: the content decides
+
+
+def test_blank_lines_are_skipped_and_damage_is_named_by_line(tmp_path: Path) -> None:
+    from crmproof.errors import ResultsError
+    from crmproof.results import read_events
+
+    lines = [json.dumps(e) + "\n" for e in raw_events({"v": {"A": "passed"}})]
+    path = tmp_path / "results.jsonl"
+    path.write_text(lines[0] + "\n  \n" + "".join(lines[1:]))
+    assert len(list(read_events(path))) == len(lines)
+    path.write_bytes(lines[0].encode() + b'{"event": "end", "run_id": "\xff"}\n')
+    with pytest.raises(ResultsError, match=r"results.jsonl:2: "):
+        list(read_events(path))
