@@ -127,6 +127,9 @@ class VendorAudit(BaseModel):
     caught: int = 0
     scenarios: int = 0
     not_tried: int = Field(0, description="Mutations left when the time budget ran out.")
+    scenarios_left: int = Field(
+        0, description="Scenarios not even run clean: the time budget was spent before them."
+    )
     errored: int = Field(
         0,
         description="Mutated runs that ended in an error (the vendor broke): neither caught "
@@ -200,6 +203,9 @@ def audit_vendor(
                 if not queue:
                     return
                 loaded = queue.pop(0)
+                if spent():  # the budget is a bound: not even a clean run past it
+                    report.scenarios_left += 1
+                    continue
             _audit_one(trial, loaded, report, spent, progress, lock)
 
     def extra() -> None:
@@ -295,6 +301,11 @@ def text(report: AuditReport) -> str:
             f"({vendor.caught} of {vendor.tried} mutations caught, over {vendor.scenarios} "
             f"passing scenarios, {vendor.seconds:g} s"
             + (f"; {vendor.not_tried} not tried: time budget spent" if vendor.not_tried else "")
+            + (
+                f"; {vendor.scenarios_left} scenarios left unaudited: time budget spent"
+                if vendor.scenarios_left
+                else ""
+            )
             + (f"; {vendor.errored} ended in a vendor error, not counted" if vendor.errored else "")
             + ")"
         )
