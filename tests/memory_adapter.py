@@ -41,7 +41,7 @@ class World:
         self.records: dict[tuple[str, str], dict[str, Any]] = {}
         self.owners: dict[tuple[str, str], str | None] = {}
         self.calls: list[str] = []
-        # "create account" or "get lead as rep_b" -> refuse|error|hang|wrong|busy
+        # "create account" or "get lead as rep_b" -> refuse|error|error-once|hang|wrong|busy
         self.faults: dict[str, str] = {}
         self.busy = 0  # how many more times a "busy" fault answers 429 before it passes
         self.lacks: set[str] = set()  # "advance opportunity" is not declared
@@ -89,6 +89,9 @@ class MemoryCrm(Adapter):
         fields = f" with {','.join(sorted(op.data))}" if op.data else ""
         self.world.calls.append(f"{what} {op.id or ''}".strip() + fields)
         fault = self.world.faults.get(f"{what} as {op.actor}") or self.world.faults.get(what)
+        if fault == "error-once":  # a passing hiccup: the next call goes through
+            self.world.faults.pop(what, None)
+            raise VendorError(f"{what}: 502 bad gateway, this once")
         if fault == "refuse":
             raise Refused(f"{what}: a business rule says no", "rule")
         if fault == "error":

@@ -11,8 +11,9 @@ Django admin forms of the CRM site (`/en/123/`). Settings:
 
 An actor acts in the scenario's one browser context: switching logs the previous user
 out (clears the session cookie) and logs the next one in, which counts as that step's
-effort. Records another department owns are invisible to a sales manager: DjangoCRM
-redirects with "doesn't exist", which the adapter reports as a refusal.
+effort (a session of this run is restored instead after the first log-in: see
+crmproof.browser; it counts the same). Records another department owns are invisible to
+a sales manager: DjangoCRM redirects with "doesn't exist", which the adapter reports as a refusal.
 """
 
 from __future__ import annotations
@@ -95,6 +96,12 @@ class DjangoCrmAdapter(PeopleOps, SalesOps, TaskOps):
         ),
     }
     channel_limits: ClassVar[dict[str, str]] = {}
+    # Scenarios at once, each with its own browser, records and sessions (DjangoCRM keeps
+    # its messages in the session: two workers on one session would read each other's).
+    # The Django server answers requests in threads; the sandbox's SQLite (WAL, writes
+    # waiting for the write lock, sandbox.py) takes one write at a time and lets reads go
+    # on. Two, for two cores.
+    max_workers: ClassVar[int] = 2
 
     def __init__(self) -> None:
         super().__init__()
@@ -216,7 +223,7 @@ class DjangoCrmAdapter(PeopleOps, SalesOps, TaskOps):
             self.begin("leftovers")
         try:
             if self.actor != self.default_actor:
-                self.switch_actor(self.default_actor)
+                self.become(self.default_actor)
             found: list[RecordRef] = []
             for entity, model_path, query in LEFTOVER_LISTS:
                 # The search looks in names, e-mails and descriptions alike (a lead's

@@ -227,6 +227,10 @@ class Adapter(ABC):
     def close(self) -> None:
         """Release connections, browsers, files."""
 
+    def trace_next_scenario(self) -> None:
+        """The next scenario re-runs one that did not pass: gather full evidence of it
+        (a browser adapter traces it, whatever its trace policy)."""
+
     def leftovers(self, marker: str) -> list[RecordRef] | None:
         """Records still in the vendor whose names carry `marker` (a run id).
 

@@ -14,12 +14,20 @@ A browser adapter proves a process through the vendor's real web UI, so what it 
 - **Effort.** What the user had to do: pages loaded, clicks, keystrokes, fields filled.
   Playwright's `fill()` sends no key events, so nothing in the browser could count them;
   the helpers `goto`, `click`, `fill`, `select` and `check` count at the adapter's layer.
+- **Logins.** Each actor logs in once per worker and run, for real, on the vendor's login
+  page; the session's cookies (Playwright's storage state) are then kept in memory and put
+  into the worker's next scenario's fresh context instead of logging in again. Workers
+  never share a session: a server keeps per-session state (DjangoCRM its messages, so one
+  worker's page would read what another's save said). A restored login still costs the
+  step the effort the real one did, so effort counts do not depend on it; the cookies are
+  never written anywhere.
 - **Offline.** `offline` / `online` session operations toggle the context's network, and
   a page that cannot load while offline is a refusal by the product ("the UI cannot work
   offline"), not a broken run.
 
 Playwright's sync API is bound to the thread that started it; the runner calls `open` ..
-`close` on one worker thread per vendor, and nothing here starts threads of its own.
+`close` of each adapter instance on one worker thread, and nothing here starts threads of
+its own, and each adapter instance (one per worker) keeps its own logins.
 """
 
 from __future__ import annotations
@@ -54,6 +62,28 @@ SESSION_OPS = frozenset({"login", "offline", "online"})
 
 
 _local = threading.local()
+
+
+class LoginStore:
+    """Logged-in sessions of one worker, per run, vendor and actor: the cookies of
+    Playwright's storage state and the effort the real log-in took. Kept in memory only,
+    since the cookies are secrets; locked, so a store handed to a thread stays whole."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sessions: dict[tuple[str, ...], tuple[list[dict[str, Any]], Effort]] = {}
+
+    def get(self, key: tuple[str, ...]) -> tuple[list[dict[str, Any]], Effort] | None:
+        with self._lock:
+            return self._sessions.get(key)
+
+    def put(self, key: tuple[str, ...], cookies: list[dict[str, Any]], effort: Effort) -> None:
+        with self._lock:
+            self._sessions[key] = (cookies, effort)
+
+    def forget(self, key: tuple[str, ...]) -> None:
+        with self._lock:
+            self._sessions.pop(key, None)
 
 
 def _acquire_playwright() -> Any:
@@ -129,7 +159,8 @@ class BrowserAdapter(Adapter):
     Settings read here: `browser` (Chromium path, or `{connect: ws://host:port/}` for a
     browser server elsewhere, optionally with `executable:`), `trace` (on-failure | always | never |
     on-first-retry), `screenshots` (on-failure | every-step), `timeout` (seconds per
-    Playwright action, default 15), `headless` (default true).
+    Playwright action, default 15), `headless` (default true), `reuse_logins` (default
+    true: each actor logs in once per worker and run; false: in every scenario).
     """
 
     channel: ClassVar[Channel] = "browser"
@@ -151,6 +182,9 @@ class BrowserAdapter(Adapter):
         self.actor: str | None = None  # who is logged in in the current context
         self.offline_now = False
         self._shots = 0
+        self.reuse_logins = True
+        self.logins = LoginStore()  # this worker's own: see the module docstring
+        self.restored = False  # the current actor's session was restored, not logged in
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -167,6 +201,7 @@ class BrowserAdapter(Adapter):
                 f"screenshots: {shots!r} is not one of {', '.join(SCREENSHOT_POLICIES)}"
             )
         self.screenshot_policy = shots
+        self.reuse_logins = bool(self.settings.get("reuse_logins", True))
         self.launch_browser()
         return None
 
@@ -233,6 +268,7 @@ class BrowserAdapter(Adapter):
         self.scenario = scenario
         self._shots = 0
         self.actor = None
+        self.restored = False
         self.offline_now = False
         self.context = self.browser.new_context(viewport={"width": 1280, "height": 900})
         self.context.set_default_timeout(self.timeout_ms)
@@ -267,7 +303,7 @@ class BrowserAdapter(Adapter):
                     evidence.append(shot)
             if self._tracing:
                 if keep:
-                    path = self.evidence_path("traces", f"{slug(scenario)}.zip")
+                    path = self.evidence_path("traces", f"{self._evidence_name(scenario)}.zip")
                     self.context.tracing.stop(path=str(path))
                     evidence.append(
                         Evidence(kind="trace", path=self.relative(path), note=f"status {status}")
@@ -315,12 +351,16 @@ class BrowserAdapter(Adapter):
         run_folder = Path(self.evidence_dir).resolve().parent.parent
         return Path(os.path.relpath(Path(path).resolve(), run_folder)).as_posix()
 
+    def _evidence_name(self, scenario: str) -> str:
+        """A re-run's files must not overwrite those its first attempt's events name."""
+        return slug(scenario) + ("-retry" if self._retrying else "")
+
     def screenshot(self, note: str | None = None) -> Evidence | None:
         """The page as the user sees it now; None if it cannot be taken (never raises)."""
         if self.page is None:
             return None
         self._shots += 1
-        name = f"{slug(self.scenario or 'adhoc')}-{self._shots}.png"
+        name = f"{self._evidence_name(self.scenario or 'adhoc')}-{self._shots}.png"
         path = self.evidence_path("screenshots", name)
         for _attempt in range(2):  # a loaded machine can miss one; the evidence matters
             try:
@@ -344,7 +384,7 @@ class BrowserAdapter(Adapter):
             if wanted is not None and wanted != self.actor:
                 self.step = StepContext()
                 try:
-                    self.switch_actor(wanted)
+                    self.become(wanted)
                 except AdapterProblem as problem:
                     early = self._outcome(problem.status, message=str(problem))
                 except Exception as exc:  # an adapter bug must not take the run down
@@ -368,11 +408,49 @@ class BrowserAdapter(Adapter):
     default_actor: ClassVar[str | None] = None
 
     def switch_actor(self, actor: str) -> None:
-        """Log in as `actor` in the current context (and set `self.actor`).
+        """Log in as `actor` in the current context (and set `self.actor`), for real.
 
-        Called before any step whose actor (or the default actor) is not the one logged
-        in; the effort it takes is added to that step's."""
+        Called (through `become`) before any step whose actor (or the default actor) is
+        not the one logged in; the effort it takes is added to that step's."""
         raise Unsupported(f"{self.name} cannot act as {actor}")
+
+    def become(self, actor: str) -> None:
+        """Act as `actor`: restore their session of this run, or log in and keep it.
+
+        A restored session costs the step what the real log-in did (a user of a new
+        session logs in), so effort counts are the same with and without reuse.
+        """
+        key = self._login_key(actor)
+        stored = self.logins.get(key) if self.reuse_logins else None
+        if stored is not None:
+            cookies, effort = stored
+            self.context.clear_cookies()
+            self.context.add_cookies(cookies)
+            self.step.effort = (self.step.effort or Effort()) + effort
+            self.actor, self.restored = actor, True
+            return
+        before = self.step.effort or Effort()
+        self.switch_actor(actor)
+        self.restored = False
+        if self.reuse_logins:
+            after = self.step.effort or Effort()
+            spent = Effort(**{k: v - getattr(before, k) for k, v in after.model_dump().items()})
+            self.logins.put(key, self.context.storage_state()["cookies"], spent)
+
+    def log_in_again(self) -> bool:
+        """The vendor refused a restored session (it expired, say): forget it and log the
+        actor in for real. Uncounted: the restore already charged the log-in's effort.
+        False when the session was a real log-in, so there is nothing to retry."""
+        if not self.restored or self.actor is None:
+            return False
+        actor = self.actor
+        self.logins.forget(self._login_key(actor))
+        with self.uncounted():
+            self.become(actor)
+        return True
+
+    def _login_key(self, actor: str) -> tuple[str, ...]:
+        return (type(self).__qualname__, self.run_id, str(self.settings.get("url")), actor)
 
     def login(self, op: Operation) -> dict[str, Any]:
         """Session operation `login: <actor>`."""
@@ -380,7 +458,7 @@ class BrowserAdapter(Adapter):
         if actor is None:
             raise Unsupported(f"{self.name} has no users to log in as")
         self._need_page()
-        self.switch_actor(actor)
+        self.become(actor)
         return {"actor": actor}
 
     # -- offline / online ----------------------------------------------------------------

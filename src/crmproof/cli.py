@@ -141,8 +141,9 @@ def _progress(total: int) -> Callable[[ResultEvent], None]:
 
     def show(event: ResultEvent) -> None:
         if isinstance(event, ScenarioDone):
-            done["n"] += 1
-            status = event.status
+            if not event.attempt:  # a re-run is shown, but its scenario was counted once
+                done["n"] += 1
+            status: str = event.status
             colour = {
                 "passed": "green",
                 "failed": "red",
@@ -150,7 +151,10 @@ def _progress(total: int) -> Callable[[ResultEvent], None]:
                 "not offered": "yellow",
                 "not shown": "cyan",
                 "untested": "magenta",
+                "flaky": "magenta",
             }.get(status)
+            if event.attempt and status != "flaky":
+                status += " (re-run)"
             click.echo(
                 f"[{done['n']:>3}/{total}] {event.vendor:<10} {event.scenario:<36} "
                 + click.style(f"{status:<11}", fg=colour)

@@ -13,7 +13,8 @@ The order of a run's events:
     vendor     a vendor's adapter is ready, or could not start
     step       one step ended: passed, failed, not done, or why not
     cleanup    one record the scenario created was deleted (or kept by design)
-    scenario   one scenario ended, with its status
+    scenario   one scenario ended, with its status (a re-run of one that did not pass
+               writes its steps and end again, with `attempt: 2`; the last end counts)
     leftovers  what the vendor still holds of this run, after all its scenarios
     end        the run finished
     interrupted  the run was stopped (Ctrl-C) after cleaning up: `--resume` finishes it
@@ -58,7 +59,11 @@ FORMAT = 1
 # error). Only passed and failed are verdicts drawn from the vendor's behaviour.
 Gap = Literal["not offered", "not shown", "untested"]
 StepStatus = Literal["passed", "failed", "not offered", "not shown", "untested", "error", "skipped"]
-ScenarioStatus = Literal["passed", "failed", "not offered", "not shown", "untested", "error"]
+# A scenario that did not pass is re-run once (`run.retries`); one that then passes is
+# *flaky*: shown as such, and never a verdict of met (scoring reads it as no decisive result).
+ScenarioStatus = Literal[
+    "passed", "failed", "not offered", "not shown", "untested", "error", "flaky"
+]
 CleanupStatus = Literal["ok", "kept", "refused", "unsupported", "error"]
 
 
@@ -172,6 +177,9 @@ class StepDone(Event):
         description="Transient answers (rate limits, 503s) asked again under the vendor's "
         "`retries` setting before this result, with the vendor's message each.",
     )
+    attempt: int | None = Field(
+        None, description="The re-run of a scenario that did not pass (2, ...); absent: the first."
+    )
 
 
 class ScenarioDone(Event):
@@ -191,6 +199,9 @@ class ScenarioDone(Event):
         "a pass then proves the requirement only partly.",
     )
     asked: int = Field(0, description="Distinct entity fields the scenario uses.")
+    attempt: int | None = Field(
+        None, description="The re-run of a scenario that did not pass (2, ...); absent: the first."
+    )
 
 
 class CleanupDone(Event):

@@ -283,13 +283,17 @@ class ScenarioRun:
     backoff: float = 1.0
     prove_writes: bool = True  # off only to measure what the read-back costs (bench/)
     retried: list[str] = field(default_factory=list)  # this step's transient answers
+    attempt: int | None = None  # set by run(): None on a first attempt
     _known: set[RecordRef] | None = field(default=None, repr=False)
     _known_of: list[RecordRef] | None = field(default=None, repr=False)
 
-    def run(self, loaded: Loaded) -> ScenarioStatus:
+    def run(self, loaded: Loaded, attempt: int = 1) -> ScenarioStatus:
+        """Run one scenario; `attempt` > 1 is the runner's re-run of one that did not pass,
+        and a re-run that passes ends as flaky, never as passed."""
         scenario: Scenario = loaded.model
         self.scope = {"run": {"id": self.run_id}}
         self.created, self.actor, self.effort = [], None, None
+        self.attempt = attempt if attempt > 1 else None
         plan = gate(scenario, self.capabilities)
         if plan.ruled_out is not None:
             return self._unsupported_up_front(loaded, plan.ruled_out)
@@ -326,6 +330,9 @@ class ScenarioRun:
             evidence = self.adapter.end(scenario.id, status)
         except Exception as exc:
             message = message or f"could not end the scenario: {exc}"
+        if self.attempt and status == "passed":
+            status = "flaky"
+            message = f"passed only when re-run (attempt {attempt}); it did not pass before"
         self.emit(
             ScenarioDone(
                 vendor=self.vendor,
@@ -339,6 +346,7 @@ class ScenarioRun:
                 evidence=evidence,
                 lacking=plan.lacking_fields(),
                 asked=_fields_asked(scenario),
+                attempt=self.attempt,
             )
         )
         return status
@@ -363,6 +371,7 @@ class ScenarioRun:
             created=outcome.created if outcome else [],
             evidence=outcome.evidence if outcome else [],
             retried=result.retried,
+            attempt=self.attempt,
         )
 
     def _unsupported_up_front(self, loaded: Loaded, ruled_out: GateResult) -> ScenarioStatus:

@@ -112,6 +112,13 @@ class RunPolicy(Spec):
         description="When browser adapters keep a Playwright trace; on-first-retry traces "
         "only the re-run of a failed scenario (tracing costs a third of a browser's time).",
     )
+    retries: int = Field(
+        0,
+        ge=0,
+        le=3,
+        description="Re-runs of a scenario that failed or broke, traced (as Playwright's "
+        "retries with trace on-first-retry); one that then passes is flaky, never met.",
+    )
     workers: int = Field(
         1,
         ge=1,

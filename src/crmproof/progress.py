@@ -54,6 +54,7 @@ class VendorState:
     done: int = 0
     counts: dict[str, int] = field(default_factory=dict)
     running: dict[str, Running] = field(default_factory=dict)
+    ended: dict[str, str] = field(default_factory=dict)  # scenario -> its last status
     problem: str | None = None
     started: float | None = None
     finished: float | None = None
@@ -105,7 +106,12 @@ class LiveProgress:
                 state.running[event.scenario].cleaning = True
             elif isinstance(event, ScenarioDone):
                 state.running.pop(event.scenario, None)
-                state.done += 1
+                earlier = state.ended.get(event.scenario) if event.attempt else None
+                if earlier is not None:  # a re-run's end replaces the first one's
+                    state.counts[earlier] -= 1
+                else:
+                    state.done += 1
+                state.ended[event.scenario] = event.status
                 state.counts[event.status] = state.counts.get(event.status, 0) + 1
                 if state.done >= state.total:
                     state.finished = time.monotonic()

@@ -18,7 +18,8 @@ from crmproof import decide, decision_report
 from crmproof.scoring import VERDICTS, Scorecard, VendorCard, score_file, stability_text
 
 # Scenario statuses that prove nothing either way: JUnit's "skipped", with the reason.
-GAPS = ("not offered", "not shown", "untested", "skipped")
+# A flaky scenario (passed only when re-run) is one: it is listed with the failures too.
+GAPS = ("not offered", "not shown", "untested", "skipped", "flaky")
 
 SYMBOL = {
     "met": "met",
@@ -148,7 +149,7 @@ def _failures(card: Scorecard) -> list[str]:
     lines = []
     for vendor in card.vendors:
         for result in vendor.scenarios.values():
-            if result.status in ("failed", "error"):
+            if result.status in ("failed", "error", "flaky"):
                 step = result.failed_step
                 where = f" (step {step.index + 1}, line {step.line}: {step.step})" if step else ""
                 lines.append(

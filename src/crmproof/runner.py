@@ -140,6 +140,8 @@ class Run:
                 cleaned.add((event.vendor, event.entity, event.id))
             elif isinstance(event, StepDone):
                 created += [(event.vendor, event.scenario, ref) for ref in event.created]
+                if event.attempt:  # a re-run began: until it ends, the scenario is unfinished
+                    done.discard((event.vendor, event.scenario))
         if first is None:
             raise ResumeError(f"{path} has no run event: it cannot be resumed")
         by_id = {s.model.id: s for s in suite.scenarios}
@@ -361,7 +363,7 @@ class Run:
                         if self.on_scenario:
                             self.on_scenario(vendor, job.scenario.model.id)
                         try:
-                            runner.run(job.scenario)
+                            _run_with_retries(runner, job, evaluation.run.retries)
                         except Interrupted:
                             abandon_scenario(runner, mine, job.scenario.model.id, self.folder)
                             return
@@ -452,6 +454,23 @@ def new_adapter(suite: Suite, vendor: str) -> Adapter:
 def open_settings(evaluation: Evaluation, settings: dict[str, Any]) -> dict[str, Any]:
     """What `open` receives: the vendor's resolved settings and the run policy."""
     return {**settings, "trace": evaluation.run.trace, "timeout": evaluation.run.step_timeout}
+
+
+# What a re-run may change: the vendor or the harness did not get through this time.
+# The gaps (not offered, not shown, untested) are declared, so a re-run cannot change them.
+RETRIED = ("failed", "error")
+
+
+def _run_with_retries(runner: ScenarioRun, job: Job, retries: int) -> None:
+    """Playwright's model: a scenario that did not pass is re-run, traced (`on-first-retry`);
+    one that then passes ends flaky (execute.ScenarioRun.run), so a pass that needed a
+    second chance is shown for what it is and never scored met."""
+    status = runner.run(job.scenario)
+    for attempt in range(2, retries + 2):
+        if status not in RETRIED:
+            return
+        runner.adapter.trace_next_scenario()
+        status = runner.run(job.scenario, attempt=attempt)
 
 
 def _scenario_error(emit: Emit, job: Job, message: str) -> None:

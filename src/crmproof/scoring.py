@@ -8,7 +8,8 @@ A requirement's verdict for a vendor comes from the scenarios that cover it:
     not offered  none passed, none failed, and the adapter declares (with a reason citing
                  the product) that the product lacks what they need
     not shown    none could run because nobody mapped a step: says nothing of the product
-    untested     no decisive result: the run broke, or the channel cannot exercise it
+    untested     no decisive result: the run broke, a scenario was flaky (passed only when
+                 re-run), or the channel cannot exercise it
     not covered  no scenario covers it
 
 Score = sum(weight x fraction met) / sum(weight), over every requirement but the `wont`s;

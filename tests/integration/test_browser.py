@@ -153,8 +153,9 @@ def test_on_first_retry_traces_only_the_retry(site: str, tmp_path: Path) -> None
     finally:
         notes.close()
     assert [e.kind for e in first] == ["screenshot"]  # no trace for a first attempt
-    assert [(e.kind, e.path) for e in retry] == [("trace", "evidence/notes/traces/flaky.zip")]
-    assert (traces / "flaky.zip").stat().st_size > 0
+    assert [(e.kind, e.path) for e in retry] == [("trace", "evidence/notes/traces/flaky-retry.zip")]
+    assert (traces / "flaky-retry.zip").stat().st_size > 0
+    assert (tmp_path / "run" / first[0].path).exists()  # a re-run keeps the first one's files
     assert [e.kind for e in after] == ["screenshot"]  # only the one scenario was traced
 
 
