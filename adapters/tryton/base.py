@@ -104,7 +104,7 @@ class TrytonBase(Adapter):
     def read_one(self, model: str, id_: int, fields: list[str], what: str) -> dict[str, Any]:
         rows = self.search_read(model, [("id", "=", id_)], fields, active_test=False)
         if not rows:
-            raise Refused(f"no {what} with id {id_}")
+            raise Refused(f"no {what} with id {id_}", "not_found")
         return rows[0]
 
     def search_read(
@@ -137,7 +137,7 @@ class TrytonBase(Adapter):
             return id_
         if op.cleanup:
             return None
-        raise Refused(f"no {what} with id {op.id}")
+        raise Refused(f"no {what} with id {op.id}", "not_found")
 
     def lookup_id(self, model: str, name: str, what: str, field: str = "name") -> int:
         """The id of the record whose `field` is exactly `name` (payment terms, say)."""

@@ -13,6 +13,7 @@ import click
 
 from crmproof import attest, discovery, evidence_cli, keys, render, sandbox, validate
 from crmproof import workspace as workspaces
+from crmproof.adapter import Adapter
 from crmproof.errors import CrmproofError, PlanError, UsageError, UserInputError
 from crmproof.events import ResultEvent, ScenarioDone, VendorReady
 from crmproof.folders import run_folder as _run_folder
@@ -400,6 +401,13 @@ def _stale_only(suite: workspaces.Suite, base: Path, jobs: list[Any]) -> list[An
 )
 @click.option("--reports", default=None, help="Folder of run folders (default: reports/).")
 @click.option("--run", "run_id", default="latest", show_default=True, help="Run to attach it to.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Scenarios of one vendor audited at once, up to what its adapter declares safe "
+    "(default: as for `run`).",
+)
 def audit_cmd(
     workspace: str | None,
     vendors: tuple[str, ...],
@@ -408,6 +416,7 @@ def audit_cmd(
     budget: float,
     reports: str | None,
     run_id: str,
+    workers: int | None,
 ) -> None:
     """Suite strength: re-run each passing scenario with one wrong answer injected.
 
@@ -431,6 +440,13 @@ def audit_cmd(
     report = audit.AuditReport()
     for vendor in chosen:
         settings, _ = resolve_settings(evaluation.vendors[vendor].settings)
+
+        def opened(vendor: str = vendor, settings: dict[str, Any] = settings) -> Adapter:
+            adapter = new_adapter(suite, vendor)
+            adapter.run_id = marker
+            adapter.open(open_settings(evaluation, settings))
+            return adapter
+
         adapter = new_adapter(suite, vendor)
         adapter.run_id = marker
         try:
@@ -441,6 +457,8 @@ def audit_cmd(
                 marker,
                 budget,
                 progress=lambda m: click.echo(m, err=True),
+                more={vendor: opened},
+                workers=workers or evaluation.vendors[vendor].workers or evaluation.run.workers,
             ).vendors
         finally:
             adapter.close()
