@@ -7,7 +7,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -168,11 +168,31 @@ def _progress(total: int) -> Callable[[ResultEvent], None]:
     return show
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _selection(command: _F) -> _F:
+    """The options that choose a workspace's vendors and scenarios, alike for run and audit."""
+    for option in reversed(
+        (
+            click.option("--workspace", "-w", default=None, help="Workspace folder (default: .)."),
+            click.option(
+                "--vendor", "-v", "vendors", multiple=True, help="Only this vendor (repeatable)."
+            ),
+            click.option(
+                "-k", "ids", multiple=True, help="Only scenarios whose id matches this glob."
+            ),
+            click.option(
+                "--tag", "-t", "tags", multiple=True, help="Only scenarios with this tag."
+            ),
+        )
+    ):
+        command = option(command)
+    return command
+
+
 @main.command("run")
-@click.option("--workspace", "-w", default=None, help="Workspace folder (default: .).")
-@click.option("--vendor", "-v", "vendors", multiple=True, help="Only this vendor (repeatable).")
-@click.option("-k", "ids", multiple=True, help="Only scenarios whose id matches this glob.")
-@click.option("--tag", "-t", "tags", multiple=True, help="Only scenarios with this tag.")
+@_selection
 @click.option(
     "--requirement",
     "-r",
@@ -392,10 +412,7 @@ def _stale_only(suite: workspaces.Suite, base: Path, jobs: list[Any]) -> list[An
 
 
 @main.command("audit")
-@click.option("--workspace", "-w", default=None, help="Workspace folder (default: .).")
-@click.option("--vendor", "-v", "vendors", multiple=True, help="Only this vendor (repeatable).")
-@click.option("-k", "ids", multiple=True, help="Only scenarios whose id matches this glob.")
-@click.option("--tag", "-t", "tags", multiple=True, help="Only scenarios with this tag.")
+@_selection
 @click.option(
     "--budget", default=1800.0, show_default=True, help="Seconds to spend per vendor at most."
 )
