@@ -3,18 +3,85 @@
 Tests put it between an adapter and a real sandbox to see the harness survive a vendor's
 bad day: 5xx answers, malformed bodies, hangs, connections dropped mid-request. It serves
 only loopback, forwards only to the one upstream it was given, and stops by itself.
+
+Beyond a bad day, it can lie like a broken product: `rule(name, fault)` adds a fault that
+looks at each request and either answers it itself (a 429 for one rep's reads, an "ok"
+for a write it never forwards) or forwards a changed request (a search stripped of its
+filter). `fired[name]` counts the requests a fault took, so a test can prove its fault
+really happened before it reads anything into a verdict.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Literal
+from typing import Any, Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 
 Mode = Literal["pass", "error500", "garbage", "hang", "drop"]
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One request as the proxy received it."""
+
+    method: str
+    path: str  # with its query string
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def route(self) -> str:
+        return urlsplit(self.path).path
+
+    @property
+    def query(self) -> dict[str, str]:
+        return dict(parse_qsl(urlsplit(self.path).query, keep_blank_values=True))
+
+    def header(self, name: str) -> str:
+        return next((v for k, v in self.headers.items() if k.lower() == name.lower()), "")
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body) if self.body else None
+        except ValueError:
+            return None
+
+    def with_query(self, query: dict[str, str]) -> Seen:
+        route = self.route + (f"?{urlencode(query)}" if query else "")
+        return replace(self, path=route)
+
+    def with_json(self, body: Any) -> Seen:
+        return replace(self, body=json.dumps(body).encode())
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An answer the proxy gives itself, without asking the vendor."""
+
+    status: int
+    body: bytes = b"{}"
+    kind: str = "application/json"
+
+
+# A fault: None lets the request by, a Reply answers it, a Seen forwards that instead.
+Fault = Callable[[Seen], "Reply | Seen | None"]
+
+
+def status(code: int, body: bytes = b'{"detail": "injected"}') -> Reply:
+    return Reply(code, body)
+
+
+def rpc_result(seen: Seen, result: Any) -> Reply:
+    """A JSON-RPC success for `seen` (as Tryton answers), carrying `result`."""
+    request = seen.json() or {}
+    return Reply(200, json.dumps({"id": request.get("id"), "result": result}).encode())
 
 
 class FaultProxy:
@@ -24,6 +91,8 @@ class FaultProxy:
         self.spare = spare
         self.mode: Mode = "pass"
         self.requests = 0
+        self.rules: list[tuple[str, Fault]] = []
+        self.fired: dict[str, int] = {}
         self._switch: tuple[int, Mode] | None = None
         self._lock = threading.Lock()
         self._released = threading.Event()
@@ -68,6 +137,21 @@ class FaultProxy:
         with self._lock:
             self._switch = (self.requests + requests, mode)
 
+    def rule(self, name: str, fault: Fault) -> None:
+        """Apply `fault` to every request from now on (rules are tried in order)."""
+        with self._lock:
+            self.rules.append((name, fault))
+            self.fired.setdefault(name, 0)
+
+    def _ruled(self, seen: Seen) -> Reply | Seen:
+        for name, fault in list(self.rules):
+            answer = fault(seen)
+            if answer is not None:
+                with self._lock:
+                    self.fired[name] += 1
+                return answer
+        return seen
+
     def _current_mode(self) -> Mode:
         with self._lock:
             self.requests += 1
@@ -100,8 +184,16 @@ class FaultProxy:
             for k, v in request.headers.items()
             if k.lower() not in ("host", "content-length", "connection")
         }
+        ruled = self._ruled(Seen(request.command, request.path, headers, body))
+        if isinstance(ruled, Reply):
+            self._answer(request, ruled.status, ruled.body, ruled.kind)
+            return
         answer = httpx.request(
-            request.command, self.upstream + request.path, headers=headers, content=body, timeout=60
+            ruled.method,
+            self.upstream + ruled.path,
+            headers=ruled.headers,
+            content=ruled.body,
+            timeout=60,
         )
         self._answer(
             request,

@@ -41,8 +41,9 @@ class World:
         self.records: dict[tuple[str, str], dict[str, Any]] = {}
         self.owners: dict[tuple[str, str], str | None] = {}
         self.calls: list[str] = []
-        # "create account" or "get lead as rep_b" -> refuse|error|error-once|hang|wrong
+        # "create account" or "get lead as rep_b" -> refuse|error|error-once|hang|wrong|busy
         self.faults: dict[str, str] = {}
+        self.busy = 0  # how many more times a "busy" fault answers 429 before it passes
         self.lacks: set[str] = set()  # "advance opportunity" is not declared
         self.ids = itertools.count(1)
         self.sessions = 0
@@ -95,6 +96,9 @@ class MemoryCrm(Adapter):
             raise Refused(f"{what}: a business rule says no", "rule")
         if fault == "error":
             raise VendorError(f"{what}: 503 service unavailable")
+        if fault == "busy" and self.world.busy > 0:
+            self.world.busy -= 1
+            raise VendorError(f"{what}: 429 too many requests", transient=True)
         if fault == "hang":
             time.sleep(0.3)
         return fault

@@ -371,7 +371,10 @@ class BottleCRMAdapter(Adapter):
             if record["id"] in seen or not _matches(record, on_row):
                 continue
             seen.add(record["id"])
-            detail = self._get(entity, record["id"], actor)
+            try:
+                detail = self._get(entity, record["id"], actor)
+            except NotFound:
+                continue  # deleted since the list was read (another run's cleanup): gone
             if _matches(detail, on_detail):
                 found.append(detail)
         return found

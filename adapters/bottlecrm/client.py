@@ -19,6 +19,7 @@ import httpx
 from crmproof.adapter import Refused, VendorError
 
 PAGE_SIZE = 10  # BottleCRM's page size (REST_FRAMEWORK PAGE_SIZE); lists take offset
+TRANSIENT = frozenset({502, 503, 504})  # not handled: safe to ask again, even a write
 
 
 class NotFound(Refused):
@@ -95,11 +96,16 @@ class Api:
             body = None
         status = response.status_code
         if status >= 500:
-            raise VendorError(f"{what} answered {status}: {response.text[:300]}")
+            # 502/503/504: a gateway or the server said it did not handle it: ask again
+            raise VendorError(
+                f"{what} answered {status}: {response.text[:300]}", transient=status in TRANSIENT
+            )
         if status == 404:
             raise NotFound(f"{what}: not found ({vendor_message(body)})")
         if status == 429:
-            raise VendorError(f"{what} was rate-limited (429): a transient answer, not a refusal")
+            raise VendorError(
+                f"{what} was rate-limited (429): a transient answer, not a refusal", transient=True
+            )
         if status == 401:
             raise VendorError(f"{what}: BottleCRM rejected the harness's token for '{actor}' (401)")
         if status == 403:

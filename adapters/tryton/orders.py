@@ -525,7 +525,7 @@ class OrderOps(TrytonBase):
     def _invoice_record(self, invoice_id: int) -> dict[str, Any]:
         rows = self._invoice_rows([["id", "=", invoice_id]])
         if not rows:
-            raise Refused(f"no invoice with id {invoice_id}")
+            raise Refused(f"no invoice with id {invoice_id}", "not_found")
         return self._invoice_from_row(rows[0])
 
     @staticmethod

@@ -151,13 +151,17 @@ class TrytonClient:
             return self._post(self._rpc_url, method, list(params))
         except _Unauthorized:
             if self._credentials is None:
-                raise Refused("not logged in to Tryton") from None
+                raise VendorError(f"Tryton asked for a log-in before {method}") from None
         # The session expired or was dropped: log in again once, then retry.
         self.login(*self._credentials)
         try:
             return self._post(self._rpc_url, method, list(params))
         except _Unauthorized:
-            raise Refused(f"Tryton refused {method} for this user", "forbidden") from None
+            # Tryton says "not allowed" in a UserError; HTTP 401/403 is about the session,
+            # so about the harness's credentials: an error, never a product's refusal.
+            raise VendorError(
+                f"Tryton rejected a fresh session of this user for {method} (HTTP 401/403)"
+            ) from None
 
     def model(self, model: str, method: str, *args: Any, context: dict | None = None) -> Any:
         """`model.<model>.<method>(*args, context)`, serialised unless it only reads."""
@@ -199,9 +203,12 @@ class TrytonClient:
         if response.status_code in (401, 403):
             raise _Unauthorized(method)
         if response.status_code == 429:  # transient: never a refusal
-            raise VendorError(f"Tryton rate-limited {method} (429)")
+            raise VendorError(f"Tryton rate-limited {method} (429)", transient=True)
         if response.status_code >= 400:
-            raise VendorError(f"Tryton answered HTTP {response.status_code} to {method}")
+            raise VendorError(
+                f"Tryton answered HTTP {response.status_code} to {method}",
+                transient=response.status_code in (502, 503, 504),  # not handled: ask again
+            )
         try:
             answer = json.loads(response.text, object_hook=_decode)
         except ValueError as exc:
@@ -238,7 +245,7 @@ def _error(method: str, error: Any) -> Exception:
     if kind == "ConcurrencyException":
         return Refused(str(args), "conflict")
     if kind == "RateLimitException":
-        return VendorError(f"Tryton rate-limited {method}: a transient answer")
+        return VendorError(f"Tryton rate-limited {method}: a transient answer", transient=True)
     if kind == "LoginException":
         return VendorError(f"Tryton asks for more login information: {args[1]}")
     first = str(error[0]) if isinstance(error, list) and error else str(error)

@@ -108,7 +108,7 @@ def record_id(value: Any, what: str) -> int:
     try:
         return int(str(value))
     except ValueError:
-        raise Refused(f"no {what} with id {value!r}") from None
+        raise Refused(f"no {what} with id {value!r}", "not_found") from None
 
 
 def ref(value: int | None) -> str | None:

@@ -71,9 +71,18 @@ class Refused(AdapterProblem):
 
 
 class VendorError(AdapterProblem):
-    """The vendor broke (5xx, timeout, garbage); says nothing about the product."""
+    """The vendor broke (5xx, timeout, garbage); says nothing about the product.
+
+    `transient`: the vendor said the request was not handled and may be asked again
+    (a rate limit, a 503): the engine retries it if the vendor's `retries` setting says so.
+    Never set it where the request may have been done (a timed-out write).
+    """
 
     status: ClassVar[OutcomeStatus] = "error"
+
+    def __init__(self, message: str, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 class StepContext:
@@ -281,6 +290,8 @@ class Adapter(ABC):
             result = method(op)
         except Refused as refusal:
             return self._outcome("refused", message=str(refusal), refusal=refusal.kind)
+        except VendorError as problem:
+            return self._outcome("error", message=str(problem), transient=problem.transient)
         except AdapterProblem as problem:
             return self._outcome(problem.status, message=str(problem))
         except Exception as exc:  # an adapter bug must not take the run down

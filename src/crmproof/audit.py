@@ -17,6 +17,8 @@ finds in the order they are performed, so each mutation hits exactly one of them
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -125,6 +127,14 @@ class VendorAudit(BaseModel):
     caught: int = 0
     scenarios: int = 0
     not_tried: int = Field(0, description="Mutations left when the time budget ran out.")
+    scenarios_left: int = Field(
+        0, description="Scenarios not even run clean: the time budget was spent before them."
+    )
+    errored: int = Field(
+        0,
+        description="Mutated runs that ended in an error (the vendor broke): neither caught "
+        "nor weak, so left out of the strength.",
+    )
     weaknesses: list[Weakness] = Field(default_factory=list)
     seconds: float = 0.0
 
@@ -169,62 +179,134 @@ def audit_vendor(
     scenarios: list[Loaded],
     budget: float,
     progress: Callable[[str], None] = lambda _: None,
+    more: Callable[[], Adapter] | None = None,
+    workers: int = 1,
 ) -> VendorAudit:
-    """Mutate every passing scenario, one write or find at a time, within `budget` s."""
+    """Mutate every passing scenario, one write or find at a time, within `budget` s.
+
+    As the runner does, up to `workers` scenarios are audited at once where the adapter
+    declares it safe (`max_workers`); each extra worker has its own adapter from `more`
+    (opened, used and closed in its own thread), so no session is ever shared.
+    """
     report = VendorAudit(vendor=vendor)
-    trial = _Trial(adapter, caps, vendor, run_id)
     started = time.monotonic()
-    for loaded in scenarios:
-        status, clean = trial.run(loaded, None)
-        if status != "passed":
-            continue  # only a pass can be too easy
+    queue = list(scenarios)
+    lock = threading.Lock()
+
+    def spent() -> bool:
+        return time.monotonic() - started > budget
+
+    def work(mine: Adapter) -> None:
+        trial = _Trial(mine, caps, vendor, run_id)
+        while True:
+            with lock:
+                if not queue:
+                    return
+                loaded = queue.pop(0)
+                if spent():  # the budget is a bound: not even a clean run past it
+                    report.scenarios_left += 1
+                    continue
+            _audit_one(trial, loaded, report, spent, progress, lock)
+
+    def extra() -> None:
+        assert more is not None
+        try:
+            mine = more()
+        except Exception:  # the first worker still takes every scenario left
+            return
+        try:
+            work(mine)
+        finally:
+            with contextlib.suppress(Exception):
+                mine.close()
+
+    wanted = min(workers, adapter.max_workers, len(scenarios)) if more else 1
+    extras = [threading.Thread(target=extra, daemon=True) for _ in range(wanted - 1)]
+    for thread in extras:
+        thread.start()
+    work(adapter)
+    for thread in extras:
+        thread.join()
+    order = {loaded.model.id: i for i, loaded in enumerate(scenarios)}
+    report.weaknesses.sort(key=lambda w: (order.get(w.scenario, 0), w.step or 0))
+    report.seconds = round(time.monotonic() - started, 1)
+    return report
+
+
+def _audit_one(
+    trial: _Trial,
+    loaded: Loaded,
+    report: VendorAudit,
+    spent: Callable[[], bool],
+    progress: Callable[[str], None],
+    lock: threading.Lock,
+) -> None:
+    """One scenario: its clean run, then each of its mutations; tallies under `lock`."""
+    status, clean = trial.run(loaded, None)
+    if status != "passed":
+        return  # only a pass can be too easy
+    labels = {e.index: e.step for e in trial.events if isinstance(e, StepDone)}
+    mutations = [Mutation("no-op write", n) for n in range(clean.writes)]
+    for n in range(clean.finds):
+        mutations += [Mutation("find everything", n), Mutation("find nothing", n)]
+    writes = [at for kind, at in clean.steps_at if kind == "write"]
+    finds = [at for kind, at in clean.steps_at if kind == "find"]
+    with lock:
         report.scenarios += 1
-        labels = {e.index: e.step for e in trial.events if isinstance(e, StepDone)}
-        mutations = [Mutation("no-op write", n) for n in range(clean.writes)]
-        for n in range(clean.finds):
-            mutations += [Mutation("find everything", n), Mutation("find nothing", n)]
-        writes = [at for kind, at in clean.steps_at if kind == "write"]
-        finds = [at for kind, at in clean.steps_at if kind == "find"]
-        for mutation in mutations:
-            if time.monotonic() - started > budget:
+    for mutation in mutations:
+        if spent():
+            with lock:
                 report.not_tried += 1
+            continue
+        status, _ = trial.run(loaded, mutation)
+        with lock:
+            if status == "error":  # an outage is not a check: it proves nothing either way
+                report.errored += 1
                 continue
-            status, _ = trial.run(loaded, mutation)
             report.tried += 1
             if status != "passed":
                 report.caught += 1
                 continue
             step = (writes if mutation.kind == "no-op write" else finds)[mutation.nth]
-            report.weaknesses.append(
-                Weakness(
-                    scenario=loaded.model.id,
-                    step=step,
-                    label=labels.get(step, "?"),
-                    mutation=mutation.kind,
-                    never_checked=_NEVER_CHECKED[mutation.kind],
-                )
+            weak = Weakness(
+                scenario=loaded.model.id,
+                step=step,
+                label=labels.get(step, "?"),
+                mutation=mutation.kind,
+                never_checked=_NEVER_CHECKED[mutation.kind],
             )
-        progress(f"{vendor} {loaded.model.id}: {report.caught}/{report.tried} caught so far")
-    report.seconds = round(time.monotonic() - started, 1)
-    return report
+            report.weaknesses.append(weak)
+        progress(_weak_line(trial.vendor, weak))  # as found: a long audit shows its worth early
+    with lock:
+        tally = f"{report.caught}/{report.tried}"
+    progress(f"{trial.vendor} {loaded.model.id}: {tally} caught so far")
+
+
+def _weak_line(vendor: str, weak: Weakness) -> str:
+    where = f"step {weak.step + 1} ({weak.label})" if weak.step is not None else "?"
+    return (
+        f"{vendor} / {weak.scenario}: WEAK at {where}: under '{weak.mutation}' "
+        f"it still passes; it never checks {weak.never_checked}"
+    )
 
 
 def text(report: AuditReport) -> str:
     """The audit as a terminal report: weaknesses first, then the strength per vendor."""
     lines: list[str] = []
     for vendor in report.vendors:
-        for weak in vendor.weaknesses:
-            where = f"step {weak.step + 1} ({weak.label})" if weak.step is not None else "?"
-            lines.append(
-                f"{vendor.vendor} / {weak.scenario}: WEAK at {where}: under '{weak.mutation}' "
-                f"it still passes; it never checks {weak.never_checked}"
-            )
+        lines += [_weak_line(vendor.vendor, weak) for weak in vendor.weaknesses]
     for vendor in report.vendors:
         lines.append(
             f"{vendor.vendor}: suite strength {vendor.strength:.0%} "
             f"({vendor.caught} of {vendor.tried} mutations caught, over {vendor.scenarios} "
             f"passing scenarios, {vendor.seconds:g} s"
             + (f"; {vendor.not_tried} not tried: time budget spent" if vendor.not_tried else "")
+            + (
+                f"; {vendor.scenarios_left} scenarios left unaudited: time budget spent"
+                if vendor.scenarios_left
+                else ""
+            )
+            + (f"; {vendor.errored} ended in a vendor error, not counted" if vendor.errored else "")
             + ")"
         )
     return "\n".join(lines) + "\n"
@@ -236,11 +318,26 @@ def run_mutations(
     run_id: str,
     budget: float,
     progress: Callable[[str], None] = lambda _: None,
+    more: Mapping[str, Callable[[], Adapter]] | None = None,
+    workers: int = 1,
 ) -> AuditReport:
-    """Audit each vendor in turn (vendors never share a sandbox, so they could run apart)."""
+    """Audit each vendor in turn (vendors never share a sandbox, so they could run apart).
+
+    `more[vendor]` opens another adapter of that vendor, for `workers` at once.
+    """
     report = AuditReport()
     for vendor, (adapter, caps) in adapters.items():
         report.vendors.append(
-            audit_vendor(adapter, caps, vendor, run_id, scenarios, budget, progress)
+            audit_vendor(
+                adapter,
+                caps,
+                vendor,
+                run_id,
+                scenarios,
+                budget,
+                progress,
+                more=(more or {}).get(vendor),
+                workers=workers,
+            )
         )
     return report

@@ -7,7 +7,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -22,6 +22,7 @@ from crmproof import (
     validate,
 )
 from crmproof import workspace as workspaces
+from crmproof.adapter import Adapter
 from crmproof.errors import CrmproofError, PlanError, UsageError, UserInputError
 from crmproof.events import ResultEvent, ScenarioDone, VendorReady
 from crmproof.folders import run_folder as _run_folder
@@ -176,11 +177,31 @@ def _progress(total: int) -> Callable[[ResultEvent], None]:
     return show
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _selection(command: _F) -> _F:
+    """The options that choose a workspace's vendors and scenarios, alike for run and audit."""
+    for option in reversed(
+        (
+            click.option("--workspace", "-w", default=None, help="Workspace folder (default: .)."),
+            click.option(
+                "--vendor", "-v", "vendors", multiple=True, help="Only this vendor (repeatable)."
+            ),
+            click.option(
+                "-k", "ids", multiple=True, help="Only scenarios whose id matches this glob."
+            ),
+            click.option(
+                "--tag", "-t", "tags", multiple=True, help="Only scenarios with this tag."
+            ),
+        )
+    ):
+        command = option(command)
+    return command
+
+
 @main.command("run")
-@click.option("--workspace", "-w", default=None, help="Workspace folder (default: .).")
-@click.option("--vendor", "-v", "vendors", multiple=True, help="Only this vendor (repeatable).")
-@click.option("-k", "ids", multiple=True, help="Only scenarios whose id matches this glob.")
-@click.option("--tag", "-t", "tags", multiple=True, help="Only scenarios with this tag.")
+@_selection
 @click.option(
     "--requirement",
     "-r",
@@ -405,15 +426,19 @@ def _stale_only(suite: workspaces.Suite, base: Path, jobs: list[Any]) -> list[An
 
 
 @main.command("audit")
-@click.option("--workspace", "-w", default=None, help="Workspace folder (default: .).")
-@click.option("--vendor", "-v", "vendors", multiple=True, help="Only this vendor (repeatable).")
-@click.option("-k", "ids", multiple=True, help="Only scenarios whose id matches this glob.")
-@click.option("--tag", "-t", "tags", multiple=True, help="Only scenarios with this tag.")
+@_selection
 @click.option(
     "--budget", default=1800.0, show_default=True, help="Seconds to spend per vendor at most."
 )
 @click.option("--reports", default=None, help="Folder of run folders (default: reports/).")
 @click.option("--run", "run_id", default="latest", show_default=True, help="Run to attach it to.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Scenarios of one vendor audited at once, up to what its adapter declares safe "
+    "(default: as for `run`).",
+)
 def audit_cmd(
     workspace: str | None,
     vendors: tuple[str, ...],
@@ -422,6 +447,7 @@ def audit_cmd(
     budget: float,
     reports: str | None,
     run_id: str,
+    workers: int | None,
 ) -> None:
     """Suite strength: re-run each passing scenario with one wrong answer injected.
 
@@ -445,6 +471,13 @@ def audit_cmd(
     report = audit.AuditReport()
     for vendor in chosen:
         settings, _ = resolve_settings(evaluation.vendors[vendor].settings)
+
+        def opened(vendor: str = vendor, settings: dict[str, Any] = settings) -> Adapter:
+            adapter = new_adapter(suite, vendor)
+            adapter.run_id = marker
+            adapter.open(open_settings(evaluation, settings))
+            return adapter
+
         adapter = new_adapter(suite, vendor)
         adapter.run_id = marker
         try:
@@ -455,6 +488,8 @@ def audit_cmd(
                 marker,
                 budget,
                 progress=lambda m: click.echo(m, err=True),
+                more={vendor: opened},
+                workers=workers or evaluation.vendors[vendor].workers or evaluation.run.workers,
             ).vendors
         finally:
             adapter.close()

@@ -177,6 +177,11 @@ class StepDone(Event):
     effort: Effort | None = None
     created: list[RecordRef] = Field(default_factory=list)
     evidence: list[Evidence] = Field(default_factory=list)
+    retried: list[str] = Field(
+        default_factory=list,
+        description="Transient answers (rate limits, 503s) asked again under the vendor's "
+        "`retries` setting before this result, with the vendor's message each.",
+    )
     attempt: int | None = Field(
         None, description="The re-run of a scenario that did not pass (2, ...); absent: the first."
     )

@@ -75,6 +75,7 @@ class StepResult:
     actual: str | None = None
     saved: Any = None
     outcome: Outcome | None = None
+    retried: list[str] = field(default_factory=list)
 
 
 # -- effort budgets -------------------------------------------------------------------------
@@ -309,6 +310,10 @@ class ScenarioRun:
     actor: str | None = None
     effort: Effort | None = None
     plan: Plan = field(default_factory=Plan)
+    retries: int = 0  # the vendor's `retries.attempts`: off unless the workspace says so
+    backoff: float = 1.0
+    prove_writes: bool = True  # off only to measure what the read-back costs (bench/)
+    retried: list[str] = field(default_factory=list)  # this step's transient answers
     attempt: int | None = None  # set by run(): None on a first attempt
     _known: set[RecordRef] | None = field(default=None, repr=False)
     _known_of: list[RecordRef] | None = field(default=None, repr=False)
@@ -339,9 +344,11 @@ class ScenarioRun:
                 self.emit(self._step_event(loaded, index, StepResult("skipped")))
                 continue
             t0 = time.monotonic()
+            self.retried = []
             result = self.step(step, {f.split(".", 1)[1] for f in plan.lacking.get(index, [])})
             if step.budget is not None and result.status == "passed" and self._counts_effort():
                 result = _within_budget(step.budget, result)
+            result.retried = self.retried
             outcome = result.outcome
             if outcome and outcome.effort:
                 self.effort = (self.effort or Effort()) + outcome.effort
@@ -420,6 +427,7 @@ class ScenarioRun:
             effort=outcome.effort if outcome else None,
             created=outcome.created if outcome else [],
             evidence=outcome.evidence if outcome else [],
+            retried=result.retried,
             attempt=self.attempt,
         )
 
@@ -482,7 +490,12 @@ class ScenarioRun:
                 return StepResult(*classify_gap(self.capabilities, operation, reason))
         result = self._perform(operation, step.refused)
         outcome = result.outcome
-        if result.status == "passed" and outcome is not None and not _accepted(step.refused):
+        if (
+            self.prove_writes
+            and result.status == "passed"
+            and outcome is not None
+            and not _accepted(step.refused)
+        ):
             result = self._proven(operation, result)
             outcome = result.outcome
         if result.status == "passed" and outcome is not None:
@@ -511,7 +524,7 @@ class ScenarioRun:
             or not self.capabilities.supports("get", entity)
         ):
             return result
-        readback = self.adapter.perform(
+        readback = self._ask(
             Operation(op="get", entity=entity, id=str(record_id), actor=operation.actor)
         )
         if readback.status == "refused" and readback.refusal == "not_found":
@@ -545,8 +558,20 @@ class ScenarioRun:
         outcome = result.outcome.model_copy(update={"record": {**record, **readback.record}})
         return StepResult("passed", result.message, outcome=outcome)
 
-    def _perform(self, operation: Operation, refused: Refusal) -> StepResult:
+    def _ask(self, operation: Operation) -> Outcome:
+        """Perform; a transient answer is asked again, with backoff, if the vendor's
+        `retries` allow, and every retry is kept on the step (never hidden)."""
         outcome = self.adapter.perform(operation)
+        for attempt in range(self.retries):
+            if outcome.status != "error" or not outcome.transient:
+                break
+            self.retried.append(outcome.message or "a transient answer")
+            time.sleep(self.backoff * 2**attempt)
+            outcome = self.adapter.perform(operation)
+        return outcome
+
+    def _perform(self, operation: Operation, refused: Refusal) -> StepResult:
+        outcome = self._ask(operation)
         if outcome.created:
             known = self._known_created()
             for ref in outcome.created:
@@ -601,7 +626,7 @@ class ScenarioRun:
             where=exp.where,
             actor=exp.as_ or self.actor,
         )
-        outcome = self.adapter.perform(operation)
+        outcome = self._ask(operation)
         if outcome.status == "refused" and op == "get":
             return None, None  # nothing there, as far as this actor can see
         if outcome.status != "ok":

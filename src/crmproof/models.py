@@ -38,6 +38,21 @@ class Spec(BaseModel):
 # -- the evaluation ------------------------------------------------------------------
 
 
+class Retries(Spec):
+    """Asking again after a transient answer: off unless a vendor's setting says so."""
+
+    attempts: int = Field(
+        0,
+        ge=0,
+        le=5,
+        description="Times a transient answer (a rate limit, a 503) is asked again; each "
+        "retry is recorded on its step. 0: never, the step is an error.",
+    )
+    backoff: float = Field(
+        1.0, gt=0, le=60, description="Seconds before the first retry, doubled for each next one."
+    )
+
+
 class Vendor(Spec):
     adapter: str | None = Field(
         None, description="Adapter name: a folder in adapters/ or an installed entry point."
@@ -58,6 +73,11 @@ class Vendor(Spec):
     )
     workers: int | None = Field(
         None, ge=1, le=64, description="Scenarios of this vendor at once (default: run.workers)."
+    )
+    retries: Retries = Field(
+        default_factory=Retries,
+        description="Retries with backoff for transient answers, e.g. `{attempts: 2, "
+        "backoff: 1}`; off by default.",
     )
 
     @model_validator(mode="after")

@@ -184,6 +184,11 @@ class Outcome(Message):
         description="For a refusal: forbidden, not_found, rule (a business rule or "
         "validation said no) or conflict.",
     )
+    transient: bool = Field(
+        False,
+        description="For an error: the vendor did not handle the request and may be asked "
+        "again (a rate limit, a 503). The vendor's `retries` setting decides.",
+    )
     created: list[RecordRef] = Field(default_factory=list)
     kept: str | None = Field(
         None,

@@ -354,6 +354,8 @@ class Run:
                     self.marker,
                     emit,
                     scenario_timeout=evaluation.run.scenario_timeout,
+                    retries=evaluation.vendors[vendor].retries.attempts,
+                    backoff=evaluation.vendors[vendor].retries.backoff,
                 )
                 while True:
                     with lock:

@@ -57,7 +57,9 @@ def test_ctrl_c_cleans_up_and_resume_finishes(
     kinds = [e["event"] for e in first]
     assert "interrupted" in kinds and "end" not in kinds
     done = {e["scenario"] for e in first if e["event"] == "scenario"}
-    assert "STARTER-ORDER-TO-INVOICE" not in done  # it runs again on resume
+    # The run stopped short. Which scenario was cut depends on how far it got before the
+    # signal landed (on a loaded machine the watched one may just have finished).
+    assert done < {s for _, s in first[0]["plan"]}
     (leftovers,) = [e for e in first if e["event"] == "leftovers"]
     assert leftovers["checked"]
     assert [r for r in leftovers["records"] if not r.get("kept")] == []

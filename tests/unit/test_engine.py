@@ -458,6 +458,30 @@ def test_a_create_acknowledged_but_never_performed_is_not_done(
     assert vendor.requirements["R-ACCOUNT"].verdict == "not met"  # a product verdict
 
 
+@pytest.mark.parametrize(("attempts", "status"), [(0, "error"), (2, "passed"), (1, "error")])
+def test_transient_answers_are_retried_only_as_the_vendor_setting_says(
+    tmp_path: Path, world: World, attempts: int, status: str
+) -> None:
+    """A 429 is an error unless `retries` allows asking again; each retry is recorded."""
+    world.faults["get account"] = "busy"
+    world.busy = 2
+    root = make_workspace(tmp_path)
+    text = (root / "crmproof.yaml").read_text()
+    retries = f"    retries: {{attempts: {attempts}, backoff: 0.01}}\n"
+    (root / "crmproof.yaml").write_text(
+        text.replace("adapter: memory\n", "adapter: memory\n" + retries)
+    )
+    folder = run_workspace(root, ids=("ACCOUNT",))
+    assert scenario_status(folder) == {"ACCOUNT": status}
+    steps = [e for e in read_events(folder / "results.jsonl") if isinstance(e, StepDone)]
+    # the create's read-back is the first get: it meets the 429s
+    assert len(steps[0].retried) == min(attempts, 2)
+    assert all("429" in message for message in steps[0].retried)
+    assert steps[0].status == ("passed" if status == "passed" else "error")
+    if status == "error":
+        assert "429" in (steps[0].message or "")
+
+
 def test_the_audit_finds_a_scenario_that_would_pass_on_a_broken_product(
     tmp_path: Path, world: World
 ) -> None:
@@ -490,6 +514,36 @@ def test_the_audit_finds_a_scenario_that_would_pass_on_a_broken_product(
     assert vendor.tried == 10 and vendor.caught == 9  # 8 writes; 1 find, answered 2 ways
     assert world.records == {}  # every trial cleaned up after itself
     assert "WEAK at step 2 (expect lead)" in audit.text(report)
+
+
+def test_the_audit_runs_side_by_side_like_the_runner_each_worker_its_own_adapter(
+    tmp_path: Path, world: World
+) -> None:
+    """Workers as in `run`: capped by the adapter's max_workers, no session shared."""
+    suite = workspaces.load(make_workspace(tmp_path))
+    opened: list[MemoryCrm] = []
+
+    def more() -> Adapter:
+        adapter = MemoryCrm()
+        adapter.open({})
+        opened.append(adapter)
+        return adapter
+
+    first = more()
+    report = audit.run_mutations(
+        {"memory": (first, first.declared())},
+        suite.scenarios,
+        "audit-2",
+        budget=60,
+        more={"memory": more},
+        workers=9,  # more than the adapter's 4
+    )
+    (vendor,) = report.vendors
+    assert len(opened) == MemoryCrm.max_workers == world.sessions
+    assert (vendor.scenarios, vendor.tried, vendor.caught, vendor.errored) == (4, 7, 7, 0), (
+        vendor
+    )  # as one worker finds
+    assert world.records == {}
 
 
 def test_scenarios_of_a_vendor_run_side_by_side_each_in_its_own_session(

@@ -55,3 +55,10 @@ def test_the_engine_imports_no_vendor_and_adapters_no_runner() -> None:
     for path in (ROOT / "adapters").rglob("*.py"):
         imported = _imports(path, {"crmproof.runner", "crmproof.execute", "crmproof.plan"})
         assert not imported, f"{path} imports {imported}"
+
+
+def test_no_two_test_modules_share_a_name() -> None:
+    """tests/unit and tests/integration are not packages: a shared basename stops collection."""
+    tests = Path(__file__).resolve().parent.parent
+    names = [p.name for p in tests.rglob("test_*.py")]
+    assert sorted({n for n in names if names.count(n) > 1}) == []
