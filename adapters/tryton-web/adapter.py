@@ -183,10 +183,12 @@ class TrytonWebAdapter(SaoUi):
         shown = {str(i) for i in ids}
         return [_blank_is_none(dict(r)) for r in outcome.records or [] if str(r["id"]) in shown]
 
-    def name_of(self, entity: str, record_id: Any) -> str:
-        """What a user types to pick a linked record: its name as the form shows it."""
-        record = self.read(entity, record_id)
-        return str(record.get("name") or "")
+    def link_of(self, entity: str, record_id: Any) -> tuple[str, str | None]:
+        """What a user types to pick a linked record, its name as the form shows it, and
+        the code the search dialog lists beside it, to tell it from a namesake."""
+        name = str(self.read(entity, record_id).get("name") or "")
+        rows = self.api.search_read(PARTY, [["id", "=", int(record_id)]], ["code"])
+        return name, (str(rows[0]["code"]) if rows and rows[0].get("code") else None)
 
     @staticmethod
     def reject_unknown(data: Mapping[str, Any], known: set[str], entity: str) -> None:
@@ -273,7 +275,7 @@ class TrytonWebAdapter(SaoUi):
         self.add_row(
             "Relations",
             choices={"type": WORKS_FOR},
-            links={"to": self.name_of("account", account)},
+            links={"to": self.link_of("account", account)},
         )
 
     # -- lead and opportunity: sale.opportunity -----------------------------------------
@@ -376,7 +378,7 @@ class TrytonWebAdapter(SaoUi):
         if "name" in data:
             self.type_in("description", data["name"])
         if data.get("account"):
-            self.pick("party", self.name_of("account", data["account"]))
+            self.pick("party", *self.link_of("account", data["account"]))
         if "amount" in data:
             self.type_in("amount", data["amount"])
         if "description" in data:
@@ -576,7 +578,7 @@ class TrytonWebAdapter(SaoUi):
         if stage not in ("open", "pending"):
             raise Unsupported(f"Tryton files a complaint as a draft, not {stage!r}")
         self.new_record(COMPLAINT)
-        self.pick("customer", self.name_of("account", data["account"]))
+        self.pick("customer", *self.link_of("account", data["account"]))
         self.choose("type", CASE_TYPE)
         self._fill_case(data)
         case_id = self.save("case")
@@ -592,7 +594,7 @@ class TrytonWebAdapter(SaoUi):
         self.reject_unknown(op.data, CASE_FIELDS - {"stage"}, "case")
         self.open_model(COMPLAINT, op.id)
         if op.data.get("account"):
-            self.pick("customer", self.name_of("account", op.data["account"]))
+            self.pick("customer", *self.link_of("account", op.data["account"]))
         self._fill_case(op.data)
         self.save("case")
         return self.read("case", op.id)

@@ -152,6 +152,44 @@ class SaoUi(BrowserAdapter):
             raise VendorError(f"Tryton refused the login of {who}: {said}")
         self.settle()
 
+    def restore_login(self, state: dict[str, Any]) -> bool:
+        """Put back a kept session: its cookie, and sao's own record of who is logged in,
+        which sao keeps in its origin's local storage (`sao_session_<database>`) and reads
+        as it loads. Uncounted: the step is charged what the real log-in cost. False when
+        sao asks for a log-in all the same (the server forgot the session)."""
+        super().restore_login(state)
+        origin = self.web_url.rstrip("/")
+        items = [
+            (item["name"], item["value"])
+            for kept in state.get("origins", [])
+            if kept.get("origin") == origin
+            for item in kept.get("localStorage", [])
+        ]
+        page = self._need_page()
+        blank = f"{self.web_url}__crmproof_restore__"
+        with self.uncounted():
+            # local storage is written from a page of its origin: an empty one, served
+            # by the browser itself, before sao loads
+            page.route(blank, lambda route: route.fulfill(content_type="text/html", body=""))
+            try:
+                page.goto(blank)
+                page.evaluate(
+                    """items => {
+                         localStorage.clear();
+                         sessionStorage.clear();  // the last user's context, in this tab
+                         items.forEach(([k, v]) => localStorage.setItem(k, v));
+                       }""",
+                    items,
+                )
+            finally:
+                page.unroute(blank)
+            page.goto(f"{self.web_url}#{quote(self.database)}")
+            page.wait_for_selector(f"{MAIN_READY}, .login-dialog{SHOWN_DIALOG}")
+            if page.query_selector(MAIN_READY) is None:
+                return False
+            self.settle()
+        return True
+
     # -- tabs and forms ------------------------------------------------------------------
 
     def open_model(self, model: str, record_id: int | str | None = None) -> None:
@@ -283,13 +321,16 @@ class SaoUi(BrowserAdapter):
         """A multi-line text field (a description, a comment)."""
         self.enter(self.field(name, "textarea", scope), value)
 
-    def pick(self, name: str, text: str, scope: str = TAB) -> None:
-        """Choose a linked record (Many2One) by typing its name, as a user would.
+    def pick(self, name: str, text: str, code: str | None = None, scope: str = TAB) -> None:
+        """Choose a linked record (Many2One) by typing its name, as a user would, and take
+        only the record of exactly that name: the one whose code is `code` when several
+        share it (two channels of one run make namesakes on one server).
 
         sao looks the text up when the field is left: one match is taken at once, several
-        open a search dialog, whose row of that name the adapter picks. Its completion
-        menu may open first (300 ms after typing), and then leaving the field does
-        nothing: the adapter clicks the suggestion of that name, as a user would.
+        open a search dialog, which lists each party's code beside its name. Its completion
+        menu may open first (300 ms after typing), and then leaving the field does nothing:
+        the adapter clicks the one suggestion of exactly that name, or, when there is no
+        such single one, the menu's "Search..." for the dialog, as a user would.
         """
         selector = self.field(name, scope=scope)
         if not self.enter(selector, text):
@@ -297,32 +338,50 @@ class SaoUi(BrowserAdapter):
         search = f"{SHOWN_DIALOG}:has(.treeview):not(:has(.form))"
         state = self._link_state(selector, search)
         if state == "menu":
-            item = f"{scope} .dropdown.open .dropdown-menu li:has-text({text!r}) >> nth=0"
-            if self.page.query_selector(item) is None:
-                raise Refused(f"sao suggests no {name} called {text!r}")
-            self.click(item)
+            menu = f"{scope} .dropdown.open .dropdown-menu"
+            items = self.page.query_selector_all(f"{menu} li.completion > a")
+            exact = [i for i in items if " ".join(i.inner_text().split()) == text]
+            if len(exact) == 1:
+                self.click_element(exact[0])
+            else:
+                self.click(f"{menu} li.action-search > a")
             self.settle()
             state = self._link_state(selector, search)
         if state == "search":
-            # its rows are drawn after its search answers
-            self.page.wait_for_selector(f"{search} .treeview tbody tr")
-            self.settle()
-            rows = self.page.query_selector_all(f"{search} .treeview tbody tr")
-            for row in rows:
-                if text in " ".join(row.inner_text().split()):
-                    self.click_element(row)
-                    self.click(f"{search} .modal-footer button.btn-primary")
-                    self.page.wait_for_selector(search, state="detached")
-                    self.settle()
-                    break
-            else:
-                self.click(f"{search} .modal-footer button")
-                shown = [" ".join(r.inner_text().split()) for r in rows]
-                raise Refused(f"sao finds no {name} called {text!r} (it lists {shown})")
+            self._pick_in_search(search, name, text, code)
             state = self._link_state(selector, search)
         if state != "set" or (self.page.input_value(selector) or "") != text:
             have = self.page.input_value(selector)
             raise Refused(f"sao did not take {text!r} for {name} (it shows {have!r})")
+
+    def _pick_in_search(self, search: str, name: str, text: str, code: str | None) -> None:
+        """In sao's search dialog, select the one row whose cells hold exactly `text` (and
+        `code`, when given), then OK; no row, or several alike, is no choice to make."""
+        # its rows are drawn after its search answers
+        self.page.wait_for_selector(f"{search} .treeview tbody tr")
+        self.settle()
+        rows = self.page.query_selector_all(f"{search} .treeview tbody tr")
+        cells = [
+            {" ".join(c.inner_text().split()) for c in r.query_selector_all("td")} for r in rows
+        ]
+        named = [i for i, texts in enumerate(cells) if text in texts]
+        if code is not None and len(named) > 1:
+            named = [i for i in named if code in cells[i]]
+        if len(named) != 1:
+            self.click(f"{search} .modal-footer button")  # Cancel
+            self.page.wait_for_selector(search, state="detached")
+            self.settle()
+            shown = [" ".join(r.inner_text().split()) for r in rows]
+            if named:
+                raise VendorError(
+                    f"sao lists {len(named)} {name} records called {text!r}: "
+                    f"the adapter cannot tell which is meant (it lists {shown})"
+                )
+            raise Refused(f"sao finds no {name} called {text!r} (it lists {shown})")
+        self.click_element(rows[named[0]])
+        self.click(f"{search} .modal-footer button.btn-primary")
+        self.page.wait_for_selector(search, state="detached")
+        self.settle()
 
     def _link_state(self, selector: str, search: str) -> str:
         """Wait until a Many2One field holds a record ("set": sao offers to open it), or
@@ -470,12 +529,12 @@ class SaoUi(BrowserAdapter):
         label: str,
         texts: dict[str, Any] | None = None,
         lines: dict[str, Any] | None = None,
-        links: dict[str, str] | None = None,
+        links: dict[str, tuple[str, str | None]] | None = None,
         choices: dict[str, str] | None = None,
     ) -> None:
         """A new row in the list titled `label` whose rows are edited in their own form:
         New opens it in a dialog; fill its fields (`texts` in inputs, `lines` in
-        multi-line texts, `links` picked by name, `choices` from a drop-down by label)
+        multi-line texts, `links` picked by (name, code), `choices` from a drop-down by label)
         and Add, as a user would."""
         box = self.subform(label)
         self.click(f"{box} >> button[title='New']")
@@ -484,8 +543,8 @@ class SaoUi(BrowserAdapter):
         self.settle()  # the new row's defaults arrive after its form is drawn
         for name, text in (choices or {}).items():
             self.choose(name, text, scope=dialog)
-        for name, text in (links or {}).items():
-            self.pick(name, text, scope=dialog)
+        for name, (text, code) in (links or {}).items():
+            self.pick(name, text, code, scope=dialog)
         for name, value in (texts or {}).items():
             self.type_in(name, value, scope=dialog)
         for name, value in (lines or {}).items():

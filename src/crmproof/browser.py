@@ -15,11 +15,12 @@ A browser adapter proves a process through the vendor's real web UI, so what it 
   Playwright's `fill()` sends no key events, so nothing in the browser could count them;
   the helpers `goto`, `click`, `fill`, `select` and `check` count at the adapter's layer.
 - **Logins.** Each actor logs in once per worker and run, for real, on the vendor's login
-  page; the session's cookies (Playwright's storage state) are then kept in memory and put
-  into the worker's next scenario's fresh context instead of logging in again. Workers
+  page; the session (Playwright's storage state: cookies, and the local storage a
+  single-page app keeps its session in) is then kept in memory and put into the worker's
+  next scenario's fresh context instead of logging in again (`restore_login`). Workers
   never share a session: a server keeps per-session state (DjangoCRM its messages, so one
   worker's page would read what another's save said). A restored login still costs the
-  step the effort the real one did, so effort counts do not depend on it; the cookies are
+  step the effort the real one did, so effort counts do not depend on it; the session is
   never written anywhere.
 - **Offline.** `offline` / `online` session operations toggle the context's network, and
   a page that cannot load while offline is a refusal by the product ("the UI cannot work
@@ -65,21 +66,21 @@ _local = threading.local()
 
 
 class LoginStore:
-    """Logged-in sessions of one worker, per run, vendor and actor: the cookies of
-    Playwright's storage state and the effort the real log-in took. Kept in memory only,
-    since the cookies are secrets; locked, so a store handed to a thread stays whole."""
+    """Logged-in sessions of one worker, per run, vendor and actor: Playwright's storage
+    state and the effort the real log-in took. Kept in memory only, since the state holds
+    secrets; locked, so a store handed to a thread stays whole."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._sessions: dict[tuple[str, ...], tuple[list[dict[str, Any]], Effort]] = {}
+        self._sessions: dict[tuple[str, ...], tuple[dict[str, Any], Effort]] = {}
 
-    def get(self, key: tuple[str, ...]) -> tuple[list[dict[str, Any]], Effort] | None:
+    def get(self, key: tuple[str, ...]) -> tuple[dict[str, Any], Effort] | None:
         with self._lock:
             return self._sessions.get(key)
 
-    def put(self, key: tuple[str, ...], cookies: list[dict[str, Any]], effort: Effort) -> None:
+    def put(self, key: tuple[str, ...], state: dict[str, Any], effort: Effort) -> None:
         with self._lock:
-            self._sessions[key] = (cookies, effort)
+            self._sessions[key] = (state, effort)
 
     def forget(self, key: tuple[str, ...]) -> None:
         with self._lock:
@@ -423,19 +424,29 @@ class BrowserAdapter(Adapter):
         key = self._login_key(actor)
         stored = self.logins.get(key) if self.reuse_logins else None
         if stored is not None:
-            cookies, effort = stored
-            self.context.clear_cookies()
-            self.context.add_cookies(cookies)
-            self.step.effort = (self.step.effort or Effort()) + effort
-            self.actor, self.restored = actor, True
-            return
+            state, effort = stored
+            if self.restore_login(state):
+                self.step.effort = (self.step.effort or Effort()) + effort
+                self.actor, self.restored = actor, True
+                return
+            self.logins.forget(key)  # no longer taken: log in for real, as a user would
         before = self.step.effort or Effort()
         self.switch_actor(actor)
         self.restored = False
         if self.reuse_logins:
             after = self.step.effort or Effort()
             spent = Effort(**{k: v - getattr(before, k) for k, v in after.model_dump().items()})
-            self.logins.put(key, self.context.storage_state()["cookies"], spent)
+            self.logins.put(key, self.context.storage_state(), spent)
+
+    def restore_login(self, state: dict[str, Any]) -> bool:
+        """Put a kept session (Playwright's storage state) into the scenario's fresh context.
+
+        Cookies are enough for a server-side session; an adapter whose app keeps its
+        session in local storage puts that back too. False when the vendor no longer takes
+        the session, so the actor logs in for real."""
+        self.context.clear_cookies()
+        self.context.add_cookies(state["cookies"])
+        return True
 
     def log_in_again(self) -> bool:
         """The vendor refused a restored session (it expired, say): forget it and log the

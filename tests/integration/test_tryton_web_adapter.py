@@ -3,7 +3,8 @@
 Each test is a small scenario driven as the runner drives one (`perform`, then cleanup of
 what it created, newest first), and checks what Tryton itself then holds through a
 separate JSON-RPC session: that the UI really did it, and that cleanup really removed it.
-Only the tryton sandbox is started (sao is part of it).
+Only the tryton sandbox is started (sao is part of it), and one browser serves the module:
+a sao step costs seconds, so each test walks one whole story rather than one step.
 """
 
 from __future__ import annotations
@@ -129,9 +130,31 @@ def _exists(rpc: Any, model: str, record_id: str) -> bool:
     return bool(rpc.exists(model, int(record_id)))
 
 
-def test_account_created_found_updated_and_deleted_in_sao(scenario: Scenario, rpc: Any) -> None:
+def _exists(rpc: Any, model: str, record_id: str) -> bool:
+    return bool(rpc.exists(model, int(record_id)))
+
+
+def _one(rpc: Any, model: str, record_id: str, field: str) -> Any:
+    """A field of a record as Tryton holds it, read apart from the adapter."""
+    rows = rpc.search_read(model, [["id", "=", int(record_id)]], [field])
+    assert rows, f"{model} {record_id} is not in Tryton"
+    return rows[0][field]
+
+
+def test_namesakes_an_account_its_contacts_deals_and_cases(scenario: Scenario, rpc: Any) -> None:
+    """Two parties of one name (the API and the web channel of one run make them on one
+    server): every link sao makes is to the record meant, as Tryton holds it. The account
+    is created, updated, found and deleted; its contact found by account; a deal on the
+    other namesake lost and deleted; a case filed and closed."""
     s, m = scenario, scenario.marker
     name = f"Globex {m}"
+    # the namesake made first, through the API; sao lists one of the two first, and each
+    # is linked to once below, so taking the first of sao's list links a wrong one
+    first = rpc.perform(Operation(op="create", entity="account", data={"name": name}))
+    assert first.status == "ok" and first.record is not None, first.message
+    s.created.append(RecordRef(entity="account", id=first.record["id"]))
+    other = first.record["id"]
+
     created = s.ok("create", "account", data={"name": name, "email": f"ap@{m}.test"})
     record = created.record
     assert record is not None
@@ -148,16 +171,64 @@ def test_account_created_found_updated_and_deleted_in_sao(scenario: Scenario, rp
     updated = s.ok("update", "account", id=acc_id, data={"phone": "+49 30 1234"})
     assert updated.record is not None and updated.record["phone"] == "+49 30 1234"
     assert s.ok("get", "account", id=acc_id).record["phone"] == "+49 30 1234"
-    found = s.ok("find", "account", where={"name": name})
-    assert [r["id"] for r in found.records or []] == [acc_id]
+    found = s.ok("find", "account", where={"name": name}).records or []
+    assert sorted(r["id"] for r in found) == sorted([acc_id, other])
     assert s.ok("find", "account", where={"name": f"Nobody {m}"}).records == []
 
-    s.ok("delete", "account", id=acc_id)
-    assert not _exists(rpc, "party.party", acc_id)
+    # Tagged Contact in sao's category search and linked by a Works-for relation to the
+    # second namesake: sao's search dialog tells them apart by their codes.
+    contact = s.ok(
+        "create",
+        "contact",
+        data={"name": f"Rafael Souza {m}", "email": f"rafael@{m}.test", "account": acc_id},
+    ).record
+    assert contact is not None
+    assert _one(rpc, "party.party", contact["id"], "categories"), "saved without its category"
+    relations = rpc.search_read("party.relation.all", [["from_", "=", int(contact["id"])]], ["to"])
+    assert [str(r["to"]) for r in relations] == [acc_id], f"linked to {relations}, not {acc_id}"
+    by_name = s.ok("find", "contact", where={"name": f"Rafael Souza {m}"}).records
+    assert [r["id"] for r in by_name or []] == [contact["id"]]
+    at_account = s.ok("find", "contact", where={"account": acc_id}).records
+    assert [r["id"] for r in at_account or []] == [contact["id"]]
+
+    # a deal on the first namesake: lost with its reason through its buttons, then deleted
+    opp = s.ok(
+        "create",
+        "opportunity",
+        data={"name": f"Globex renewal {m}", "account": other, "amount": 900},
+    ).record
+    assert opp is not None and opp["stage"] == "prospecting"
+    assert str(_one(rpc, "sale.opportunity", opp["id"], "party")) == other
+    lost = s.do("advance", "opportunity", id=opp["id"], to="lost", data={"lost_reason": "price"})
+    assert lost.status == "ok", lost.message
+    assert lost.record is not None and lost.record["stage"] == "lost"
+    assert lost.record["lost_reason"] == "price"
+    s.ok("delete", "opportunity", id=opp["id"])
+    assert not _exists(rpc, "sale.opportunity", opp["id"])
+
+    # a case of the second namesake, filed and closed
+    case = s.ok(
+        "create",
+        "case",
+        data={"subject": f"Broken {m}", "account": acc_id, "description": "It broke"},
+    ).record
+    assert case is not None and case["stage"] == "open"
+    assert str(_one(rpc, "sale.complaint", case["id"], "customer")) == acc_id
+    closed = s.ok("advance", "case", id=case["id"], to="closed").record
+    assert closed is not None and closed["stage"] == "closed"
+
+    s.ok("delete", "account", id=other)
+    assert not _exists(rpc, "party.party", other)
+    made = list(s.created)
     assert s.finish() == []
+    for ref in made:
+        if ref.entity in ("account", "contact"):
+            assert not _exists(rpc, "party.party", ref.id), f"{ref} is still in Tryton"
 
 
-def test_lead_advanced_converted_and_cleaned_up(scenario: Scenario, rpc: Any) -> None:
+def test_lead_advanced_converted_won_and_cleaned_up(scenario: Scenario, rpc: Any) -> None:
+    """A lead converted to an opportunity, then to an order, found, and won: won in Tryton
+    means its sale confirmed, the empty sale given a line in its form."""
     s, m = scenario, scenario.marker
     account = s.ok("create", "account", data={"name": f"Initech {m}"}).record
     assert account is not None
@@ -173,57 +244,33 @@ def test_lead_advanced_converted_and_cleaned_up(scenario: Scenario, rpc: Any) ->
     assert opp is not None and opp["stage"] == "qualification"
     order = s.ok("convert", "opportunity", id=lead["id"]).record
     assert order is not None and order["stage"] == "draft"
-    state = rpc.search_read("sale.opportunity", [["id", "=", int(lead["id"])]], ["state"])
-    assert state[0]["state"] == "converted"
+    assert _one(rpc, "sale.opportunity", lead["id"], "state") == "converted"
     found = s.ok("find", "opportunity", where={"name": f"Initech deal {m}"}).records
     assert [r["id"] for r in found or []] == [lead["id"]]
+
+    won = s.ok("advance", "opportunity", id=lead["id"], to="won").record
+    assert won is not None and won["stage"] == "won"
+    sales = rpc.search_read(
+        "sale.sale", [["origin", "=", f"sale.opportunity,{lead['id']}"]], ["state", "lines"]
+    )
+    # Tryton's won states of a sale (sale_opportunity/opportunity.py:472-473): a confirmed
+    # sale is processed at once
+    assert [x["state"] in ("confirmed", "processing", "done") for x in sales] == [True]
+    assert sales[0]["lines"]
 
     made = list(s.created)
     assert {r.entity for r in made} >= {"account", "lead", "order"}
     assert s.finish() == []
-    for ref in made:
-        model = {"account": "party.party", "lead": "sale.opportunity", "order": "sale.sale"}
-        if ref.entity in model:
-            assert not _exists(rpc, model[ref.entity], ref.id), f"{ref} is still in Tryton"
+    # Tryton keeps a party with a confirmed sale: cleanup archives it, out of every list
+    shown = rpc.search_read("party.party", [["id", "=", int(account["id"])]], ["id"])
+    assert shown == [], "the account is still active in Tryton"
 
 
-def test_opportunity_lost_then_deleted_through_its_buttons(scenario: Scenario, rpc: Any) -> None:
-    s, m = scenario, scenario.marker
-    account = s.ok("create", "account", data={"name": f"Umbrella {m}"}).record
-    assert account is not None
-    opp = s.ok(
-        "create",
-        "opportunity",
-        data={"name": f"Umbrella renewal {m}", "account": account["id"], "amount": 900},
-    ).record
-    assert opp is not None and opp["stage"] == "prospecting"
-    lost = s.do("advance", "opportunity", id=opp["id"], to="lost", data={"lost_reason": "price"})
-    assert lost.status == "ok", lost.message
-    assert lost.record is not None and lost.record["stage"] == "lost"
-    assert lost.record["lost_reason"] == "price"
-    s.ok("delete", "opportunity", id=opp["id"])
-    assert not _exists(rpc, "sale.opportunity", opp["id"])
-    assert s.finish() == []
-
-
-def test_case_filed_and_closed(scenario: Scenario) -> None:
-    s, m = scenario, scenario.marker
-    account = s.ok("create", "account", data={"name": f"Hooli {m}"}).record
-    assert account is not None
-    case = s.ok(
-        "create",
-        "case",
-        data={"subject": f"Broken {m}", "account": account["id"], "description": "It broke"},
-    ).record
-    assert case is not None and case["stage"] == "open"
-    closed = s.ok("advance", "case", id=case["id"], to="closed").record
-    assert closed is not None and closed["stage"] == "closed"
-    assert s.finish() == []
-
-
-def test_refusals_come_from_tryton(scenario: Scenario) -> None:
+def test_refusals_come_from_tryton_and_each_log_in_shows(scenario: Scenario, web: Any) -> None:
     """sao opens no record that is not there, and Tryton will not make an opportunity of a
-    lead without a party; an unknown stage or field is unsupported, not an error."""
+    lead without a party; an unknown stage or field is unsupported, not an error. sao
+    restores the last user's session as it loads: each log-in must still show, and the
+    harness's own credentials rejected are an error, never a refusal of the product."""
     s, m = scenario, scenario.marker
     missing = s.do("get", "account", id="999999")
     assert (missing.status, missing.refusal) == ("refused", "not_found"), missing.message
@@ -233,73 +280,29 @@ def test_refusals_come_from_tryton(scenario: Scenario) -> None:
     assert convert.status == "refused", convert.message
     assert s.do("advance", "lead", id=lead["id"], to="nurturing").status == "unsupported"
     assert s.do("create", "account", data={"name": "x", "city": "Paris"}).status == "unsupported"
-    assert s.finish() == []
 
-
-def test_login_as_a_rep_and_a_wrong_password(scenario: Scenario, web: Any) -> None:
-    s = scenario
-    s.ok("login", actor="rep_a")
-    assert web.actor == "rep_a"
     saved = web.users["rep_b"]
     web.users["rep_b"] = (saved[0], "not-the-password")
     try:
-        # the harness's credentials rejected: an error, never a refusal of the product
         assert s.do("login", actor="rep_b").status == "error"
     finally:
         web.users["rep_b"] = saved
-    s.finish()
-
-
-def test_rep_b_logs_in_after_another_user(scenario: Scenario, web: Any) -> None:
-    """sao restores the last user's session as it loads: each log-in must still show."""
-    s = scenario
-    for actor in ("admin", "rep_a", "rep_b"):
-        s.ok("login", actor=actor)
+    efforts = {}
+    for actor in ("rep_a", "rep_b", "admin"):
+        efforts[actor] = s.ok("login", actor=actor).effort
         assert web.actor == actor
-    s.finish()
-
-
-def test_a_contact_at_its_account_is_found_as_a_contact(scenario: Scenario, rpc: Any) -> None:
-    """Tagged Contact in sao's category search and linked by a Works-for relation."""
-    s, m = scenario, scenario.marker
-    account = s.ok("create", "account", data={"name": f"Pinecrest {m}"}).record
-    assert account is not None
-    contact = s.ok(
-        "create",
-        "contact",
-        data={"name": f"Rafael Souza {m}", "email": f"rafael@{m}.test", "account": account["id"]},
-    ).record
-    assert contact is not None and contact["account"] == account["id"]
-    held = rpc.search_read("party.party", [["id", "=", int(contact["id"])]], ["categories"])
-    assert held[0]["categories"], "sao saved the contact without its Contact category"
-    by_name = s.ok("find", "contact", where={"name": f"Rafael Souza {m}"}).records
-    assert [r["id"] for r in by_name or []] == [contact["id"]]
-    at_account = s.ok("find", "contact", where={"account": account["id"]}).records
-    assert [r["id"] for r in at_account or []] == [contact["id"]]
     assert s.finish() == []
 
-
-def test_an_opportunity_is_won_through_its_sale(scenario: Scenario, rpc: Any) -> None:
-    """Won in Tryton means its sale confirmed: the empty sale gets a line in its form."""
-    s, m = scenario, scenario.marker
-    account = s.ok("create", "account", data={"name": f"Vandelay {m}"}).record
-    assert account is not None
-    opp = s.ok(
-        "create",
-        "opportunity",
-        data={"name": f"Vandelay import {m}", "account": account["id"], "amount": 1500},
-    ).record
-    assert opp is not None
-    won = s.ok("advance", "opportunity", id=opp["id"], to="won").record
-    assert won is not None and won["stage"] == "won"
-    sales = rpc.search_read(
-        "sale.sale", [["origin", "=", f"sale.opportunity,{opp['id']}"]], ["state", "lines"]
-    )
-    # Tryton's won states of a sale (sale_opportunity/opportunity.py:472-473): a confirmed
-    # sale is processed at once
-    assert [x["state"] in ("confirmed", "processing", "done") for x in sales] == [True]
-    assert sales[0]["lines"]
-    s.finish()
+    # The next scenario restores rep_a's session of this run, cookie and sao's local
+    # storage: the same effort charged, and sao really shows rep_a.
+    again = Scenario(web, "restored log-in")
+    restored = again.ok("login", actor="rep_a")
+    assert web.restored and restored.effort == efforts["rep_a"]
+    shown = web.page.evaluate("() => Sao.Session.current_session.login")
+    assert shown == web.users["rep_a"][0]
+    again.ok("login", actor="rep_b")  # and back to another restored one, in the same tab
+    assert web.page.evaluate("() => Sao.Session.current_session.login") == saved[0]
+    assert again.finish() == []
 
 
 def test_the_adapter_waits_on_sao_never_on_the_clock() -> None:
