@@ -62,6 +62,9 @@ def web(secrets: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> It
             "password": secrets["TRYTON_PASSWORD"],
             "actors": _actors(secrets),
             "timeout": 30,
+            # a trace costs a third of a browser vendor's time; a failure keeps its
+            # screenshot (the runner's tests cover the trace policies)
+            "trace": "never",
         }
     )
     yield adapter
