@@ -502,3 +502,37 @@ def test_an_email_is_logged_on_a_case(scenario: Scenario) -> None:
     call = scenario.do("create", "activity", data={"subject": "x", "kind": "call"})
     assert call.status == "unsupported"
     assert scenario.finish() == []
+
+
+def test_an_email_named_on_the_case_alone_goes_to_its_customer_and_done_is_sent(
+    scenario: Scenario,
+) -> None:
+    """`done` is DjangoCRM's Send button (the form shows no sent box), addressed the way a
+    user addresses it: to the case's customer. The product files it on the request only,
+    so the account's e-mails do not show it (crm/site/companyadmin.py:104)."""
+    m = scenario.marker
+    account = scenario.ok(
+        "create", "account", data={"name": f"Vex {m}", "email": f"it.{m}@vex.test"}
+    )
+    assert account is not None and account.record is not None
+    case = scenario.ok(
+        "create", "case", data={"subject": f"VPN {m}", "account": account.record["id"]}
+    ).record
+    assert case is not None
+    mail = scenario.ok(
+        "create",
+        "activity",
+        data={"subject": f"Trace please {m}", "kind": "email", "case": case["id"], "stage": "done"},
+    ).record
+    assert mail is not None and mail["stage"] == "done"
+    pk = mail["id"].removeprefix("email-")
+    form = _raw_page(f"crm/crmemail/{pk}/change/")
+    assert f"it.{m}@vex.test" in form  # the case's customer is the recipient
+    assert _input_value(form, "request") == case["id"] and not _input_value(form, "company")
+    assert f"/crm/crmemail/{pk}/change/" in _raw_page(f"crm/crmemail/?mailbox=sent&id={pk}")
+    assert f"/crm/crmemail/{pk}/change/" not in _raw_page(f"crm/crmemail/?mailbox=outbox&id={pk}")
+    back = scenario.do("advance", "activity", id=mail["id"], to="planned")
+    assert back.status == "refused"  # a sent e-mail cannot be unsent
+    by_account = scenario.ok("find", "activity", where={"account": account.record["id"]}).records
+    assert by_account == []
+    assert scenario.finish() == []
