@@ -17,7 +17,7 @@ import pytest
 from crmproof import Adapter, AdapterDefinitionError, Capabilities, Operation, audit, vocabulary
 from crmproof import workspace as workspaces
 from crmproof.errors import ResultsError, ResumeError
-from crmproof.events import CleanupDone, RunStarted, ScenarioDone, StepDone
+from crmproof.events import FORMAT, CleanupDone, RunStarted, ScenarioDone, StepDone
 from crmproof.plan import Filters, make_plan
 from crmproof.results import read_events
 from crmproof.runner import Run
@@ -333,10 +333,13 @@ def test_results_are_typed_and_a_damaged_file_is_refused_with_its_line(
     path.write_text(lines[0] + '{"event": "step", "vendor": 3}\n' + "".join(lines[1:]))
     with pytest.raises(ResultsError, match=r"results.jsonl:2: not a crmproof event"):
         list(read_events(path))
-    path.write_text(lines[0].replace('"format":1', '"format":99') + "".join(lines[1:]))
+    stamp = f'"format":{FORMAT}'
+    path.write_text(lines[0].replace(stamp, '"format":99') + "".join(lines[1:]))
     with pytest.raises(ResultsError, match=r"results.jsonl:1: results format 99"):
         list(read_events(path))
-    path.write_text(lines[0].replace('"format":1,', "") + "".join(lines[1:]))
+    path.write_text(lines[0].replace(stamp, '"format":1') + "".join(lines[1:]))
+    assert len(list(read_events(path))) == len(lines)  # format 1: today's events, fewer
+    path.write_text(lines[0].replace(f"{stamp},", "") + "".join(lines[1:]))
     with pytest.raises(ResultsError, match="older crmproof"):
         list(read_events(path))
 
