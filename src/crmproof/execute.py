@@ -297,7 +297,7 @@ class ScenarioRun:
     actor: str | None = None
     effort: Effort | None = None
     plan: Plan = field(default_factory=Plan)
-    retries: int = 0  # the vendor's `retries.attempts`: off unless the workspace says so
+    transient_attempts: int = 0  # the vendor's `transient.attempts`: off unless set
     backoff: float = 1.0
     prove_writes: bool = True  # off only to measure what the read-back costs (bench/)
     retried: list[str] = field(default_factory=list)  # this step's transient answers
@@ -521,9 +521,9 @@ class ScenarioRun:
 
     def _ask(self, operation: Operation) -> Outcome:
         """Perform; a transient answer is asked again, with backoff, if the vendor's
-        `retries` allow, and every retry is kept on the step (never hidden)."""
+        `transient.attempts` allow, and every retry is kept on the step (never hidden)."""
         outcome = self.adapter.perform(operation)
-        for attempt in range(self.retries):
+        for attempt in range(self.transient_attempts):
             if outcome.status != "error" or not outcome.transient:
                 break
             self.retried.append(outcome.message or "a transient answer")

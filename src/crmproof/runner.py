@@ -352,8 +352,8 @@ class Run:
                     self.marker,
                     emit,
                     scenario_timeout=evaluation.run.scenario_timeout,
-                    retries=evaluation.vendors[vendor].retries.attempts,
-                    backoff=evaluation.vendors[vendor].retries.backoff,
+                    transient_attempts=evaluation.vendors[vendor].transient.attempts,
+                    backoff=evaluation.vendors[vendor].transient.backoff,
                 )
                 while True:
                     with lock:

@@ -465,14 +465,14 @@ def test_a_create_acknowledged_but_never_performed_is_not_done(
 def test_transient_answers_are_retried_only_as_the_vendor_setting_says(
     tmp_path: Path, world: World, attempts: int, status: str
 ) -> None:
-    """A 429 is an error unless `retries` allows asking again; each retry is recorded."""
+    """A 429 is an error unless `transient` allows asking again; each retry is recorded."""
     world.faults["get account"] = "busy"
     world.busy = 2
     root = make_workspace(tmp_path)
     text = (root / "crmproof.yaml").read_text()
-    retries = f"    retries: {{attempts: {attempts}, backoff: 0.01}}\n"
+    transient = f"    transient: {{attempts: {attempts}, backoff: 0.01}}\n"
     (root / "crmproof.yaml").write_text(
-        text.replace("adapter: memory\n", "adapter: memory\n" + retries)
+        text.replace("adapter: memory\n", "adapter: memory\n" + transient)
     )
     folder = run_workspace(root, ids=("ACCOUNT",))
     assert scenario_status(folder) == {"ACCOUNT": status}
