@@ -27,7 +27,7 @@ from pathlib import Path
 from pydantic import TypeAdapter, ValidationError
 
 from crmproof.errors import ResultsError
-from crmproof.events import FORMAT, ResultEvent, RunStarted
+from crmproof.events import READS, ResultEvent, RunStarted
 from crmproof.redaction import redact_text
 
 __all__ = ["FSYNC_EVERY", "ResultsWriter", "read_events"]
@@ -108,10 +108,12 @@ def read_events(path: Path) -> Iterator[ResultEvent]:
                     continue
                 text = line.decode("utf-8", "replace")
                 raise ResultsError(f"{path}:{number}: {_problem(exc, text)}") from None
-            if type(event) is RunStarted and event.format != FORMAT:
+            if type(event) is RunStarted and event.format not in READS:
+                readable = " and ".join(str(f) for f in sorted(READS))
                 raise ResultsError(
                     f"{path}:{number}: results format {event.format}; this crmproof reads "
-                    f"format {FORMAT} (re-run, or report it with the crmproof that wrote it)"
+                    f"formats {readable} (re-run, or report it with the crmproof that wrote "
+                    "it)"
                 )
             yield event
 
