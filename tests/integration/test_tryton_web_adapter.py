@@ -3,7 +3,7 @@
 Each test is a small scenario driven as the runner drives one (`perform`, then cleanup of
 what it created, newest first), and checks what Tryton itself then holds through a
 separate JSON-RPC session: that the UI really did it, and that cleanup really removed it.
-Only the tryton sandbox is started (sao is part of it), and one browser serves the module:
+The session's tryton sandbox serves sao (tests/conftest.py), and one browser serves the module:
 a sao step costs seconds, so each test walks one whole story rather than one step.
 """
 
@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from crmproof import discovery, sandbox
+from crmproof import discovery
 from crmproof.protocol import Operation, Outcome, RecordRef
 from crmproof.secrets_store import read_secrets
 
@@ -26,17 +26,9 @@ ADAPTERS = WORKSPACE / "adapters"
 
 
 @pytest.fixture(scope="module")
-def secrets() -> Iterator[dict[str, str]]:
-    recipe = discovery.load("tryton", ADAPTERS).sandbox
-    assert recipe is not None
-    was_running = sandbox.status(sandbox.SandboxHome("tryton"))["running"]
-    try:
-        sandbox.up(recipe, lambda m: None)
-    except sandbox.SandboxError as exc:
-        pytest.fail(f"tryton sandbox could not start: {exc}", pytrace=False)
-    yield read_secrets()
-    if not was_running:
-        sandbox.down(recipe)
+def secrets(vendor_sandbox: Callable[[str], dict[str, Any]]) -> dict[str, str]:
+    vendor_sandbox("tryton")  # the session's sandbox (tests/conftest.py)
+    return read_secrets()
 
 
 def _actors(s: dict[str, str]) -> dict[str, dict[str, str]]:
