@@ -291,6 +291,11 @@ class SaoUi(BrowserAdapter):
         text = "" if value is None else str(value)
         if (self.page.input_value(selector) or "") == text:
             return False
+        name = self.page.eval_on_selector(selector, "el => (el.readOnly || el.disabled) && el.name")
+        if name:
+            # sao draws a field read-only where the model's states say so (a converted
+            # opportunity's amount): no user can type there, whatever the server would take
+            raise Refused(f"sao shows {name} read-only here: {self.actor} cannot change it")
         number = self.page.query_selector(selector.replace(":visible", "") + "[type=number]")
         if focus and number is not None:
             # A number shows formatted in a text input and swaps in a number input once

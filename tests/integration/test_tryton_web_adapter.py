@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -240,6 +241,12 @@ def test_lead_advanced_converted_won_and_cleaned_up(scenario: Scenario, rpc: Any
     order = s.ok("convert", "opportunity", id=lead["id"]).record
     assert order is not None and order["stage"] == "draft"
     assert _one(rpc, "sale.opportunity", lead["id"], "state") == "converted"
+    # sao draws a converted opportunity's amount read-only (sale_opportunity/opportunity.py:
+    # _states_stop), though Tryton's JSON-RPC write takes it: no user can type there
+    frozen = s.do("update", "opportunity", id=lead["id"], data={"amount": 1})
+    assert (frozen.status, frozen.refusal) == ("refused", "rule"), frozen.message
+    held = _one(rpc, "sale.opportunity", lead["id"], "amount")  # JSON-RPC: a Decimal object
+    assert Decimal(str(held["decimal"] if isinstance(held, dict) else held)) == 4200
     found = s.ok("find", "opportunity", where={"name": f"Initech deal {m}"}).records
     assert [r["id"] for r in found or []] == [lead["id"]]
 
