@@ -285,13 +285,17 @@ class SaoUi(BrowserAdapter):
         """A field of the current tab's form, or of the form in a dialog (`scope`)."""
         return f"{scope} .form {tag}[name='{name}']:visible"
 
-    def enter(self, selector: str, value: Any, focus: bool = False) -> bool:
+    def enter(self, selector: str, value: Any, focus: bool = False, guard: bool = False) -> bool:
         """Type `value` into a field, then leave it (Tab) so sao takes it; False when the
-        field already holds it (a user types nothing)."""
+        field already holds it (a user types nothing). With `guard`, a field sao shows
+        read-only is refused; only a saved record's form is guarded, since a new row's
+        dialog shows a field read-only until clicked (a sale line's quantity)."""
         text = "" if value is None else str(value)
         if (self.page.input_value(selector) or "") == text:
             return False
-        name = self.page.eval_on_selector(selector, "el => (el.readOnly || el.disabled) && el.name")
+        name = guard and self.page.eval_on_selector(
+            selector, "el => (el.readOnly || el.disabled) && el.name"
+        )
         if name:
             # sao draws a field read-only where the model's states say so (a converted
             # opportunity's amount): no user can type there, whatever the server would take
@@ -320,7 +324,7 @@ class SaoUi(BrowserAdapter):
     def type_in(self, name: str, value: Any, scope: str = TAB) -> None:
         """A text, number or date field."""
         # A number shows formatted ("1,500.00") and swaps in a plain input when focused.
-        self.enter(self.field(name, scope=scope), value, focus=True)
+        self.enter(self.field(name, scope=scope), value, focus=True, guard=scope == TAB)
 
     def write_text(self, name: str, value: Any, scope: str = TAB) -> None:
         """A multi-line text field (a description, a comment)."""
