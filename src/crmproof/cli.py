@@ -60,7 +60,10 @@ def main() -> None:
 
 
 def _load_checked(ws: Path, quiet_warnings: bool = False) -> workspaces.Suite:
-    suite = workspaces.load(ws)
+    return _checked(workspaces.load(ws), quiet_warnings)
+
+
+def _checked(suite: workspaces.Suite, quiet_warnings: bool = False) -> workspaces.Suite:
     validate.check(suite)
     for diagnostic in sorted(set(suite.diagnostics)):
         if diagnostic.severity == "error" or not quiet_warnings:
@@ -602,11 +605,14 @@ def _exit_code(card: Scorecard, fail_on: str) -> int:
 def report_cmd(run: str | None, workspace: str | None, reports: str | None, as_json: bool) -> None:
     """Re-render RUN's scorecard (default: the latest) from its results.jsonl alone."""
     from crmproof import attest, decide, evidence_cli, manifest, render
-    from crmproof.fingerprints import of_workspace
+    from crmproof.fingerprints import of_suite
 
     ws = _workspace(workspace)
     folder = _run_folder(ws, run, reports)
-    suite = _load_checked(ws, quiet_warnings=True)
+    suite = workspaces.load(ws)
+    # the workspace's fingerprints now, as fingerprints.of_workspace(ws) would load them
+    current = None if suite.errors else of_suite(suite)
+    _checked(suite, quiet_warnings=True)
     layer = set(manifest.REPORT_FILES) | set(decide.source_files(folder))
     sealed = (folder / manifest.MANIFEST).exists()
     tampered = [
@@ -617,7 +623,7 @@ def report_cmd(run: str | None, workspace: str | None, reports: str | None, as_j
             "the run's own files no longer match manifest.json; not re-reporting:\n"
             + "\n".join(tampered)
         )
-    card = _render(suite, folder, unsigned=not attest.is_signed(folder), current=of_workspace(ws))
+    card = _render(suite, folder, unsigned=not attest.is_signed(folder), current=current)
     manifest.reseal(folder, decide.source_files(folder))
     refreshed = evidence_cli.refresh_attestation(folder)
     if refreshed:
