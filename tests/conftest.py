@@ -5,7 +5,6 @@ A sandbox that cannot start fails the tests that need it, loudly: never a skip.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -25,31 +24,62 @@ def workspace() -> Path:
 VENDORS = ("tryton", "bottlecrm", "djangocrm")
 
 
-@pytest.fixture(scope="session")
-def vendor_sandbox() -> Iterator[Callable[[str], dict[str, Any]]]:
-    """`vendor_sandbox("tryton")` waits for that sandbox and returns its status.
+class Sandboxes:
+    """The three vendor sandboxes, started together in the background.
 
-    The first call starts all three sandboxes at once, in parallel: on a fresh machine
-    their provisioning (virtual environments, migrations) is most of CI's time. Sandboxes
-    this session started are stopped at its end; ones already running are left alone.
+    On a fresh machine their provisioning (virtual environments, migrations) is most of
+    CI's time, so it starts as soon as collection shows a test that needs one, and the
+    unit tests (collected first) run meanwhile. Sandboxes this session started are
+    stopped at its end; ones already running are left alone.
     """
-    recipes = {v: discovery.load(v, WORKSPACE / "adapters").sandbox for v in VENDORS}
-    running = {v: sandbox.status(sandbox.SandboxHome(v))["running"] for v in VENDORS}
-    pool = ThreadPoolExecutor(max_workers=len(VENDORS))
-    futures: dict[str, Future[dict[str, Any]]] = {}
 
-    def get(vendor: str) -> dict[str, Any]:
-        if not futures:
-            for name, recipe in recipes.items():
-                assert recipe is not None, f"{name} has no sandbox"
-                futures[name] = pool.submit(sandbox.up, recipe, lambda m: None)
+    def __init__(self) -> None:
+        self.futures: dict[str, Future[dict[str, Any]]] = {}
+        self.pool: ThreadPoolExecutor | None = None
+        self.recipes: dict[str, Any] = {}
+        self.running: dict[str, bool] = {}
+
+    def start(self) -> None:
+        if self.futures:
+            return
+        self.recipes = {v: discovery.load(v, WORKSPACE / "adapters").sandbox for v in VENDORS}
+        self.running = {v: sandbox.status(sandbox.SandboxHome(v))["running"] for v in VENDORS}
+        self.pool = ThreadPoolExecutor(max_workers=len(VENDORS), thread_name_prefix="sandbox")
+        for name, recipe in self.recipes.items():
+            assert recipe is not None, f"{name} has no sandbox"
+            self.futures[name] = self.pool.submit(sandbox.up, recipe, lambda m: None)
+
+    def get(self, vendor: str) -> dict[str, Any]:
+        """`vendor`'s status once it is up; the test fails (never skips) if it cannot start."""
+        self.start()
         try:
-            return futures[vendor].result()
+            return self.futures[vendor].result()
         except sandbox.SandboxError as exc:
             pytest.fail(f"{vendor} sandbox could not start: {exc}", pytrace=False)
 
-    yield get
-    pool.shutdown(wait=True)
-    for name, future in futures.items():
-        if not running[name] and future.exception() is None:
-            sandbox.down(recipes[name])  # type: ignore[arg-type]
+    def stop(self) -> None:
+        if self.pool is None:
+            return
+        self.pool.shutdown(wait=True)
+        for name, future in self.futures.items():
+            if not self.running[name] and future.exception() is None:
+                sandbox.down(self.recipes[name])
+
+
+SANDBOXES = Sandboxes()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    wanted = any("vendor_sandbox" in getattr(item, "fixturenames", ()) for item in items)
+    if wanted and not config.option.collectonly:
+        SANDBOXES.start()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    SANDBOXES.stop()
+
+
+@pytest.fixture(scope="session")
+def vendor_sandbox() -> Any:
+    """`vendor_sandbox("tryton")` waits for that sandbox and returns its status."""
+    return SANDBOXES.get

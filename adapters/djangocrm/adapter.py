@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 from crmproof.adapter import Refused, VendorError
 from crmproof.protocol import Capabilities, EntitySupport, RecordRef
 
-from .emails import EMAIL, PREFIX
+from .emails import EMAIL, PREFIX, RELATIONS
 from .people import COMPANY, CONTACT, LEAD, PeopleOps
 from .sales import DEAL, REQUEST, SalesOps
 from .sandbox import installed_version
@@ -57,6 +57,12 @@ _NO_CALLS = (
     "crm/models/ or tasks/models/"
 )
 
+_TASK_LINKS = (
+    "a task links to no company, contact, deal or request: tasks/models/task.py:13 "
+    "(class Task: task, project, stage) and tasks/models/taskbase.py:12 (class TaskBase: "
+    "people, dates, tags); only an e-mail in the CRM does (crm/models/crmemail.py:41-64)"
+)
+
 
 class DjangoCrmAdapter(PeopleOps, SalesOps, TaskOps):
     name: ClassVar[str] = "djangocrm"
@@ -71,6 +77,7 @@ class DjangoCrmAdapter(PeopleOps, SalesOps, TaskOps):
         "convert opportunity": _NO_ORDERS,
         "activity.kind=call": _NO_CALLS,
         "activity.kind=meeting": _NO_CALLS,
+        **{f"activity.{link} when kind=task": _TASK_LINKS for link in RELATIONS},
         "account.parent": ("crm/models/company.py:11 (class Company) has no parent company field"),
         "account.payment_term": "crm/models/company.py:11 (class Company) has no payment term",
         "case.priority": "a case is a request (crm/models/request.py:29) with no priority",
@@ -178,10 +185,9 @@ class DjangoCrmAdapter(PeopleOps, SalesOps, TaskOps):
                 ),
                 "activity": EntitySupport(
                     operations=[*CRUD, "advance"],
-                    # An e-mail also links to account, contact, opportunity and case
-                    # (emails.py), a task to none: capabilities have no per-kind fields,
-                    # so the links are not claimed (a task answers them unsupported).
-                    fields=["subject", "kind", "description", "due_date", "stage"],
+                    fields=["subject", "kind", "description", "due_date", "stage", *RELATIONS],
+                    # An e-mail links to them (emails.py), a task to none.
+                    only_when={link: {"kind": ["email"]} for link in RELATIONS},
                     stages=["planned", "done"],
                 ),
             },

@@ -89,10 +89,29 @@ User.objects.get(username="IamSUPER").groups.add(Group.objects.get(name="Global 
 from crm.models import LeadSource
 for department_id in set(LeadSource.objects.values_list("department_id", flat=True)):
     LeadSource.objects.get_or_create(name="Trade show", department_id=department_id)
+# Standard configuration, as an administrator adds it under Settings > Email Accounts: a
+# main account per user, without which DjangoCRM sends no e-mail (crm/utils/send_email.py:
+# 26-36). The sandbox's mail backend is the console one, so nothing leaves the machine.
+from massmail.models import EmailAccount
+for user in User.objects.filter(username__in=json.loads(os.environ["CRMPROOF_PASSWORDS"])):
+    EmailAccount.objects.get_or_create(
+        owner=user,
+        main=True,
+        defaults=dict(
+            name=f"{user.username} mail",
+            email_host="127.0.0.1",
+            imap_host="127.0.0.1",
+            email_host_user=user.username,
+            email_host_password="unused: the console mail backend sends nothing",
+            from_email=f"{user.username.lower()}@crmproof.test",
+            do_import=False,
+            massmail=False,
+        ),
+    )
 print("users set up")
 """
 # Bump when the set-up steps change, so an existing sandbox redoes them.
-SETUP_VERSION = "3"
+SETUP_VERSION = "4"
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -1,9 +1,10 @@
 """Activities are DjangoCRM tasks (`tasks/task/`): a subject, a due date, a stage.
 
 DjangoCRM's tasks stand alone: they link to no company, contact, deal or request
-(`tasks/models.py` Task), so a task's `account`, `contact`, `opportunity` and `case` are
-not mapped. An activity of kind "email" is one of DjangoCRM's e-mails in the CRM, which do
-link to those records (emails.py). DjangoCRM has no model for calls or meetings. A task
+(`tasks/models/task.py` Task), so the adapter claims an activity's `account`, `contact`,
+`opportunity` and `case` for e-mails only and declares them not offered for a task. An
+activity of kind "email" is one of DjangoCRM's e-mails in the CRM, which do link to those
+records (emails.py). DjangoCRM has no model for calls or meetings. A task
 needs someone responsible: a sales manager is by default; a superuser picks themself in
 the form's chooser. Done tasks leave the default list, so searches ask for all of them.
 """

@@ -32,6 +32,7 @@ from crmproof.protocol import Channel, Effort, Evidence, RecordRef
 
 __all__ = [
     "FORMAT",
+    "READS",
     "Claim",
     "CleanupDone",
     "Event",
@@ -50,8 +51,14 @@ __all__ = [
     "VendorReady",
 ]
 
-FORMAT = 1
-"""The version of this file format, stamped in the `run` event; bump it on any change."""
+FORMAT = 2
+"""The version of this file format, stamped in the `run` event; bump it on any change.
+
+2 (2026-11-30): the `interrupted` event, the `flaky` status, a step's `attempt` and
+`retried`, the run's `products`. Format 1 files read the same, with those absent."""
+
+READS = frozenset({1, FORMAT})
+"""The formats this crmproof reads: older ones whose events are a subset of today's."""
 
 # Why a step or scenario did not prove anything, told apart, because each means something
 # else on the scorecard: the product lacks it (not offered), nobody mapped it (not shown:

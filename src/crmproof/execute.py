@@ -18,7 +18,7 @@ Every step ends as one `StepDone` event, every scenario as one `ScenarioDone`.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
@@ -92,9 +92,11 @@ def unsupported_reason(caps: Capabilities, operation: Operation) -> str | None:
     if not caps.supports(operation.op, operation.entity):
         return f"the adapter does not support {what}"
     if operation.entity:
-        missing = caps.unsupported_fields(operation.entity, [*operation.data, *operation.where])
+        values = _values(operation)
+        missing = caps.unsupported_fields(operation.entity, list(values), values)
         if missing:
-            return f"the adapter does not map {operation.entity} field(s) {', '.join(missing)}"
+            named = [_conditioned(caps, operation.entity, name, values) for name in missing]
+            return f"the adapter does not map {operation.entity} field(s) {', '.join(named)}"
         stages = caps.entities[operation.entity].stages
         if operation.op == "advance" and stages and operation.to and operation.to not in stages:
             return f"the adapter cannot move a {operation.entity} to '{operation.to}'"
@@ -103,14 +105,28 @@ def unsupported_reason(caps: Capabilities, operation: Operation) -> str | None:
     return None
 
 
+def _values(operation: Operation) -> dict[str, Any]:
+    """A step's field values, written and searched, for the fields it names."""
+    return {**operation.where, **operation.data}
+
+
+def _conditioned(caps: Capabilities, entity: str, name: str, values: Mapping[str, Any]) -> str:
+    """`case when kind=task` for a field outside the claim only for that value, else `case`."""
+    condition = caps.unmet_condition(entity, name, values)
+    return f"{name} when {condition}" if condition else name
+
+
 def _declaration_keys(caps: Capabilities, operation: Operation) -> list[str]:
     """The keys under which an adapter may have declared why it cannot do `operation`."""
     if operation.entity is None:
         return [operation.op]
     entity = operation.entity
     keys = [f"{operation.op} {entity}"]
-    for name in caps.unsupported_fields(entity, [*operation.data, *operation.where]):
+    values = _values(operation)
+    for name in caps.unsupported_fields(entity, list(values), values):
         keys += [f"{operation.op} {entity}.{name}", f"{entity}.{name}"]
+        if caps.unmet_condition(entity, name, values):
+            keys.append(f"{entity}.{_conditioned(caps, entity, name, values)}")
     for name, value in [*operation.data.items(), *operation.where.items()]:
         if isinstance(value, str | int | float | bool):
             keys.append(f"{entity}.{name}={value}")  # one value the product lacks
@@ -182,12 +198,14 @@ def _lacking_fields(caps: Capabilities, shape: Operation) -> list[str]:
     if shape.entity is None or shape.entity not in caps.entities:
         return []
     entity = shape.entity
-    missing = caps.unsupported_fields(entity, [*shape.data, *shape.where])
+    values = _values(shape)
+    missing = caps.unsupported_fields(entity, list(values), values)
     declared = [
         name
         for name in missing
         if f"{entity}.{name}" in caps.not_offered
         or f"{shape.op} {entity}.{name}" in caps.not_offered
+        or f"{entity}.{_conditioned(caps, entity, name, values)}" in caps.not_offered
     ]
     if not missing or declared != missing:
         return []
@@ -279,7 +297,7 @@ class ScenarioRun:
     actor: str | None = None
     effort: Effort | None = None
     plan: Plan = field(default_factory=Plan)
-    retries: int = 0  # the vendor's `retries.attempts`: off unless the workspace says so
+    transient_attempts: int = 0  # the vendor's `transient.attempts`: off unless set
     backoff: float = 1.0
     prove_writes: bool = True  # off only to measure what the read-back costs (bench/)
     retried: list[str] = field(default_factory=list)  # this step's transient answers
@@ -503,9 +521,9 @@ class ScenarioRun:
 
     def _ask(self, operation: Operation) -> Outcome:
         """Perform; a transient answer is asked again, with backoff, if the vendor's
-        `retries` allow, and every retry is kept on the step (never hidden)."""
+        `transient.attempts` allow, and every retry is kept on the step (never hidden)."""
         outcome = self.adapter.perform(operation)
-        for attempt in range(self.retries):
+        for attempt in range(self.transient_attempts):
             if outcome.status != "error" or not outcome.transient:
                 break
             self.retried.append(outcome.message or "a transient answer")

@@ -1,6 +1,8 @@
 """Ctrl-C during a run: stop at the next step boundary, clean up, leave a resumable run.
 
-The signal reaches the main thread only; the vendor workers learn of it through a
+SIGTERM, which CI sends when a job is cancelled and `kill` sends by default, is taken the
+same way while the workers run (a background job ignores SIGINT). The signal reaches the
+main thread only; the vendor workers learn of it through a
 `threading.Event`. A worker that emits a step event after the stop was asked raises
 `Interrupted` out of the scenario, deletes what that scenario created and stops. The
 scenario gets no `scenario` event, so `--resume` runs it again from its first step; the
@@ -10,9 +12,12 @@ run gets an `interrupted` event instead of `end`, so it stays resumable.
 from __future__ import annotations
 
 import contextlib
+import signal
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 
 from crmproof.adapter import Adapter
 from crmproof.execute import ScenarioRun
@@ -45,3 +50,24 @@ def wait_for(threads: list[threading.Thread]) -> None:
     """
     while any(thread.is_alive() for thread in threads):
         time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """While inside, SIGTERM raises KeyboardInterrupt in the main thread, like Ctrl-C.
+
+    Outside the main thread (a run started by a test's thread) Python cannot take
+    signals, and nothing changes.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

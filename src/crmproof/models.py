@@ -38,8 +38,10 @@ class Spec(BaseModel):
 # -- the evaluation ------------------------------------------------------------------
 
 
-class Retries(Spec):
-    """Asking again after a transient answer: off unless a vendor's setting says so."""
+class Transient(Spec):
+    """Asking again after a transient answer: off unless a vendor's setting says so.
+
+    Not `run.retries`, which re-runs a whole scenario that did not pass."""
 
     attempts: int = Field(
         0,
@@ -69,9 +71,9 @@ class Vendor(Spec):
     workers: int | None = Field(
         None, ge=1, le=64, description="Scenarios of this vendor at once (default: run.workers)."
     )
-    retries: Retries = Field(
-        default_factory=Retries,
-        description="Retries with backoff for transient answers, e.g. `{attempts: 2, "
+    transient: Transient = Field(
+        default_factory=Transient,
+        description="Asking again, with backoff, after a transient answer, e.g. `{attempts: 2, "
         "backoff: 1}`; off by default.",
     )
 

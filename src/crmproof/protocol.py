@@ -17,6 +17,7 @@ The conversation, for one vendor; every request gets exactly one reply:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -47,6 +48,12 @@ class EntitySupport(Message):
     operations: list[str] = Field(description="Entity operations it performs, e.g. create, find.")
     fields: list[str] = Field(default_factory=list, description="Canonical fields it maps.")
     stages: list[str] = Field(default_factory=list, description="Canonical stages it can reach.")
+    only_when: dict[str, dict[str, list[str]]] = Field(
+        default_factory=dict,
+        description="Fields mapped only for some values of another field, e.g. "
+        "{'case': {'kind': ['email']}}: an activity links to a case only as an e-mail. A step "
+        "that sets the other field to a value outside the list is outside the claim.",
+    )
 
 
 class Capabilities(Message):
@@ -76,10 +83,32 @@ class Capabilities(Message):
         support = self.entities.get(entity)
         return support is not None and op in support.operations
 
-    def unsupported_fields(self, entity: str, names: list[str]) -> list[str]:
+    def unsupported_fields(
+        self, entity: str, names: list[str], values: Mapping[str, Any] | None = None
+    ) -> list[str]:
+        """The fields outside the claim; `values` are the step's own, for `only_when`."""
         support = self.entities.get(entity)
         known = {"id", *(support.fields if support else [])}
-        return [n for n in names if n not in known]
+        return [
+            n
+            for n in names
+            if n not in known or self.unmet_condition(entity, n, values or {}) is not None
+        ]
+
+    def unmet_condition(self, entity: str, name: str, values: Mapping[str, Any]) -> str | None:
+        """The `other=value` of the step that puts a mapped field outside the claim, if any.
+
+        A value the step does not fix (absent, or a `${...}` reference) leaves it inside:
+        a search without a kind looks where the field exists.
+        """
+        support = self.entities.get(entity)
+        conditions = support.only_when.get(name, {}) if support else {}
+        for other, allowed in conditions.items():
+            value = values.get(other)
+            fixed = isinstance(value, str | int | float | bool) and "${" not in str(value)
+            if fixed and str(value) not in allowed:
+                return f"{other}={value}"
+        return None
 
 
 class Hello(Message):

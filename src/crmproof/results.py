@@ -28,7 +28,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from crmproof.errors import ResultsError
-from crmproof.events import FORMAT, ResultEvent, RunStarted, StepStatus
+from crmproof.events import READS, ResultEvent, RunStarted, StepStatus
 from crmproof.redaction import redact_text
 
 __all__ = ["FSYNC_EVERY", "UNDECIDING", "ResultsWriter", "read_deciding_events", "read_events"]
@@ -147,10 +147,12 @@ def _read(path: Path, skip_passed: bool) -> Iterator[ResultEvent]:
                     continue
                 text = line.decode("utf-8", "replace")
                 raise ResultsError(f"{path}:{number}: {_problem(exc, text)}") from None
-            if type(event) is RunStarted and event.format != FORMAT:
+            if type(event) is RunStarted and event.format not in READS:
+                readable = " and ".join(str(f) for f in sorted(READS))
                 raise ResultsError(
                     f"{path}:{number}: results format {event.format}; this crmproof reads "
-                    f"format {FORMAT} (re-run, or report it with the crmproof that wrote it)"
+                    f"formats {readable} (re-run, or report it with the crmproof that wrote "
+                    "it)"
                 )
             yield event
 

@@ -42,7 +42,7 @@ from crmproof.events import (
 )
 from crmproof.execute import Emit, ScenarioRun
 from crmproof.external import ExternalAdapter
-from crmproof.interrupt import Interrupted, abandon_scenario, wait_for
+from crmproof.interrupt import Interrupted, abandon_scenario, terminate_as_interrupt, wait_for
 from crmproof.models import Evaluation
 from crmproof.plan import Job
 from crmproof.protocol import RecordRef
@@ -206,8 +206,9 @@ class Run:
                 threads.append(thread)
                 thread.start()
             try:
-                wait_for(threads)
-            except KeyboardInterrupt:  # Ctrl-C: see crmproof.interrupt
+                with terminate_as_interrupt():
+                    wait_for(threads)
+            except KeyboardInterrupt:  # Ctrl-C or SIGTERM: see crmproof.interrupt
                 self.interrupt()
                 wait_for(threads)  # a second Ctrl-C stops at once, records left to --resume
             if not self.interrupted:
@@ -351,8 +352,8 @@ class Run:
                     self.marker,
                     emit,
                     scenario_timeout=evaluation.run.scenario_timeout,
-                    retries=evaluation.vendors[vendor].retries.attempts,
-                    backoff=evaluation.vendors[vendor].retries.backoff,
+                    transient_attempts=evaluation.vendors[vendor].transient.attempts,
+                    backoff=evaluation.vendors[vendor].transient.backoff,
                 )
                 while True:
                     with lock:

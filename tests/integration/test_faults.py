@@ -95,11 +95,11 @@ def vendors(vendor_sandbox: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
 def test_faulty_vendor_errors_and_the_run_goes_on(
     vendors: dict[str, Any], tmp_path: Path, mode: str, reason: str
 ) -> None:
-    ws = workspace(tmp_path, step_timeout=2.0)
+    # The step timeout also bounds BottleCRM's steps: long enough for a loaded machine.
+    ws = workspace(tmp_path, step_timeout=5.0)
     # Logins pass, so the vendor opens; every call after that meets the fault.
     with FaultProxy(vendors["tryton"]["url"], spare=b'"common.') as proxy:
         proxy.mode = mode  # type: ignore[assignment]
-        started = time.monotonic()
         proc = start_run(
             ws,
             proxy.url,
@@ -107,8 +107,7 @@ def test_faulty_vendor_errors_and_the_run_goes_on(
             "-k",
             "STARTER-REP-PRIVACY",
         )
-        events, card = finish(proc, ws)
-        elapsed = time.monotonic() - started
+        events, card = finish(proc, ws)  # a hang would show as this wait timing out
     tryton = statuses(events, "tryton")
     assert {s for s, _ in tryton.values()} == {"error"}, tryton
     assert all(reason in message for _, message in tryton.values()), tryton
@@ -120,7 +119,6 @@ def test_faulty_vendor_errors_and_the_run_goes_on(
         "STARTER-OPPORTUNITY-WON": ("passed", ""),
         "STARTER-REP-PRIVACY": ("passed", ""),
     }
-    assert elapsed < 120
 
 
 def test_vendor_refusing_connections(vendors: dict[str, Any], tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ import pytest
 from crmproof import Adapter, AdapterDefinitionError, Capabilities, Operation, audit, vocabulary
 from crmproof import workspace as workspaces
 from crmproof.errors import ResultsError, ResumeError
-from crmproof.events import CleanupDone, RunStarted, ScenarioDone, StepDone
+from crmproof.events import FORMAT, CleanupDone, RunStarted, ScenarioDone, StepDone
 from crmproof.plan import Filters, make_plan
 from crmproof.results import read_events
 from crmproof.runner import Run
@@ -333,10 +333,13 @@ def test_results_are_typed_and_a_damaged_file_is_refused_with_its_line(
     path.write_text(lines[0] + '{"event": "step", "vendor": 3}\n' + "".join(lines[1:]))
     with pytest.raises(ResultsError, match=r"results.jsonl:2: not a crmproof event"):
         list(read_events(path))
-    path.write_text(lines[0].replace('"format":1', '"format":99') + "".join(lines[1:]))
+    stamp = f'"format":{FORMAT}'
+    path.write_text(lines[0].replace(stamp, '"format":99') + "".join(lines[1:]))
     with pytest.raises(ResultsError, match=r"results.jsonl:1: results format 99"):
         list(read_events(path))
-    path.write_text(lines[0].replace('"format":1,', "") + "".join(lines[1:]))
+    path.write_text(lines[0].replace(stamp, '"format":1') + "".join(lines[1:]))
+    assert len(list(read_events(path))) == len(lines)  # format 1: today's events, fewer
+    path.write_text(lines[0].replace(f"{stamp},", "") + "".join(lines[1:]))
     with pytest.raises(ResultsError, match="older crmproof"):
         list(read_events(path))
 
@@ -462,14 +465,14 @@ def test_a_create_acknowledged_but_never_performed_is_not_done(
 def test_transient_answers_are_retried_only_as_the_vendor_setting_says(
     tmp_path: Path, world: World, attempts: int, status: str
 ) -> None:
-    """A 429 is an error unless `retries` allows asking again; each retry is recorded."""
+    """A 429 is an error unless `transient` allows asking again; each retry is recorded."""
     world.faults["get account"] = "busy"
     world.busy = 2
     root = make_workspace(tmp_path)
     text = (root / "crmproof.yaml").read_text()
-    retries = f"    retries: {{attempts: {attempts}, backoff: 0.01}}\n"
+    transient = f"    transient: {{attempts: {attempts}, backoff: 0.01}}\n"
     (root / "crmproof.yaml").write_text(
-        text.replace("adapter: memory\n", "adapter: memory\n" + retries)
+        text.replace("adapter: memory\n", "adapter: memory\n" + transient)
     )
     folder = run_workspace(root, ids=("ACCOUNT",))
     assert scenario_status(folder) == {"ACCOUNT": status}

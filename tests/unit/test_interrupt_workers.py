@@ -5,6 +5,9 @@ tests/integration/test_interrupt.py."""
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 from pathlib import Path
 
 from crmproof import workspace as workspaces
@@ -57,3 +60,25 @@ def test_a_stopped_run_cleans_up_every_worker_and_resumes(tmp_path: Path) -> Non
     finished = [e.scenario for e in events if isinstance(e, ScenarioDone)]
     assert sorted(finished) == sorted(set(finished)) and len(finished) == len(SCENARIOS)
     assert world.records == {}
+
+
+def test_sigterm_stops_a_run_like_ctrl_c(tmp_path: Path) -> None:
+    """CI cancels a job with SIGTERM, and a background run ignores SIGINT: the run must
+    still clean up and stay resumable, not die with records left in the vendor."""
+    world = MemoryCrm.world = World()
+    root = make_workspace(tmp_path)
+    suite = workspaces.load(root)
+    run = Run(suite, make_plan(suite, Filters()), root / "reports")
+
+    def terminate_inside_deal(event: ResultEvent) -> None:
+        if isinstance(event, StepDone) and event.scenario == "DEAL" and event.index == 1:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.5)  # the main thread takes the signal while this worker waits
+
+    run.progress = terminate_inside_deal
+    folder = run.execute()
+    events = list(read_events(folder / "results.jsonl"))
+    assert run.interrupted and any(isinstance(e, RunInterrupted) for e in events)
+    assert "DEAL" not in {e.scenario for e in events if isinstance(e, ScenarioDone)}
+    assert world.records == {}
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # put back after the run

@@ -68,6 +68,12 @@ def capability_problems(caps: Capabilities) -> list[str]:
         foreign = [f for f in support.fields if f != "id" and f not in known.fields]
         if foreign:
             problems.append(f"{entity}: non-canonical field(s) {', '.join(foreign)}")
+        for name, conditions in support.only_when.items():
+            if name not in support.fields:
+                problems.append(f"{entity}: only_when names {name!r}, which is not in its fields")
+            foreign = [other for other in conditions if other not in known.fields]
+            if foreign:
+                problems.append(f"{entity}: only_when on non-canonical {', '.join(foreign)}")
         stages = [s for s in support.stages if s not in known.stages]
         if stages:
             problems.append(f"{entity}: non-canonical stage(s) {', '.join(stages)}")
@@ -96,8 +102,19 @@ def declaration_problem(key: str) -> str | None:
 
     Keys: 'offline' (a session operation), 'effort' (effort counting), 'create activity',
     'lead.source', 'activity.kind=call' (one value of a field), 'create lead.source',
-    'advance opportunity to negotiation'.
+    'advance opportunity to negotiation', 'activity.case when kind=task' (a field the
+    product lacks for one value of another).
     """
+    if " when " in key:
+        field_key, _, condition = key.partition(" when ")
+        other, equals, _value = condition.partition("=")
+        entity = field_key.partition(".")[0]
+        if "." not in field_key or " " in field_key or not equals:
+            return f"write 'entity.field when other=value', not {key!r}"
+        problem = declaration_problem(field_key)
+        if problem or entity not in vocabulary.ENTITIES:
+            return problem
+        return None if other in vocabulary.ENTITIES[entity].fields else f"no field {other!r}"
     words = key.split(" ")
     if len(words) == 1 and "." not in key:
         known = key in vocabulary.SESSION_OPERATIONS or key in CHANNEL_WORDS
