@@ -69,9 +69,10 @@ class Sandboxes:
 SANDBOXES = Sandboxes()
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    wanted = any("vendor_sandbox" in getattr(item, "fixturenames", ()) for item in items)
-    if wanted and not config.option.collectonly:
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """After -k and -m have deselected: start only for a test that will run."""
+    wanted = any("vendor_sandbox" in getattr(item, "fixturenames", ()) for item in session.items)
+    if wanted and not session.config.option.collectonly:
         SANDBOXES.start()
 
 

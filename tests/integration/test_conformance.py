@@ -66,6 +66,12 @@ def test_the_tryton_adapter_conforms(tryton: dict[str, Any], tmp_path: Path) -> 
     assert re.search(r"^case\s+advance to closed\s+pass", proc.stdout, re.M)
     assert re.search(r"^invoice\s+advance to paid\s+pass", proc.stdout, re.M)
     assert re.search(r"^undeclared\s+activity\s+vendor lacks this", proc.stdout, re.M)
+    # A field declared not offered, sent anyway, is answered unsupported, never dropped.
+    assert re.search(
+        r"^declared lacking\s+lead.source\s+vendor lacks this\s+answered unsupported",
+        proc.stdout,
+        re.M,
+    )
     report = summary.read_text()
     assert report.startswith("# Adapter check: tryton conforms")
     assert "| account | get | pass |" in report
@@ -106,6 +112,12 @@ def test_a_lying_adapter_is_caught_by_name() -> None:
         re.M,
     ), proc.stdout
     assert re.search(r"^case\s+\S.*ADAPTER BROKEN\s+find case answered error", proc.stdout, re.M)
+    assert re.search(
+        r"^declared lacking\s+account.email\s+ADAPTER BROKEN\s+declared lacking \(.*\), yet "
+        r"the vendor stored email",
+        proc.stdout,
+        re.M,
+    ), proc.stdout
     assert "does NOT conform" in proc.stdout
     assert "Traceback" not in proc.stderr
 

@@ -224,3 +224,20 @@ def non_json(value: Any, path: str = "") -> list[str]:
     if isinstance(value, list):
         return [p for i, v in enumerate(value) for p in non_json(v, f"{path}[{i}]")]
     return [f"{path or 'value'} ({type(value).__name__})"]
+
+
+def sample_value(entity: str, name: str, marker: str, refs: Mapping[str, str]) -> Any:
+    """A plausible value for one field, or None when there is none to give (a reference
+    to a record the kit has not made)."""
+    kind = field_type(entity, name)
+    if kind.startswith("ref:"):
+        return refs.get(kind[4:])
+    if kind == "email":
+        return f"{marker}@example.test"
+    if kind == "phone":
+        return PHONE
+    if kind == "number":
+        return NUMBERS.get(name, 1)
+    if kind == "date":
+        return (dt.date.today() + dt.timedelta(days=30)).isoformat()
+    return ENUMERATED.get(name, f"{marker} {name}")

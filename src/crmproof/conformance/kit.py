@@ -26,10 +26,13 @@ from crmproof.conformance.data import (
     MARK,
     NAME_FIELDS,
     differences,
+    field_type,
     find_key,
+    fixture,
     name_value,
     record_problems,
     same,
+    sample_value,
     update_field,
 )
 from crmproof.protocol import Capabilities, Outcome
@@ -139,6 +142,28 @@ def declaration_problem(key: str) -> str | None:
     return None if len(words) == 2 else f"not a declaration key: {key!r}"
 
 
+def field_declaration(key: str) -> tuple[str, str, tuple[str, str] | None] | None:
+    """(entity, field, (other, value) or None) for a declaration about a field on create:
+    'lead.amount', 'create lead.amount', 'activity.kind=call', 'activity.case when
+    kind=task'; None for any other key (an operation, a stage, a channel word)."""
+    if declaration_problem(key):
+        return None
+    key, _, when = key.partition(" when ")
+    condition = tuple(when.split("=", 1)) if when else None
+    words = key.split(" ")
+    if len(words) == 2 and words[0] == "create":
+        key = words[1]
+    elif len(words) != 1:
+        return None
+    entity, dot, field = key.partition(".")
+    if not dot:
+        return None
+    if "=" in field:  # one value of a field: 'activity.kind=call'
+        field, _, value = field.partition("=")
+        return entity, field, (field, value)
+    return entity, field, condition  # type: ignore[return-value]
+
+
 class Kit(Bench):
     """Runs the checks through a `Link`: one group (scenario) per entity, then the rest."""
 
@@ -149,6 +174,8 @@ class Kit(Bench):
         if self.caps.operations or self.caps.actors:
             self.group("session", self.session_checks)
         self.group("undeclared", self.undeclared_checks)
+        if any(field_declaration(key) for key in self.caps.not_offered):
+            self.group("declared lacking", self.declared_lacking_checks)
 
     # -- one entity ---------------------------------------------------------------------
 
@@ -444,6 +471,54 @@ class Kit(Bench):
             if op not in self.caps.operations:
                 actor = f"{MARK}-actor" if op == "login" else None
                 self.expect_unsupported(op, self.perform(op=op, actor=actor), None)
+
+    def declared_lacking_checks(self) -> None:
+        """A field the adapter declares the product lacks is sent anyway, on a create: it
+        must come back unsupported or refused. An `ok` contradicts the declaration (the
+        vendor stored it) or drops the field without a word; either is a broken adapter."""
+        for key in sorted(self.caps.not_offered):
+            target = field_declaration(key)
+            if target is None:
+                continue
+            entity, name, condition = target
+            if not self.caps.supports("create", entity):
+                self.add("declared lacking", key, "skipped", f"the adapter creates no {entity}")
+                continue
+            self.prepare(entity)
+            linked = field_type(entity, name).removeprefix("ref:")
+            if linked in self.caps.entities and linked not in self.refs:
+                made = self.fresh(linked, "declared lacking", f"a {linked} to link as {name}")
+                if made:
+                    self.refs[linked] = str(made[0]["id"])
+            value = sample_value(entity, name, self.marker, self.refs)
+            if value is None:
+                self.add("declared lacking", key, "skipped", f"no record to link as {name}")
+                continue
+            self.serial += 1
+            args = (entity, self.support(entity).fields, self.marker, self.refs, self.product)
+            data = self.inside_claim(entity, fixture(*args, full=False, serial=self.serial))
+            data[name] = value
+            if condition:
+                data[condition[0]] = condition[1]
+            outcome = self.perform(op="create", entity=entity, data=data)
+            reason = self.caps.not_offered[key]
+            if outcome.status in ("unsupported", "refused"):
+                detail = f"answered {outcome.status}: {outcome.message or reason}"
+                self.add("declared lacking", key, "lacks", detail)
+            elif outcome.status == "ok":
+                held = (outcome.record or {}).get(name)
+                self.add(
+                    "declared lacking",
+                    key,
+                    "broken",
+                    f"declared lacking ({reason}), yet the vendor stored {name} = {held!r}: "
+                    "the declaration contradicts the adapter"
+                    if same(entity, name, value, held)
+                    else f"answered ok and left {name} out: answer unsupported for a field "
+                    "the product lacks, so nothing is dropped without a word",
+                )
+            else:
+                self.add("declared lacking", key, "broken", f"answered error: {outcome.message}")
 
     def _declared_gap(self, what: str) -> str:
         """What the scorecard will say of an undeclared operation, from the declarations."""

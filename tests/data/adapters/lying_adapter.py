@@ -2,8 +2,9 @@
 
 It speaks the protocol correctly (JSON lines, one reply per request) and touches no vendor,
 but its hello declares `create case` and `find case` while it answers `create case` with
-`unsupported` and `find case` with `error`. `crmproof adapter check` must call both claims
-broken, name them, and exit non-zero.
+`unsupported` and `find case` with `error`; it declares that the product has no e-mail on
+an account, yet stores one. `crmproof adapter check` must call all three broken, name
+them, and exit non-zero.
 """
 
 from __future__ import annotations
@@ -18,7 +19,11 @@ HELLO = {
     "version": "0.0.1",
     "channel": "api",
     "capabilities": {
-        "entities": {"case": {"operations": ["create", "find"], "fields": ["subject"]}},
+        "entities": {
+            "case": {"operations": ["create", "find"], "fields": ["subject"]},
+            "account": {"operations": ["create"], "fields": ["name"]},
+        },
+        "not_offered": {"account.email": "the product keeps no e-mail on an account"},
     },
 }
 
@@ -33,6 +38,14 @@ def reply(message: dict) -> dict:
         return {"kind": "ended"}
     if message.get("op") == "create" and message.get("entity") == "case":
         return {"kind": "outcome", "status": "unsupported", "message": "no cases here after all"}
+    if message.get("op") == "create" and message.get("entity") == "account":
+        record = {"id": "1", **message.get("data", {})}
+        return {
+            "kind": "outcome",
+            "status": "ok",
+            "record": record,
+            "created": [{"entity": "account", "id": "1"}],
+        }
     if message.get("op") == "find" and message.get("entity") == "case":
         return {"kind": "outcome", "status": "error", "message": "the case search blew up"}
     return {"kind": "outcome", "status": "unsupported", "message": "not declared"}
