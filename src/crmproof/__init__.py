@@ -17,31 +17,55 @@ not pay for a browser library it never uses.
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from crmproof.adapter import (
-    Adapter,
-    AdapterDefinitionError,
-    AdapterProblem,
-    Refused,
-    Unsupported,
-    VendorError,
-)
-from crmproof.errors import CrmproofError
-from crmproof.protocol import (
-    PROTOCOL_VERSION,
-    Capabilities,
-    Effort,
-    EntitySupport,
-    Evidence,
-    Operation,
-    Outcome,
-    RecordRef,
-)
-from crmproof.sandbox import SandboxError, VendorSandbox
-
 if TYPE_CHECKING:
+    from crmproof.adapter import (
+        Adapter,
+        AdapterDefinitionError,
+        AdapterProblem,
+        Refused,
+        Unsupported,
+        VendorError,
+    )
     from crmproof.browser import BrowserAdapter
+    from crmproof.errors import CrmproofError
+    from crmproof.protocol import (
+        PROTOCOL_VERSION,
+        Capabilities,
+        Effort,
+        EntitySupport,
+        Evidence,
+        Operation,
+        Outcome,
+        RecordRef,
+    )
+    from crmproof.sandbox import SandboxError, VendorSandbox
+
+# Each public name is imported from its module when first asked for: `crmproof validate`
+# and `crmproof report` import the package too, and must not pay for httpx (the adapter
+# base class) or a browser library they never use.
+_HOMES = {
+    "Adapter": "crmproof.adapter",
+    "AdapterDefinitionError": "crmproof.adapter",
+    "AdapterProblem": "crmproof.adapter",
+    "Refused": "crmproof.adapter",
+    "Unsupported": "crmproof.adapter",
+    "VendorError": "crmproof.adapter",
+    "BrowserAdapter": "crmproof.browser",
+    "CrmproofError": "crmproof.errors",
+    "PROTOCOL_VERSION": "crmproof.protocol",
+    "Capabilities": "crmproof.protocol",
+    "Effort": "crmproof.protocol",
+    "EntitySupport": "crmproof.protocol",
+    "Evidence": "crmproof.protocol",
+    "Operation": "crmproof.protocol",
+    "Outcome": "crmproof.protocol",
+    "RecordRef": "crmproof.protocol",
+    "SandboxError": "crmproof.sandbox",
+    "VendorSandbox": "crmproof.sandbox",
+}
 
 __version__ = "0.1.0"
 
@@ -68,8 +92,9 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name == "BrowserAdapter":
-        from crmproof.browser import BrowserAdapter
-
-        return BrowserAdapter
-    raise AttributeError(f"module 'crmproof' has no attribute '{name}'")
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'crmproof' has no attribute '{name}'")
+    value = getattr(import_module(home), name)
+    globals()[name] = value  # asked for once
+    return value

@@ -186,6 +186,7 @@ class Adapter(ABC):
         # none | failures | all: set by the runner (`crmproof run --evidence`)
         self.evidence_policy: str = "none"
         self.http_evidence = HarRecorder()
+        self._claim: Capabilities | None = None
 
     def http_client(self, **kwargs: Any) -> httpx.Client:
         """An httpx.Client (same arguments) whose exchanges become this scenario's HAR."""
@@ -286,6 +287,12 @@ class Adapter(ABC):
         if method is None:
             what = f"{op.op} {op.entity}" if op.entity else op.op
             return Outcome(status="unsupported", message=f"{self.name} cannot {what}")
+        unmapped = self._unmapped(op)
+        if unmapped:
+            return self._outcome(
+                "unsupported",
+                message=f"{self.name} does not map {op.entity} field(s) {', '.join(unmapped)}",
+            )
         try:
             result = method(op)
         except Refused as refusal:
@@ -309,6 +316,23 @@ class Adapter(ABC):
             if ref not in self.step.created:
                 self.step.created.insert(0, ref)
         return self._outcome("ok", record=result)
+
+    def _unmapped(self, op: Operation) -> list[str]:
+        """Fields a create, update or find names outside the adapter's claim.
+
+        The runner never sends them (the gate stops or strips them), but a direct caller
+        such as `crmproof adapter check` may: every adapter answers them unsupported
+        rather than dropping them without a word.
+        """
+        if op.entity is None or op.op not in ("create", "update", "find"):
+            return []
+        claim = getattr(self, "_claim", None)
+        if claim is None:
+            claim = self._claim = self.capabilities()
+        if op.entity not in claim.entities:
+            return []
+        values = {**op.where, **op.data}
+        return claim.unsupported_fields(op.entity, list(values), values)
 
     def _outcome(self, status: OutcomeStatus, **kwargs: Any) -> Outcome:
         for key in ("record", "records"):  # as over the protocol: Decimals, dates -> JSON

@@ -7,35 +7,42 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from crmproof import (
-    attest,
-    channels_render,
-    discovery,
-    evidence_cli,
-    keys,
-    render,
-    sandbox,
-    validate,
-)
+from crmproof import validate
 from crmproof import workspace as workspaces
-from crmproof.adapter import Adapter
 from crmproof.errors import CrmproofError, PlanError, UsageError, UserInputError
-from crmproof.events import ResultEvent, ScenarioDone, VendorReady
 from crmproof.folders import run_folder as _run_folder
 from crmproof.folders import workspace_path as _workspace
-from crmproof.plan import Filters, make_plan
-from crmproof.plan import shard as plan_shard
-from crmproof.runner import Run
-from crmproof.scoring import Scorecard
+
+if TYPE_CHECKING:
+    from crmproof import keys, sandbox
+    from crmproof.adapter import Adapter
+    from crmproof.events import ResultEvent
+    from crmproof.runner import Run
+    from crmproof.scoring import Scorecard
 
 
 class _Commands(click.Group):
     """A user's mistake (a `CrmproofError`) is one clear line and exit 1; anything else is
     a bug of ours and keeps its traceback, so it is never disguised as a polite message."""
+
+    # Commands kept in other modules, imported only when one of them is asked for: the
+    # signing keys' cryptography must not slow down `crmproof validate`.
+    _ELSEWHERE = {"verify": "verify_cmd", "pack": "pack_cmd", "key": "key_group"}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self._ELSEWHERE])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self._ELSEWHERE:
+            from crmproof import evidence_cli
+
+            found: click.Command = getattr(evidence_cli, self._ELSEWHERE[cmd_name])
+            return found
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -53,7 +60,10 @@ def main() -> None:
 
 
 def _load_checked(ws: Path, quiet_warnings: bool = False) -> workspaces.Suite:
-    suite = workspaces.load(ws)
+    return _checked(workspaces.load(ws), quiet_warnings)
+
+
+def _checked(suite: workspaces.Suite, quiet_warnings: bool = False) -> workspaces.Suite:
     validate.check(suite)
     for diagnostic in sorted(set(suite.diagnostics)):
         if diagnostic.severity == "error" or not quiet_warnings:
@@ -120,7 +130,7 @@ def _check_decisions(suite: workspaces.Suite) -> None:
 
 def _render(suite: workspaces.Suite, folder: Path, **how: Any) -> Scorecard:
     """Take the workspace's decisions into the run folder, then write every report."""
-    from crmproof import decide
+    from crmproof import decide, render
 
     decide.collect(suite, folder)
     return render.write_all(folder, **how)
@@ -145,6 +155,8 @@ def vocabulary_cmd() -> None:
 
 
 def _progress(total: int) -> Callable[[ResultEvent], None]:
+    from crmproof.events import ScenarioDone, VendorReady
+
     done = {"n": 0}
     started = time.monotonic()
 
@@ -280,6 +292,11 @@ def run_cmd(
     no_progress: bool = False,
 ) -> None:
     """Run the scenarios on the vendors and write the scorecard."""
+    from crmproof import attest, channels_render, evidence_cli, render
+    from crmproof.plan import Filters, make_plan
+    from crmproof.plan import shard as plan_shard
+    from crmproof.runner import Run
+
     ws = _workspace(workspace)
     suite = _load_checked(ws, quiet_warnings=True)
     if suite.errors:
@@ -354,7 +371,7 @@ def write_reports(
 ) -> Scorecard:
     """Everything a finished run folder gets besides its results: reports, manifest,
     attestation, and the CI job summary. The pytest plugin writes its run the same way."""
-    from crmproof import step_summary
+    from crmproof import attest, step_summary
 
     card = _render(suite, folder, unsigned=signing is None)
     _write_manifest(suite, folder)
@@ -455,8 +472,9 @@ def audit_cmd(
     filter, is weak at that step. The result is kept as audit.json in the run folder
     (default: the latest), and its scorecard shows each vendor's suite strength.
     """
-    from crmproof import audit
+    from crmproof import audit, render
     from crmproof.credentials import resolve_settings
+    from crmproof.plan import Filters, make_plan
     from crmproof.runner import new_adapter, new_run_id, open_settings
 
     ws = _workspace(workspace)
@@ -529,7 +547,7 @@ def _shard_option(value: str | None) -> tuple[int, int] | None:
 )
 def merge_cmd(runs: tuple[str, ...], out: str, workspace: str | None, fail_on: str) -> None:
     """Combine shard runs (`crmproof run --shard I/N`) into one run folder and scorecard."""
-    from crmproof import merge
+    from crmproof import attest, evidence_cli, merge, render
     from crmproof.runner import new_run_id, suite_digest
 
     suite = _load_checked(_workspace(workspace), quiet_warnings=True)
@@ -569,6 +587,8 @@ def _write_manifest(suite: workspaces.Suite, folder: Path) -> None:
 
 
 def _signing_key() -> keys.SigningKey | None:
+    from crmproof import keys
+
     return keys.signing_key()
 
 
@@ -589,12 +609,15 @@ def _exit_code(card: Scorecard, fail_on: str) -> int:
 @click.option("--json", "as_json", is_flag=True, help="Print scorecard.json instead.")
 def report_cmd(run: str | None, workspace: str | None, reports: str | None, as_json: bool) -> None:
     """Re-render RUN's scorecard (default: the latest) from its results.jsonl alone."""
-    from crmproof import decide, manifest
-    from crmproof.fingerprints import of_workspace
+    from crmproof import attest, decide, evidence_cli, manifest, render
+    from crmproof.fingerprints import of_suite
 
     ws = _workspace(workspace)
     folder = _run_folder(ws, run, reports)
-    suite = _load_checked(ws, quiet_warnings=True)
+    suite = workspaces.load(ws)
+    # the workspace's fingerprints now, as fingerprints.of_workspace(ws) would load them
+    current = None if suite.errors else of_suite(suite)
+    _checked(suite, quiet_warnings=True)
     layer = set(manifest.REPORT_FILES) | set(decide.source_files(folder))
     sealed = (folder / manifest.MANIFEST).exists()
     tampered = [
@@ -605,7 +628,7 @@ def report_cmd(run: str | None, workspace: str | None, reports: str | None, as_j
             "the run's own files no longer match manifest.json; not re-reporting:\n"
             + "\n".join(tampered)
         )
-    card = _render(suite, folder, unsigned=not attest.is_signed(folder), current=of_workspace(ws))
+    card = _render(suite, folder, unsigned=not attest.is_signed(folder), current=current)
     manifest.reseal(folder, decide.source_files(folder))
     refreshed = evidence_cli.refresh_attestation(folder)
     if refreshed:
@@ -803,6 +826,7 @@ def adapter_group() -> None:
 @click.option("--workspace", "-w", default=None)
 def adapter_serve(name: str, workspace: str | None) -> None:
     """Speak the adapter protocol on stdin/stdout for the in-process adapter NAME."""
+    from crmproof import discovery
     from crmproof.serve import serve
 
     package = discovery.load(name, workspaces.adapters_dir(_workspace(workspace)))
@@ -844,6 +868,8 @@ def sandbox_group() -> None:
 
 
 def _sandbox_for(vendor: str, ws: Path) -> sandbox.VendorSandbox:
+    from crmproof import discovery
+
     package = discovery.load(vendor, workspaces.adapters_dir(ws))
     if package.sandbox is None:
         raise UserInputError(f"adapter '{vendor}' has no local sandbox")
@@ -855,6 +881,8 @@ def _sandbox_for(vendor: str, ws: Path) -> sandbox.VendorSandbox:
 @click.option("--workspace", "-w", default=None, help="Workspace folder (default: .).")
 def sandbox_up(vendors: tuple[str, ...], workspace: str | None) -> None:
     """Provision (once) and start VENDORS' sandboxes."""
+    from crmproof import sandbox
+
     ws = _workspace(workspace)
     for vendor in vendors:
         try:
@@ -869,6 +897,8 @@ def sandbox_up(vendors: tuple[str, ...], workspace: str | None) -> None:
 @click.option("--workspace", "-w", default=None)
 def sandbox_down(vendors: tuple[str, ...], workspace: str | None) -> None:
     """Stop VENDORS' sandboxes (by their recorded PID)."""
+    from crmproof import sandbox
+
     ws = _workspace(workspace)
     for vendor in vendors:
         stopped = sandbox.down(_sandbox_for(vendor, ws))
@@ -880,17 +910,14 @@ def sandbox_down(vendors: tuple[str, ...], workspace: str | None) -> None:
 @click.option("--workspace", "-w", default=None)
 def sandbox_status(vendors: tuple[str, ...], workspace: str | None) -> None:
     """Show whether each sandbox is running, and where."""
+    from crmproof import discovery, sandbox
+
     ws = _workspace(workspace)
     names = vendors or tuple(discovery.available(workspaces.adapters_dir(ws)))
     for vendor in names:
         st = sandbox.status(sandbox.SandboxHome(vendor))
         where = st.get("url", "-") if st["running"] else "-"
         click.echo(f"{vendor}\t{'running' if st['running'] else 'stopped'}\t{where}")
-
-
-main.add_command(evidence_cli.verify_cmd)
-main.add_command(evidence_cli.pack_cmd)
-main.add_command(evidence_cli.key_group)
 
 
 @main.command("init")

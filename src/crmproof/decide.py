@@ -24,11 +24,12 @@ from crmproof import acceptability, decisions, demos
 from crmproof.diagnostics import Diagnostic
 from crmproof.errors import UserInputError
 from crmproof.events import RunStarted, SuiteSnapshot
-from crmproof.results import read_events
+from crmproof.results import read_deciding_events, read_events
 from crmproof.scoring import (
     Cell,
     Scorecard,
     VendorCard,
+    copy_of,
     must_gates,
     rank_stability,
     recount,
@@ -105,7 +106,7 @@ def check_workspace(
     )
     for run_id in sorted({e.decision.run for e in entries} & runs):
         try:
-            measured = score(read_events(reports / run_id / "results.jsonl"))
+            measured = score(read_deciding_events(reports / run_id / "results.jsonl"))
         except ValueError:
             continue
         out += decisions.check_against(entries, _judged(measured, sheets, []), vendors)
@@ -113,7 +114,7 @@ def check_workspace(
 
 
 def _judged(card: Scorecard, sheets: list[demos.Sheet], entries: list[Any]) -> Scorecard:
-    return judge(card.model_copy(deep=True), [s.model for s in sheets], entries)
+    return judge(copy_of(card), [s.model for s in sheets], entries)
 
 
 def collect(suite: Suite, folder: Path) -> None:

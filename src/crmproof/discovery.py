@@ -14,10 +14,13 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
-from crmproof.adapter import Adapter
 from crmproof.errors import AdapterLoadError
-from crmproof.sandbox import VendorSandbox
+
+if TYPE_CHECKING:  # listing adapters (`crmproof validate`) needs neither, nor httpx
+    from crmproof.adapter import Adapter
+    from crmproof.sandbox import VendorSandbox
 
 ENTRY_POINT_GROUP = "crmproof.adapters"
 
@@ -92,6 +95,8 @@ def load(name: str, adapters_dir: Path) -> AdapterPackage:
             )
         module = matches[0].load()
         origin = f"entry point {matches[0].value}"
+    from crmproof.adapter import Adapter
+
     adapter = getattr(module, "adapter", None)
     if not (isinstance(adapter, type) and issubclass(adapter, Adapter)):
         raise AdapterLoadError(f"adapter '{name}' ({origin}) exports no Adapter subclass `adapter`")

@@ -304,7 +304,10 @@ def gate(scenario: Scenario, caps: Capabilities) -> Plan:
         reason = unsupported_reason(caps, shape) if shape else None
         if shape and reason:
             lacking = _lacking_fields(caps, shape)
-            if not lacking:
+            # A search by a field the product lacks cannot be asked without it: left out,
+            # it would ask another question (every account, not the group's divisions).
+            searched = set(step.expect.where) if step.expect else set()
+            if not lacking or searched & set(lacking):
                 return Plan(_ruled_out(index, caps, shape, reason))
             plan.lacking[index] = [f"{shape.entity}.{name}" for name in lacking]
     return plan

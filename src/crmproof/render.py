@@ -17,7 +17,14 @@ from tabulate import tabulate
 from crmproof import channels, channels_render, decide, decision_report
 from crmproof.events import RunStarted
 from crmproof.results import read_events
-from crmproof.scoring import VERDICTS, Scorecard, VendorCard, score_file, stability_text
+from crmproof.scoring import (
+    VERDICTS,
+    Scorecard,
+    VendorCard,
+    copy_of,
+    score_file,
+    stability_text,
+)
 
 # Scenario statuses that prove nothing either way: JUnit's "skipped", with the reason.
 # A flaky scenario (passed only when re-run) is one: it is listed with the failures too.
@@ -388,7 +395,7 @@ def write_all(
         return card
     from crmproof.stale import STALE_VIEWS, mark, recorded_fingerprints
 
-    marked = mark(card.model_copy(deep=True), recorded_fingerprints(folder), current)
+    marked = mark(copy_of(card), recorded_fingerprints(folder), current)
     if not marked.stale:
         for name in STALE_VIEWS:
             (folder / name).unlink(missing_ok=True)

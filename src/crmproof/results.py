@@ -23,14 +23,15 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Literal
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from crmproof.errors import ResultsError
-from crmproof.events import READS, ResultEvent, RunStarted
+from crmproof.events import READS, ResultEvent, RunStarted, StepStatus
 from crmproof.redaction import redact_text
 
-__all__ = ["FSYNC_EVERY", "ResultsWriter", "read_events"]
+__all__ = ["FSYNC_EVERY", "UNDECIDING", "ResultsWriter", "read_deciding_events", "read_events"]
 
 FSYNC_EVERY = 1.0
 _DURABLE = frozenset({"run", "resume", "scenario", "end", "interrupted"})
@@ -86,6 +87,33 @@ def _drop_torn_tail(path: Path) -> None:
         data.truncate(content.rfind(b"\n") + 1)
 
 
+class _StepHead(BaseModel):
+    """What a step line must say for a reader that skips the steps that decide nothing."""
+
+    model_config = ConfigDict(extra="ignore")
+    event: Literal["step"]
+    vendor: str
+    scenario: str
+    status: StepStatus
+
+
+_STEP_HEAD = TypeAdapter(_StepHead).validator.validate_json
+UNDECIDING = frozenset({"passed", "skipped"})  # step statuses that decide no scenario
+
+
+def read_deciding_events(path: Path) -> Iterator[ResultEvent]:
+    """`read_events` less the passed and skipped steps, for scoring, which ignores them.
+
+    A million steps are nearly all passed, and reading each in full is most of the cost
+    of a report: such a line is read only as far as its kind, vendor, scenario and
+    status. Any line that does not read so (damaged, of another kind, another status) is
+    read in full as `read_events` reads it, so it gives the same event or the same
+    error. What this reader does not check is the rest of a passed step: its other
+    fields are checked by `read_events` (resume, merge, `crmproof verify`).
+    """
+    return _read(path, skip_passed=True)
+
+
 def read_events(path: Path) -> Iterator[ResultEvent]:
     """Every complete event, as a model; a torn last line (the run was killed) is ignored.
 
@@ -96,11 +124,22 @@ def read_events(path: Path) -> Iterator[ResultEvent]:
     (a million steps are a million lines, so nothing else is done per line on the way):
     a blank line is looked at only when it fails to parse.
     """
+    return _read(path, skip_passed=False)
+
+
+def _read(path: Path, skip_passed: bool) -> Iterator[ResultEvent]:
     validate = _EVENT.validator.validate_json
+    head = _STEP_HEAD
     with path.open("rb") as lines:
         for number, line in enumerate(lines, start=1):
             if not line.endswith(b"\n"):
                 return  # torn by a kill: the event was never complete
+            if skip_passed and b'"event":"step"' in line:
+                try:
+                    if head(line).status in UNDECIDING:
+                        continue
+                except ValidationError:
+                    pass  # read in full below, which names the problem
             try:
                 event = validate(line)
             except ValidationError as exc:

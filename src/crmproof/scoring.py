@@ -43,10 +43,10 @@ from crmproof.events import (
     VendorReady,
 )
 from crmproof.protocol import Evidence
+from crmproof.results import UNDECIDING, read_deciding_events
 
 VERDICTS = ["met", "partly met", "not met", "not offered", "not shown", "untested", "not covered"]
 DISQUALIFYING = {"not met", "partly met", "not offered"}
-_UNDECIDING = frozenset({"passed", "skipped"})  # step statuses that decide no scenario
 UNPROVEN = {"not shown", "untested"}
 
 
@@ -276,7 +276,7 @@ def score(events: Iterable[ResultEvent]) -> Scorecard:
     failed_steps: dict[tuple[str, str], StepDone] = {}
     for event in events:
         if type(event) is StepDone:  # nearly every event: decided first, at the least cost
-            if event.status not in _UNDECIDING and event.vendor in cards:
+            if event.status not in UNDECIDING and event.vendor in cards:
                 failed_steps[(event.vendor, event.scenario)] = event
             continue
         if isinstance(event, RunStarted):
@@ -381,11 +381,21 @@ def score(events: Iterable[ResultEvent]) -> Scorecard:
     )
 
 
+def copy_of(card: Scorecard) -> Scorecard:
+    """A deep copy of `card`, through its JSON: pydantic-core writes and reads it at a
+    fraction of `copy.deepcopy`'s cost on a card of thousands of scenarios, and a card is
+    JSON by nature (scorecard.json; `score_file` keeps it as such)."""
+    return Scorecard.model_validate_json(card.model_dump_json())
+
+
 _SCORED: dict[tuple[Any, ...], str] = {}  # the last file scored, as the scorecard's JSON
 
 
 def score_file(path: Path) -> Scorecard:
     """`score(read_events(path))`, read once per process for a file that did not change.
+
+    The passed steps, which decide nothing, are read only as far as scoring needs
+    (`read_deciding_events`).
 
     `crmproof report` scores a run to check the team's decisions against it and again to
     render it; at a million steps each reading is seconds, while a digest of the file is a
@@ -393,8 +403,6 @@ def score_file(path: Path) -> Scorecard:
     rewritten within one tick of the clock keeps its times and maybe its size), and each
     caller gets its own copy, since judging changes a card in place.
     """
-    from crmproof.results import read_events
-
     digest = hashlib.blake2b(digest_size=32)
     with path.open("rb") as data:
         for block in iter(lambda: data.read(1 << 20), b""):
@@ -402,7 +410,7 @@ def score_file(path: Path) -> Scorecard:
     key = (str(path.resolve()), digest.hexdigest())
     found = _SCORED.get(key)
     if found is None:
-        found = score(read_events(path)).model_dump_json()
+        found = score(read_deciding_events(path)).model_dump_json()
         _SCORED.clear()
         _SCORED[key] = found
     return Scorecard.model_validate_json(found)

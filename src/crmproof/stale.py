@@ -18,7 +18,7 @@ from typing import Any
 from crmproof import scoring
 from crmproof.events import RunStarted, SuiteSnapshot
 from crmproof.fingerprints import Changes, Fingerprints, compare
-from crmproof.results import read_events
+from crmproof.results import read_deciding_events, read_events
 from crmproof.scoring import Scorecard
 from crmproof.workspace import Suite
 
@@ -43,7 +43,7 @@ def of_run(folder: Path, suite: Suite) -> Scorecard | None:
     if not (folder / "results.jsonl").exists():
         return None
     try:
-        card = scoring.score(read_events(folder / "results.jsonl"))
+        card = scoring.score(read_deciding_events(folder / "results.jsonl"))
     except (ValueError, KeyError):
         return None
     return mark(card, recorded_fingerprints(folder), of_suite(suite))

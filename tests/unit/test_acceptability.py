@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from decision_workspace import write_run, write_workspace
@@ -82,3 +83,54 @@ def test_disqualified_vendors_are_reported_apart(tmp_path: Path) -> None:
     text = render.terminal(card)
     assert "rank acceptability:" in text and "bad: disqualified by R1" in text
     assert "## Rank acceptability" in (folder / "scorecard.md").read_text()
+
+
+def _places_plainly(
+    requirements: list[dict[str, Any]],
+    fractions: dict[str, dict[str, float]],
+    spread: float,
+    samples: int,
+    seed: int,
+) -> dict[str, list[float]]:
+    """The shares of places drawn as rank_acceptability first drew them, random.uniform
+    and all: the reference."""
+    import random
+
+    counted = [r for r in requirements if r["priority"] != "wont" and r["weight"] > 0]
+    vendors = sorted(fractions)
+    base = [float(r["weight"]) for r in counted]
+    rows = {v: [fractions[v].get(r["id"], 0.0) for r in counted] for v in vendors}
+    places = {v: [0] * len(vendors) for v in vendors}
+    rng = random.Random(seed)
+    for _ in range(samples):
+        weights = [w * (1 + rng.uniform(-spread, spread)) for w in base]
+        score = {v: sum(w * f for w, f in zip(weights, rows[v], strict=True)) for v in vendors}
+        for place, vendor in enumerate(sorted(vendors, key=lambda v: (-score[v], v))):
+            places[vendor][place] += 1
+    return {v: [round(n / samples, 4) for n in counts] for v, counts in places.items()}
+
+
+def _places(rows: list[dict[str, Any]]) -> dict[str, list[float]]:
+    return {row["vendor"]: row["places"] for row in rows}
+
+
+@pytest.mark.parametrize("spread", [0.1, 0.2, 1 / 3, 0.5])
+def test_the_draws_are_the_plain_ones_and_remembered_only_for_the_same_figures(
+    spread: float,
+) -> None:
+    """The draws are spelt out for speed and the last result is remembered: the figures
+    are those of the plain form, for every seed, and a change of figures is drawn anew."""
+    reqs = [{"id": f"R{i}", "priority": "should", "weight": 1 + i % 4} for i in range(40)]
+    fractions = {
+        v: {f"R{i}": ((i * k) % 5) / 4 for i in range(40)} for k, v in enumerate("abcd", 1)
+    }
+    for seed in (1, 7, 42):
+        plain = _places_plainly(reqs, fractions, spread, 500, seed)
+        assert _places(rank_acceptability(reqs, fractions, spread, 500, seed)) == plain
+        got = rank_acceptability(reqs, fractions, spread, 500, seed)  # remembered
+        got[0]["places"][0] = -1.0  # a caller's copy, not the remembered one
+        assert _places(rank_acceptability(reqs, fractions, spread, 500, seed)) == plain
+    fractions["a"]["R3"] = 0.0
+    assert _places(rank_acceptability(reqs, fractions, spread, 500, 1)) == _places_plainly(
+        reqs, fractions, spread, 500, 1
+    )

@@ -60,3 +60,23 @@ def test_the_declaration_key_is_checked_like_every_other() -> None:
     assert "write 'entity.field when other=value'" in str(
         declaration_problem("activity.case when kind")
     )
+
+
+def test_a_search_by_a_field_the_product_lacks_is_not_offered_not_a_wider_search() -> None:
+    """Left out of a search, the field would change the question (every account instead
+    of the group's divisions) and fail it: the product cannot be asked, which is a fact."""
+    lacks_parent = Capabilities(
+        entities={"account": EntitySupport(operations=["create", "find"], fields=["name"])},
+        not_offered={"account.parent": "no parent company field"},
+    )
+    made = {"create": "account", "with": {"name": "Division", "parent": "1"}}
+    searched = {"expect": {"find": "account", "where": {"parent": "1"}, "count": 1}}
+    checked = {
+        "expect": {"find": "account", "where": {"name": "Division"}, "fields": {"parent": "1"}}
+    }
+    plan = gate(scenario(made, searched), lacks_parent)
+    assert plan.ruled_out is not None and plan.ruled_out.index == 1
+    assert plan.ruled_out.status == "not offered"
+    assert "no parent company field" in plan.ruled_out.reason
+    plan = gate(scenario(made, checked), lacks_parent)
+    assert plan.ruled_out is None and plan.lacking == {0: ["account.parent"], 1: ["account.parent"]}

@@ -261,3 +261,106 @@ def test_blank_lines_are_skipped_and_damage_is_named_by_line(tmp_path: Path) -> 
     path.write_bytes(lines[0].encode() + b'{"event": "end", "run_id": "\xff"}\n')
     with pytest.raises(ResultsError, match=r"results.jsonl:2: "):
         list(read_events(path))
+
+
+def _written(statuses: dict[str, dict[str, str]], steps: list[str]) -> list[str]:
+    """raw_events with steps of the given statuses before each scenario's end, as the
+    writer writes them (compact JSON, None left out)."""
+    out = []
+    for raw in raw_events(statuses):
+        if raw["event"] == "scenario":
+            for index, status in enumerate(steps):
+                step = {
+                    "event": "step",
+                    "vendor": raw["vendor"],
+                    "scenario": raw["scenario"],
+                    "index": index,
+                    "line": 3 + index,
+                    "step": f"create account {index}",
+                    "status": status,
+                    "message": None if status == "passed" else "the vendor said no",
+                    "effort": {"clicks": 1} if index % 2 else None,
+                    "created": [{"entity": "account", "id": str(index)}],
+                }
+                out.append(EVENT.validate_python(step).model_dump_json(exclude_none=True))
+        out.append(EVENT.validate_python(raw).model_dump_json(exclude_none=True))
+    return [line + "\n" for line in out]
+
+
+def test_scoring_reads_passed_steps_lightly_and_gets_the_same_card(tmp_path: Path) -> None:
+    """score_file's reader skips the steps that decide nothing, after a light reading of
+    them; it yields every other event as read_events does, so the card is the same."""
+    from crmproof.events import StepDone
+    from crmproof.results import UNDECIDING, read_deciding_events, read_events
+
+    path = tmp_path / "results.jsonl"
+    steps = ["passed", "skipped", "passed", "failed", "error", "not offered", "passed"]
+    lines = _written({"v": {"A": "passed", "B": "failed"}, "w": {"A": "error"}}, steps)
+    path.write_text("".join(lines) + '{"at":1.0,"event":"step","vendor":"v","sce')  # torn
+    full = list(read_events(path))
+    assert any(type(e) is StepDone and e.status == "passed" for e in full)
+    assert list(read_deciding_events(path)) == [
+        e for e in full if not (type(e) is StepDone and e.status in UNDECIDING)
+    ]
+    assert score(read_deciding_events(path)) == score(read_events(path))
+    assert scoring.score_file(path) == score(read_events(path))
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        ('"status":"passed"', '"status":"maybe"'),  # not a step status
+        ('"vendor":"v",', ""),  # no vendor
+        ('"vendor":"v"', '"vendor":7'),  # not text
+        ('"index":0,', '"index":0,,'),  # not JSON
+        ('"event":"step"', '"event":"stpe"'),  # no such event
+        ('"status":"failed"', '"status":"failed","colour":"red"'),  # unknown key, deciding
+    ],
+)
+def test_scoring_s_reader_refuses_damage_with_read_events_own_error(
+    tmp_path: Path, damage: tuple[str, str]
+) -> None:
+    from crmproof.errors import ResultsError
+    from crmproof.results import read_deciding_events, read_events
+
+    lines = _written({"v": {"A": "passed"}}, ["passed", "failed"])
+    bad = next(i for i, line in enumerate(lines) if damage[0] in line and '"step"' in line)
+    lines[bad] = lines[bad].replace(damage[0], damage[1], 1)
+    path = tmp_path / "results.jsonl"
+    path.write_text("".join(lines))
+    with pytest.raises(ResultsError) as full:
+        list(read_events(path))
+    with pytest.raises(ResultsError) as light:
+        list(read_deciding_events(path))
+    assert str(light.value) == str(full.value)
+    assert f"results.jsonl:{bad + 1}: " in str(light.value)
+
+
+def test_scoring_s_reader_leaves_the_rest_of_a_passed_step_to_read_events(
+    tmp_path: Path,
+) -> None:
+    """The one difference, as documented: a passed step's fields beyond its kind, vendor,
+    scenario and status are checked by read_events (verify, resume, merge), not here."""
+    from crmproof.errors import ResultsError
+    from crmproof.results import read_deciding_events, read_events
+
+    lines = _written({"v": {"A": "passed"}}, ["passed"])
+    step = next(i for i, line in enumerate(lines) if '"event":"step"' in line)
+    lines[step] = lines[step].replace('"line":3', '"line":"three"')
+    path = tmp_path / "results.jsonl"
+    path.write_text("".join(lines))
+    with pytest.raises(ResultsError, match=rf"results.jsonl:{step + 1}: .*line"):
+        list(read_events(path))
+    assert score(read_deciding_events(path)).vendors[0].scenarios["A"].status == "passed"
+
+
+def test_a_copied_card_is_a_deep_copy(tmp_path: Path) -> None:
+    path = tmp_path / "results.jsonl"
+    path.write_text("".join(_written({"v": {"A": "passed", "B": "failed"}}, ["failed"])))
+    card = scoring.score_file(path)
+    copied = scoring.copy_of(card)
+    assert copied == card.model_copy(deep=True) and copied is not card
+    copied.vendors[0].scenarios["B"].evidence.append(
+        scoring.Evidence(kind="log", path="evidence/x.log")
+    )
+    assert card.vendors[0].scenarios["B"].evidence == []

@@ -496,7 +496,7 @@ class Kit(Bench):
                 continue
             self.serial += 1
             args = (entity, self.support(entity).fields, self.marker, self.refs, self.product)
-            data = self.inside_claim(entity, fixture(*args, full=False, serial=self.serial))
+            data = self.inside_claim(entity, fixture(*args, full=True, serial=self.serial))
             data[name] = value
             if condition:
                 data[condition[0]] = condition[1]
