@@ -288,11 +288,14 @@ class SaoUi(BrowserAdapter):
     def enter(self, selector: str, value: Any, focus: bool = False, guard: bool = False) -> bool:
         """Type `value` into a field, then leave it (Tab) so sao takes it; False when the
         field already holds it (a user types nothing). With `guard`, a field sao shows
-        read-only is refused; only a saved record's form is guarded, since a new row's
-        dialog shows a field read-only until clicked (a sale line's quantity)."""
+        read-only is refused; without, it is awaited: a new row's dialog draws its fields
+        read-only until the row's states arrive (a sale line's quantity)."""
         text = "" if value is None else str(value)
         if (self.page.input_value(selector) or "") == text:
             return False
+        if not guard:
+            handle = self.page.query_selector(selector)
+            self.page.wait_for_function("el => !el.readOnly && !el.disabled", arg=handle)
         name = guard and self.page.eval_on_selector(
             selector, "el => (el.readOnly || el.disabled) && el.name"
         )
