@@ -342,7 +342,7 @@ class Run:
         try:
             if self.orphans is not None:
                 ScenarioRun(adapter, capabilities, vendor, self.run_id, emit).cleanup(
-                    "(resumed run)", self._all_orphans(adapter, orphans)
+                    "(resumed run)", self._all_orphans(adapter, orphans, vendor)
                 )
             queue: list[Job] = list(jobs)
             lock = threading.Lock()
@@ -352,7 +352,7 @@ class Run:
                     mine,
                     capabilities,
                     vendor,
-                    self.marker,
+                    self._own_names(vendor) + self.marker,
                     emit,
                     scenario_timeout=evaluation.run.scenario_timeout,
                     transient_attempts=evaluation.vendors[vendor].transient.attempts,
@@ -417,7 +417,19 @@ class Run:
         asked = self.workers or evaluation.vendors[vendor].workers or evaluation.run.workers
         return max(1, min(asked, adapter.max_workers))
 
-    def _all_orphans(self, adapter: Adapter, recorded: list[RecordRef]) -> list[RecordRef]:
+    def _own_names(self, vendor: str) -> str:
+        """`<vendor>-` before the run id in the names a vendor's scenarios make, when
+        another entry evaluates the same product (its API and its web UI share one
+        server): each entry then cleans up and checks only its own records.
+        `tryton-web-<run>` does not contain `tryton-<run>`, nor the other way round."""
+        evaluation = self.suite.evaluation.model  # type: ignore[union-attr]
+        product = evaluation.vendors[vendor].product
+        sharing = [v for v in evaluation.vendors.values() if product and v.product == product]
+        return f"{vendor}-" if len(sharing) > 1 else ""
+
+    def _all_orphans(
+        self, adapter: Adapter, recorded: list[RecordRef], vendor: str
+    ) -> list[RecordRef]:
         """What the killed run left: recorded creations, plus what the vendor still holds.
 
         A run killed after the vendor created a record but before the step event was on
@@ -425,7 +437,7 @@ class Run:
         leftovers hook finds it. The records come back in cleanup order (newest first).
         """
         try:
-            found = adapter.leftovers(self.run_id) or []
+            found = adapter.leftovers(self._own_names(vendor) + self.run_id) or []
         except Exception:
             found = []
         known = {(r.entity, r.id) for r in recorded}
@@ -435,7 +447,7 @@ class Run:
     def _check_leftovers(self, adapter: Adapter, vendor: str, emit: Emit) -> None:
         """Ask the vendor for anything carrying this run's id: cleanup, verified."""
         try:
-            left = adapter.leftovers(self.run_id)
+            left = adapter.leftovers(self._own_names(vendor) + self.run_id)
         except Exception as exc:
             emit(
                 LeftoversFound(vendor=vendor, checked=False, message=f"{type(exc).__name__}: {exc}")

@@ -11,13 +11,21 @@ import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from crmproof import Adapter, AdapterDefinitionError, Capabilities, Operation, audit, vocabulary
 from crmproof import workspace as workspaces
 from crmproof.errors import ResultsError, ResumeError
-from crmproof.events import FORMAT, CleanupDone, RunStarted, ScenarioDone, StepDone
+from crmproof.events import (
+    FORMAT,
+    CleanupDone,
+    LeftoversFound,
+    RunStarted,
+    ScenarioDone,
+    StepDone,
+)
 from crmproof.plan import Filters, make_plan
 from crmproof.results import read_events
 from crmproof.runner import Run
@@ -560,3 +568,40 @@ def test_scenarios_of_a_vendor_run_side_by_side_each_in_its_own_session(
     assert world.sessions == 3  # one adapter, one session, per worker
     assert sorted(scenario_status(folder).values()) == ["passed"] * 4
     assert world.records == {}
+
+
+def test_two_entries_of_one_product_name_and_check_only_their_own_records(
+    tmp_path: Path, world: World
+) -> None:
+    """An API and a web entry of one product share its server (here, the one World): each
+    entry's names carry its own marker, so neither counts the other's records as left
+    behind, or deletes them."""
+    root = make_workspace(tmp_path)
+    config = root / "crmproof.yaml"
+    config.write_text(
+        config.read_text().replace(
+            "  memory:\n    adapter: memory\n",
+            "  memory:\n    adapter: memory\n    product: mem\n"
+            "  memory-web:\n    adapter: memory\n    product: mem\n",
+        )
+    )
+    names: list[str] = []
+    original = MemoryCrm.create_account
+
+    def held(self: MemoryCrm, op: Operation) -> dict[str, Any]:
+        names.append(str(op.data["name"]))
+        return original(self, op)
+
+    MemoryCrm.create_account = held  # type: ignore[method-assign]
+    try:
+        folder = run_workspace(root, ids=("ACCOUNT",))
+    finally:
+        MemoryCrm.create_account = original  # type: ignore[method-assign]
+    run_id = folder.name
+    assert sorted(n.split(" ")[-1] for n in names) == [
+        f"memory-{run_id}",
+        f"memory-web-{run_id}",
+    ]
+    found = [e for e in read_events(folder / "results.jsonl") if isinstance(e, LeftoversFound)]
+    assert {e.vendor for e in found} == {"memory", "memory-web"}
+    assert all(e.checked and e.records == [] for e in found)
