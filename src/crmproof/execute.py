@@ -156,8 +156,9 @@ def _declaration_keys(caps: Capabilities, operation: Operation) -> list[str]:
     values = _values(operation)
     for name in caps.unsupported_fields(entity, list(values), values):
         keys += [f"{operation.op} {entity}.{name}", f"{entity}.{name}"]
-        if caps.unmet_condition(entity, name, values):
-            keys.append(f"{entity}.{_conditioned(caps, entity, name, values)}")
+        conditioned = _conditioned(caps, entity, name, values)
+        if conditioned != name:
+            keys.append(f"{entity}.{conditioned}")
     for name, value in [*operation.data.items(), *operation.where.items()]:
         if isinstance(value, str | int | float | bool):
             keys.append(f"{entity}.{name}={value}")  # one value the product lacks
