@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from crmproof import vocabulary
+from crmproof import vocabulary, yamlfast
 from crmproof.diagnostics import Diagnostic, SpecError, did_you_mean, one_of
 from crmproof.gcpause import paused_gc
 from crmproof.models import STEP_KEYS, Catalog, Evaluation, Scenario
@@ -82,6 +82,24 @@ def display_path(path: Path) -> str:
         return os.path.relpath(path)
     except ValueError:
         return str(path)
+
+
+class _Shown:
+    """`display_path` for many files: the current folder is asked once per folder of files.
+
+    os.path.relpath asks the system for the current folder twice per file, which is a
+    tenth of loading ten thousand scenarios where system calls are dear.
+    """
+
+    def __init__(self) -> None:
+        self.folders: dict[str, str] = {}
+
+    def __call__(self, path: Path) -> str:
+        folder, name = os.path.split(path)
+        shown = self.folders.get(folder)
+        if shown is None:
+            shown = self.folders[folder] = display_path(Path(folder or "."))
+        return name if shown == "." else os.path.join(shown, name)
 
 
 def _unwrap(annotation: Any) -> Any:
@@ -168,7 +186,13 @@ def _yaml_files(folder: Path) -> list[Path]:
 @paused_gc()
 def load(root: Path) -> Suite:
     """Read the whole workspace; problems are in `suite.diagnostics`, never raised."""
+    with yamlfast.batch():
+        return _load(root)
+
+
+def _load(root: Path) -> Suite:
     suite = Suite(root=root)
+    shown = _Shown()
     eval_path = root / EVALUATION_FILE
     if not eval_path.exists():
         suite.diagnostics.append(
@@ -180,7 +204,7 @@ def load(root: Path) -> Suite:
             )
         )
         return suite
-    for doc, problems in _documents(eval_path):
+    for doc, problems in _documents(eval_path, shown):
         suite.diagnostics += problems
         if doc is not None:
             model, problems = _load_model(Evaluation, doc)
@@ -192,7 +216,7 @@ def load(root: Path) -> Suite:
     req_dir = root / (evaluation.requirements if evaluation else "requirements")
     scen_dir = root / (evaluation.scenarios if evaluation else "scenarios")
     for path in _yaml_files(req_dir):
-        for doc, problems in _documents(path):
+        for doc, problems in _documents(path, shown):
             suite.diagnostics += problems
             if doc is not None:
                 model, problems = _load_model(Catalog, doc)
@@ -200,12 +224,12 @@ def load(root: Path) -> Suite:
                 if model is not None:
                     suite.catalogs.append(Loaded(model, doc))
     for path in _yaml_files(scen_dir):
-        documents = _documents(path)
+        documents = _documents(path, shown)
         if not documents:  # a user who saved an empty file believes the scenario exists
-            suite.empty_scenario_files.append(display_path(path))
+            suite.empty_scenario_files.append(shown(path))
             suite.diagnostics.append(
                 Diagnostic(
-                    display_path(path),
+                    shown(path),
                     1,
                     1,
                     "this file holds no scenario: it is empty or only comments "
@@ -267,11 +291,13 @@ def step_key_skips(doc: Document) -> tuple[set[tuple[Any, ...]], list[Diagnostic
     return skips, out
 
 
-def _documents(path: Path) -> list[tuple[Document | None, list[Diagnostic]]]:
+def _documents(
+    path: Path, shown: _Shown | None = None
+) -> list[tuple[Document | None, list[Diagnostic]]]:
     """Each document of a file; a YAML error keeps the documents read before it."""
     out: list[tuple[Document | None, list[Diagnostic]]] = []
     try:
-        for doc in load_documents(path, display_path(path)):
+        for doc in load_documents(path, (shown or display_path)(path)):
             out.append((doc, []))
     except SpecError as exc:
         out.append((None, exc.diagnostics))

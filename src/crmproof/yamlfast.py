@@ -16,10 +16,11 @@ than the limits, or the two parsers disagreeing on the number of values.
 
 from __future__ import annotations
 
-import functools
+import contextlib
 import json
 import os
 import re
+from collections.abc import Iterator
 from sys import intern
 from typing import Any, Final
 
@@ -54,9 +55,39 @@ _INT = "tag:yaml.org,2002:int"
 _FLOAT = "tag:yaml.org,2002:float"
 
 
-@functools.cache
-def _devnull() -> int:
-    return os.open(os.devnull, os.O_WRONLY)
+_batches = 0  # how many `batch()` blocks are open
+
+
+@contextlib.contextmanager
+def batch() -> Iterator[None]:
+    """The fast path for the files read inside; outside, every file takes the node path.
+
+    ryml's C++ prints its own error to the process's stderr before it raises, where
+    libyaml accepted a file that ryml refuses (a flow mapping continued on a line indented
+    less than its key, say). Only the node path's located diagnostic may reach the user,
+    so file descriptor 2 points to /dev/null for the whole batch: once, since each switch
+    is a system call and a batch reads ten thousand files. Nothing else writes to stderr
+    while a workspace loads; a traceback is printed after the block, to the real stderr.
+    """
+    global _batches
+    if ryml is None or _batches:
+        _batches += 1
+        try:
+            yield
+        finally:
+            _batches -= 1
+        return
+    saved = os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    _batches += 1
+    try:
+        yield
+    finally:
+        _batches -= 1
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
 
 
 class _Unsure(Exception):
@@ -164,8 +195,8 @@ def _settle(data: Any, depth: int, limit: int) -> int:
 
 
 def load(text: str, max_depth: int) -> Any:
-    """The one document of `text` as plain data, or UNSURE."""
-    if ryml is None or len(text) > MAX_CHARS:
+    """The one document of `text` as plain data, or UNSURE (always, outside a `batch()`)."""
+    if not _batches or ryml is None or len(text) > MAX_CHARS:
         return UNSURE
     suspect = _SUSPECT.search(text) or "---" in text or "..." in text
     if suspect and _RISKY.search(text):
@@ -174,18 +205,10 @@ def load(text: str, max_depth: int) -> Any:
         events = CParser(text).raw_parse()  # libyaml accepts it: no syntax error to report
     except yaml.YAMLError:
         return UNSURE
-    # ryml's C++ prints its own error to the process's stderr before raising: only the node
-    # path's located diagnostic may reach the user, so stderr is closed while ryml parses
-    # (a few microseconds; loading happens before any worker thread writes there).
-    saved = os.dup(2)
-    os.dup2(_devnull(), 2)
     try:
         out = ryml.emit_json(ryml.parse_in_arena(text))
     except Exception:  # ryml refuses what libyaml accepted: the node path decides
         return UNSURE
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
     if not out:
         return UNSURE  # no document: the node path says so
     try:

@@ -49,7 +49,8 @@ def read(raw: bytes | str, *, fast: bool) -> object:
     """Every document's data, or every diagnostic in full."""
     yamlsource.FAST = fast
     try:
-        return [strict(d.data) for d in yamlsource.parse_documents(raw, "f.yaml")]
+        with yamlfast.batch():
+            return [strict(d.data) for d in yamlsource.parse_documents(raw, "f.yaml")]
     except SpecError as exc:
         return [str(d) for d in exc.diagnostics]
 
@@ -59,7 +60,8 @@ def same_both_ways(raw: bytes | str) -> None:
 
 
 def taken(text: str) -> bool:
-    return yamlfast.load(text, yamlsource.MAX_DEPTH) is not yamlfast.UNSURE
+    with yamlfast.batch():
+        return yamlfast.load(text, yamlsource.MAX_DEPTH) is not yamlfast.UNSURE
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(ROOT)))
@@ -165,6 +167,19 @@ STRUCTURES = {
     "wide": "a: [" + ", ".join(str(i) for i in range(5000)) + "]\n",
     "long line of text": "a: " + "x" * 5000 + "\n",
 }
+
+
+def test_ryml_never_writes_to_stderr(capfd: pytest.CaptureFixture[str]) -> None:
+    """libyaml accepts this flow mapping, ryml refuses it and prints why: to /dev/null."""
+    text = "s:\n  w: {n: x,\n e: y}\n"
+    assert not taken(text)
+    same_both_ways(text)
+    assert capfd.readouterr().err == ""
+
+
+def test_outside_a_batch_every_file_takes_the_node_path() -> None:
+    assert yamlfast.load("a: 1\n", yamlsource.MAX_DEPTH) is yamlfast.UNSURE
+    assert taken("a: 1\n")
 
 
 @pytest.mark.parametrize("case", list(STRUCTURES))
