@@ -61,6 +61,7 @@ _batches = 0  # how many `batch()` blocks are open
 @contextlib.contextmanager
 def batch() -> Iterator[None]:
     """The fast path for the files read inside; outside, every file takes the node path.
+    One thread at a time: a batch reuses one ryml tree and buffer.
 
     ryml's C++ prints its own error to the process's stderr before it raises, where
     libyaml accepted a file that ryml refuses (a flow mapping continued on a line indented
@@ -81,13 +82,45 @@ def batch() -> Iterator[None]:
     null = os.open(os.devnull, os.O_WRONLY)
     os.dup2(null, 2)
     _batches += 1
+    _ryml.append(_Ryml())
     try:
         yield
     finally:
         _batches -= 1
+        _ryml.clear()
         os.dup2(saved, 2)
         os.close(saved)
         os.close(null)
+
+
+class _Ryml:
+    """One tree and one output buffer, reused for every file of a batch.
+
+    ryml.emit_json leaks its output buffer (a file's JSON, every time: 40 MiB over 10,000
+    scenarios), and a new tree per file costs an allocation of its own; emitting into a
+    buffer of ours, from a cleared tree, does neither.
+    """
+
+    def __init__(self) -> None:
+        self.tree = ryml.Tree()
+        self.buffer = bytearray(1 << 16)
+
+
+_ryml: list[_Ryml] = []  # while a batch is open
+
+
+def _json_of(text: str) -> str:
+    kept = _ryml[0]
+    tree = kept.tree
+    tree.clear()
+    tree.clear_arena()
+    ryml.parse_in_arena(text, tree)
+    try:
+        written = ryml.emit_json_in_place(tree, kept.buffer)
+    except IndexError:  # a file whose JSON is larger than any before
+        kept.buffer = bytearray(2 * ryml.compute_json_length(tree))
+        written = ryml.emit_json_in_place(tree, kept.buffer)
+    return str(written, "utf-8")
 
 
 class _Unsure(Exception):
@@ -163,8 +196,9 @@ def _share(value: str) -> str:
     return value
 
 
-def _settle(data: Any, depth: int, limit: int) -> int:
-    """The number of parse events `data` stands for; shares short texts as the node path.
+def _settle(data: Any, depth: int, limit: int, events: list[int]) -> Any:
+    """`data` with short texts and every key shared, as the node path shares them; counts
+    in `events[0]` the parse events it stands for.
 
     Raises _Unsure where a text would not read as one written plain, or where the data lies
     deeper than the node path allows. A duplicate key, which JSON keeps only once, shows as
@@ -174,24 +208,28 @@ def _settle(data: Any, depth: int, limit: int) -> int:
         raise _Unsure  # its values would lie deeper than the node path allows
     shared = _SHARED.get
     if type(data) is dict:
-        count = 2 + 2 * len(data)  # start, end; each key and each scalar value
+        events[0] += 2 + 2 * len(data)  # start, end; each key and each scalar value
+        out = {}
         for key, value in data.items():
-            if key not in _SHARED:
-                _share(key)  # ryml rewrites some keys: `.Inf` comes out as ".inf"
+            # ryml rewrites some keys (`.Inf` comes out as ".inf"): a key must read as text
+            key = shared(key) or _share(key)
             kind = type(value)
             if kind is str:
-                data[key] = shared(value) or _share(value)
+                value = shared(value) or _share(value)
             elif kind is dict or kind is list:
-                count += _settle(value, depth + 1, limit) - 1
-    else:
-        count = 2 + len(data)
-        for i, value in enumerate(data):
-            kind = type(value)
-            if kind is str:
-                data[i] = shared(value) or _share(value)
-            elif kind is dict or kind is list:
-                count += _settle(value, depth + 1, limit) - 1
-    return count
+                events[0] -= 1
+                value = _settle(value, depth + 1, limit, events)
+            out[key] = value
+        return out
+    events[0] += 2 + len(data)
+    for i, value in enumerate(data):
+        kind = type(value)
+        if kind is str:
+            data[i] = shared(value) or _share(value)
+        elif kind is dict or kind is list:
+            events[0] -= 1
+            data[i] = _settle(value, depth + 1, limit, events)
+    return data
 
 
 def load(text: str, max_depth: int) -> Any:
@@ -206,7 +244,7 @@ def load(text: str, max_depth: int) -> Any:
     except yaml.YAMLError:
         return UNSURE
     try:
-        out = ryml.emit_json(ryml.parse_in_arena(text))
+        out = _json_of(text)
     except Exception:  # ryml refuses what libyaml accepted: the node path decides
         return UNSURE
     if not out:
@@ -215,9 +253,10 @@ def load(text: str, max_depth: int) -> Any:
         data = _DECODER.decode(out)
         if type(data) is not dict and type(data) is not list:
             return UNSURE  # a scalar or empty document: rare, and the node path knows it
-        counted = 4 + _settle(data, 0, max_depth)  # and the stream's and document's events
+        counted = [4]  # the stream's and the document's start and end
+        data = _settle(data, 0, max_depth, counted)
     except (_Unsure, ValueError, RecursionError):
         return UNSURE
-    if counted != events:
+    if counted[0] != events:
         return UNSURE  # the parsers disagree on the structure
     return data
