@@ -19,6 +19,7 @@ from crmproof.workspace import Suite
 from crmproof.yamlsource import Document
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_OPS = frozenset(vocab.STEP_OPERATIONS)
 
 
 @paused_gc()
@@ -193,7 +194,7 @@ def _check_scenario(doc: Document, requirement_ids: set[str]) -> list[Diagnostic
             continue
         loc = ("steps", i)
         out += _check_references(doc, loc, raw, saved)
-        op = next((k for k in raw if k in vocab.STEP_OPERATIONS), None)
+        op = next((k for k in raw if k in _OPS), None)
         if op == vocab.EXPECT:
             out += _check_expect(doc, (*loc, "expect"), raw["expect"])
         elif op in vocab.ENTITY_OPERATIONS:
