@@ -228,12 +228,12 @@ def _references(value: Any) -> Iterable[Reference]:
         items = value
     else:
         return ()
-    found: Iterable[Reference] = ()
+    gathered: Iterable[Reference] = ()
     for item in items:
         refs = _references(item)
         if refs:  # most values hold none: no list is built for them
-            found = [*found, *refs]
-    return found
+            gathered = [*gathered, *refs]
+    return gathered
 
 
 def _check_references(

@@ -122,10 +122,22 @@ class Document:
 
     Positions are worked out when first asked for, by parsing the document's text again:
     most documents never need one, and ten thousand scenarios' position tables would
-    cost more time and memory than their data.
+    cost more time and memory than their data. A document read from a file does not even
+    keep its text: the file is read again, and used only if its text is the one loaded
+    (else every position is unknown, 1:1, rather than wrong).
     """
 
-    __slots__ = ("_index", "_keys", "_loader", "_source", "_values", "data", "path")
+    __slots__ = (
+        "_digest",
+        "_file",
+        "_index",
+        "_keys",
+        "_loader",
+        "_source",
+        "_values",
+        "data",
+        "path",
+    )
 
     def __init__(
         self,
@@ -137,14 +149,18 @@ class Document:
         source: str | None = None,
         index: int = 0,
         loader: type[Any] | None = None,
+        file: Path | None = None,
     ) -> None:
         self.path = path
         self.data = data
         self._values = values
         self._keys = keys
-        self._source = source
         self._index = index
         self._loader = loader
+        # the text, or the file it is in and the text's hash (str hashes are cached: free)
+        self._file = file if source is not None else None
+        self._digest = hash(source) if file is not None and source is not None else 0
+        self._source = source if self._file is None else None
 
     @property
     def values(self) -> dict[Path_, tuple[int, int]]:
@@ -160,8 +176,9 @@ class Document:
         if self._values is None or self._keys is None:
             values: dict[Path_, tuple[int, int]] = {}
             keys: dict[Path_, tuple[int, int]] = {}
-            if self._source is not None and self._loader is not None:
-                loader = self._loader(self._source)
+            source = self._source if self._file is None else self._reread()
+            if source is not None and self._loader is not None:
+                loader = self._loader(source)
                 try:
                     index = -1
                     while loader.check_node():
@@ -174,6 +191,16 @@ class Document:
                     loader.dispose()
             self._values, self._keys = values, keys
         return self._values, self._keys
+
+    def _reread(self) -> str | None:
+        if self._file is None:
+            return None
+        try:
+            with open(self._file, "rb", buffering=0) as file:
+                text = _decode(self.path, file.readall())
+        except (OSError, SpecError):
+            return None
+        return text if hash(text) == self._digest else None
 
     def where(self, loc: Path_, *, key: bool = False) -> tuple[int, int]:
         """The position of `loc`, or of its closest written ancestor."""
@@ -353,14 +380,15 @@ def load_documents(path: Path | str, display: str | None = None) -> Iterator[Doc
             raw = file.readall()
     except OSError as exc:
         raise SpecError([Diagnostic(shown, 1, 1, f"cannot read: {exc.strerror}")]) from None
-    yield from parse_documents(raw, shown)
+    yield from parse_documents(raw, shown, Path(path))
 
 
-def parse_documents(raw: bytes | str, path: str) -> Iterator[Document]:
+def parse_documents(raw: bytes | str, path: str, file: Path | None = None) -> Iterator[Document]:
+    """Every document of `raw`; `file`, where it was read from, is read again for positions."""
     text = _decode(path, raw.encode() if isinstance(raw, str) else raw)
     data = yamlfast.load(text, MAX_DEPTH) if FAST else yamlfast.UNSURE
     if data is not yamlfast.UNSURE:
-        yield Document(path, data, source=text, index=0, loader=LOADER)
+        yield Document(path, data, source=text, index=0, loader=LOADER, file=file)
         return
     try:
         loader = LOADER(text)
@@ -373,7 +401,7 @@ def parse_documents(raw: bytes | str, path: str) -> Iterator[Document]:
             index += 1
             if node is None:
                 continue
-            doc = Document(path, None, source=text, index=index, loader=LOADER)
+            doc = Document(path, None, source=text, index=index, loader=LOADER, file=file)
             builder = _Builder(path)
             try:
                 doc.data = builder.build(node, ())
