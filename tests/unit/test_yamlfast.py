@@ -124,6 +124,16 @@ STRUCTURES = {
     "keep and strip": "a: |+\n  one\n\nb: >-\n  two\n",
     "indent indicator": "a: |2\n   one\n  two\n",
     "more indented fold": "a: >\n  one\n    two\n  three\n",
+    "folded at the end": "a: >\n  one\n  two\n\n\n",
+    "kept at the end": "a: |+\n  one\n\n\n",
+    "stripped folded": "a: >-\n  one\n\n  two\n",
+    "leading blank lines": "a: |\n\n\n  one\nb: >\n\n  two\n",
+    "folded with indented lines": "a: >\n  p\n\n    code\n    more\n\n  q\n  r\n",
+    "header comment": "a: > # note\n  one # not a comment\n",
+    "block in a sequence": "- |\n  one\n- >-\n  two\n  three\n- x\n",
+    "nested block": "s:\n  - d: >\n      long\n      text\n    e: 1\n",
+    "empty block": "a: |\nb: >\n\nc: 1\n",
+    "less indented end": "a:\n  b: |\n    x\n  c: y\n",
     "comments": "# head\na: 1 # one\n# mid\nb: [x, # in flow\n  y]\n",
     "document start": "---\na: 1\n",
     "document end": "a: 1\n...\n",
@@ -209,3 +219,35 @@ edit = st.tuples(
 @given(seed=st.sampled_from(SEEDS), edits=st.lists(edit, min_size=1, max_size=5))
 def test_mutated_scenarios(seed: bytes, edits: list[tuple[int, int, bytes]]) -> None:
     same_both_ways(mutate(seed, edits))
+
+
+BROKEN = {
+    "bad1.yaml": "id: BAD-1\ntitle: x\ncovers: [O2C-1.1, NOPE-1]\nsteps:\n  - create: acount\n"
+    '    with: {name: "a ${nothing.id}", amount: yes}\n  - creat: account\n'
+    '  - expect: {get: account, id: "${x.id}", fields: {nme: 1}}\n',
+    "bad2.yaml": "id: BAD-2\ntitle: y\ncovers: [O2C-1.1]\nsteps:\n  - create: account\n"
+    "    with: {name: a, name: b}\n",
+    "bad3.yaml": 'id: BAD-3\ntitle: "z\nsteps: [\n',
+    "bad4.yaml": "id: BAD-4\ntitle: t\ncovers: [O2C-1.1]\nextra: 1\nsteps:\n"
+    "  - create: account\n    with: {name: x, phone: 12}\n    sav: x\n",
+    "empty.yaml": "",
+}
+
+
+def test_a_workspace_reads_the_same_both_ways(tmp_path: Path) -> None:
+    """Every located error and warning of `crmproof validate`, with and without the fast path."""
+    from crmproof import validate, workspace
+    from tests.unit.test_hostile_input import load_scenario
+
+    load_scenario(tmp_path, b"id: X\n")  # a copy of the starter workspace
+    for name, text in BROKEN.items():
+        (tmp_path / "ws" / "scenarios" / name).write_text(text)
+    found = []
+    for fast in (True, False):
+        yamlsource.FAST = fast
+        suite = workspace.load(tmp_path / "ws")
+        validate.check(suite)
+        found.append(sorted(str(d) for d in suite.diagnostics))
+    assert found[0] == found[1]
+    assert any("bad1.yaml:8:52: unknown field 'nme'" in d for d in found[0])
+    assert any("bad2.yaml:6:21: duplicate key 'name'" in d for d in found[0])
