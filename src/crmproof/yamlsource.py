@@ -90,6 +90,8 @@ FAST = True
 _NON_PRINTABLE = re.compile(
     "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
 )
+# The ASCII part of what _NON_PRINTABLE allows, to delete with bytes.translate (C speed).
+_PRINTABLE_ASCII = bytes([0x09, 0x0A, 0x0D, *range(0x20, 0x7F)])
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()  # stateless for plain scalars
 _SCALARS = {
     "tag:yaml.org,2002:int": _CONSTRUCTOR.construct_yaml_int,
@@ -352,6 +354,8 @@ def _decode(path: str, raw: bytes) -> str:
                     )
                 ]
             )
+    if raw.isascii() and not raw.translate(None, _PRINTABLE_ASCII):
+        return text  # every byte printable (most files): no NUL, nothing for the pattern
     nul = text.find("\0")
     if nul >= 0:
         line = text.count("\n", 0, nul) + 1

@@ -65,3 +65,13 @@ def test_a_file_is_read_again_for_positions(tmp_path: Path) -> None:
     again = next(load_documents(path))
     path.write_text("\n\na: 1\nsteps:\n  - create: account\n")
     assert again.where(("steps", 0, "create")) == (1, 1)
+
+
+def test_the_printable_ascii_shortcut_agrees_with_the_pattern() -> None:
+    """_decode skips its checks for printable ASCII: the same bytes the pattern allows."""
+    from crmproof import yamlsource
+
+    for byte in range(128):
+        shortcut = not bytes([byte]).translate(None, yamlsource._PRINTABLE_ASCII)
+        pattern = byte != 0 and not yamlsource._NON_PRINTABLE.search(chr(byte))
+        assert shortcut == pattern, byte
