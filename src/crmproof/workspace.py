@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from crmproof import vocabulary, yamlfast
+from crmproof import vocabulary
 from crmproof.diagnostics import Diagnostic, SpecError, did_you_mean, one_of
 from crmproof.gcpause import paused_gc
 from crmproof.models import STEP_KEYS, Catalog, Evaluation, Scenario
@@ -186,11 +186,6 @@ def _yaml_files(folder: Path) -> list[Path]:
 @paused_gc()
 def load(root: Path) -> Suite:
     """Read the whole workspace; problems are in `suite.diagnostics`, never raised."""
-    with yamlfast.batch():
-        return _load(root)
-
-
-def _load(root: Path) -> Suite:
     suite = Suite(root=root)
     shown = _Shown()
     eval_path = root / EVALUATION_FILE

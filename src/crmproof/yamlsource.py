@@ -12,9 +12,6 @@ encodings, tabs and binary data as located errors.
 Parsing uses libyaml's C parser (`yaml.CSafeLoader`), whose nodes carry the same line and
 column marks as the pure-Python one at a sixteenth of the cost; PyYAML's own `SafeLoader`
 is the fallback where PyYAML was built without libyaml. Both give the same diagnostics.
-
-Inside `yamlfast.batch()` (a workspace being loaded), a plain file skips the nodes: see
-crmproof.yamlfast, which gives the same data or steps aside for the node path.
 """
 
 from __future__ import annotations
@@ -28,7 +25,6 @@ from typing import Any
 
 import yaml
 
-from crmproof import yamlfast
 from crmproof.diagnostics import Diagnostic, SpecError
 
 MAX_BYTES = 2_000_000
@@ -83,8 +79,6 @@ class _CLoader(CParser, yaml.resolver.Resolver):
 
 # libyaml's parser where PyYAML has it; the bench swaps in yaml.SafeLoader as its baseline.
 LOADER: type[Any] = _CLoader if yaml.__with_libyaml__ else yaml.SafeLoader
-# Plain files skip the nodes (crmproof.yamlfast); the bench turns it off as its baseline.
-FAST = True
 
 # PyYAML's own Reader.NON_PRINTABLE: checked here so both loaders report it the same way.
 _NON_PRINTABLE = re.compile(
@@ -390,10 +384,6 @@ def load_documents(path: Path | str, display: str | None = None) -> Iterator[Doc
 def parse_documents(raw: bytes | str, path: str, file: Path | None = None) -> Iterator[Document]:
     """Every document of `raw`; `file`, where it was read from, is read again for positions."""
     text = _decode(path, raw.encode() if isinstance(raw, str) else raw)
-    data = yamlfast.load(text, MAX_DEPTH) if FAST else yamlfast.UNSURE
-    if data is not yamlfast.UNSURE:
-        yield Document(path, data, source=text, index=0, loader=LOADER, file=file)
-        return
     try:
         loader = LOADER(text)
     except yaml.reader.ReaderError as exc:  # raised on construction for unprintable text
