@@ -13,9 +13,13 @@ and saved, moved by its workflow buttons, found by typing in a list's search box
 by the toolbar's Delete. After the UI has done it, the record is read back in canonical
 fields through the same user's JSON-RPC session (api.py), which is what the form shows.
 
+An opportunity's probability and close date are typed as its user sees them: a percentage,
+and a date in the format of the session's language (sao's date widget parses that).
+
 Not claimed, though the API adapter claims them, because this adapter does not (yet) drive
 the widgets they need: a lead's person and company (the API adapter makes parties for
-them), an account's city, payment term and parent, products, creating and updating orders
+them), an opportunity's contact (a contact mechanism of the party), an account's city,
+payment term and parent, products, creating and updating orders
 (a sale's lines are a list of products), deleting invoices, and paying invoices (the Pay
 wizard). A scenario that needs them is `not shown` here: nothing is said of the product,
 and the channel-agreement report lists it as a gap, not a disagreement. What Tryton itself
@@ -47,7 +51,10 @@ CONTACT_FIELDS = {"name", "email", "phone", "account"}
 # on the party form's Relations page.
 WORKS_FOR = "Works for"
 LEAD_FIELDS = {"name", "account", "amount", "stage"}
-OPPORTUNITY_FIELDS = {"name", "account", "amount", "description", "stage", "lost_reason"}
+OPPORTUNITY_FIELDS = {
+    *("name", "account", "amount", "probability", "close_date"),
+    *("description", "stage", "lost_reason"),
+}
 CASE_FIELDS = {"subject", "account", "description", "stage"}
 CRUD = ["create", "get", "update", "delete", "find"]
 # The search box's field label for a canonical key, where the record's name is not it.
@@ -381,6 +388,11 @@ class TrytonWebAdapter(SaoUi):
             self.pick("party", *self.link_of("account", data["account"]))
         if "amount" in data:
             self.type_in("amount", data["amount"])
+        if "probability" in data:
+            # a percentage: the form shows the fraction Tryton keeps times 100 (factor)
+            self.type_in("conversion_probability", data["probability"])
+        if "close_date" in data:
+            self.type_date("end_date", data["close_date"])
         if "description" in data:
             self.write_text("comment", data["description"])
         if "lost_reason" in data:

@@ -18,6 +18,7 @@ and every button of a form is a `button` named after the model's button, so sele
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 from urllib.parse import quote
 
@@ -328,6 +329,16 @@ class SaoUi(BrowserAdapter):
         """A text, number or date field."""
         # A number shows formatted ("1,500.00") and swaps in a plain input when focused.
         self.enter(self.field(name, scope=scope), value, focus=True, guard=scope == TAB)
+
+    def type_date(self, name: str, value: Any, scope: str = TAB) -> None:
+        """A date, typed as its user sees dates: in the format of the session's language."""
+        when = value if isinstance(value, date) else date.fromisoformat(str(value))
+        shown = self.page.evaluate(
+            "iso => moment(iso, 'YYYY-MM-DD').format("
+            "Sao.common.date_format(Sao.Session.current_session.context.date_format))",
+            when.isoformat(),
+        )
+        self.type_in(name, str(shown), scope)
 
     def write_text(self, name: str, value: Any, scope: str = TAB) -> None:
         """A multi-line text field (a description, a comment)."""

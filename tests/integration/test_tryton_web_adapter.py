@@ -9,6 +9,7 @@ a sao step costs seconds, so each test walks one whole story rather than one ste
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 from collections.abc import Callable, Iterator
@@ -191,10 +192,18 @@ def test_namesakes_an_account_its_contacts_deals_and_cases(scenario: Scenario, r
     opp = s.ok(
         "create",
         "opportunity",
-        data={"name": f"Globex renewal {m}", "account": other, "amount": 900},
+        data={
+            **{"name": f"Globex renewal {m}", "account": other, "amount": 900},
+            **{"probability": 40, "close_date": "2027-02-26"},
+        },
     ).record
     assert opp is not None and opp["stage"] == "prospecting"
     assert str(_one(rpc, "sale.opportunity", opp["id"], "party")) == other
+    # typed as the user's locale shows them (a percentage, a date), kept as Tryton's own
+    assert _one(rpc, "sale.opportunity", opp["id"], "end_date") == dt.date(2027, 2, 26)
+    assert _one(rpc, "sale.opportunity", opp["id"], "conversion_probability") == 0.4
+    revised = s.ok("update", "opportunity", id=opp["id"], data={"close_date": "2027-03-31"})
+    assert revised.record is not None and revised.record["close_date"] == "2027-03-31"
     lost = s.do("advance", "opportunity", id=opp["id"], to="lost", data={"lost_reason": "price"})
     assert lost.status == "ok", lost.message
     assert lost.record is not None and lost.record["stage"] == "lost"
