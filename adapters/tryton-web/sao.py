@@ -292,6 +292,7 @@ class SaoUi(BrowserAdapter):
         read-only is refused; without, it is awaited: a new row's dialog draws its fields
         read-only until the row's states arrive (a sale line's quantity)."""
         text = "" if value is None else str(value)
+        self.refuse_hidden(selector)
         if (self.page.input_value(selector) or "") == text:
             return False
         if not guard:
@@ -324,6 +325,17 @@ class SaoUi(BrowserAdapter):
         self.step.add_effort(keystrokes=1)
         self.settle()
         return True
+
+    def refuse_hidden(self, selector: str) -> None:
+        """A field the form has but sao hides by the model's `states` (an open opportunity's
+        reason for loss) is one no user can fill there: a refusal, not a wait for it."""
+        if self.page.query_selector(selector) is not None:
+            return
+        self.settle()  # states arrive with the record's values; judge once they have
+        hidden = self.page.query_selector(selector.replace(":visible", ""))
+        if self.page.query_selector(selector) is None and hidden is not None:
+            name = hidden.get_attribute("name")
+            raise Refused(f"sao hides {name} here: {self.actor} cannot fill it in this state")
 
     def type_in(self, name: str, value: Any, scope: str = TAB) -> None:
         """A text, number or date field."""

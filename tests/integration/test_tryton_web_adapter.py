@@ -204,6 +204,12 @@ def test_namesakes_an_account_its_contacts_deals_and_cases(scenario: Scenario, r
     assert _one(rpc, "sale.opportunity", opp["id"], "conversion_probability") == 0.4
     revised = s.ok("update", "opportunity", id=opp["id"], data={"close_date": "2027-03-31"})
     assert revised.record is not None and revised.record["close_date"] == "2027-03-31"
+    # sao shows the reason for loss only on a lost opportunity (its `states`), though
+    # Tryton's JSON-RPC `write` would take it: no user can type it in before
+    early = s.do("update", "opportunity", id=opp["id"], data={"lost_reason": "too early"})
+    assert early.status == "refused", early.message
+    assert "hides lost_reason" in (early.message or "")
+    assert not _one(rpc, "sale.opportunity", opp["id"], "lost_reason")
     lost = s.do("advance", "opportunity", id=opp["id"], to="lost", data={"lost_reason": "price"})
     assert lost.status == "ok", lost.message
     assert lost.record is not None and lost.record["stage"] == "lost"
