@@ -16,9 +16,13 @@ fields through the same user's JSON-RPC session (api.py), which is what the form
 An opportunity's probability and close date are typed as its user sees them: a percentage,
 and a date in the format of the session's language (sao's date widget parses that).
 
+A lead about someone new gets their company and person as the API adapter records them
+(its prospects.py): the company a party, the person a contact party working for it (each
+made in its own form), and the lead's Contact the person's e-mail, picked by its value.
+
 Not claimed, though the API adapter claims them, because this adapter does not (yet) drive
-the widgets they need: a lead's person and company (the API adapter makes parties for
-them), an opportunity's contact (a contact mechanism of the party), an account's city,
+the widgets they need: changing a lead's person or company, an opportunity's contact
+(a contact mechanism of the party), an account's city,
 payment term and parent, products, creating and updating orders
 (a sale's lines are a list of products), deleting invoices, and paying invoices (the Pay
 wizard). A scenario that needs them is `not shown` here: nothing is said of the product,
@@ -50,7 +54,11 @@ CONTACT_FIELDS = {"name", "email", "phone", "account"}
 # A contact works for its account: a relation of this type (module party_relationship),
 # on the party form's Relations page.
 WORKS_FOR = "Works for"
-LEAD_FIELDS = {"name", "account", "amount", "stage"}
+# Who a lead is about: Tryton keeps them as parties, as the API adapter does (its
+# prospects.py): the company a party, the person a contact party working for it, and the
+# lead's Contact the person's e-mail (or phone).
+PROSPECT_FIELDS = {"first_name", "last_name", "company", "email", "phone"}
+LEAD_FIELDS = {"name", "account", "amount", "stage", *PROSPECT_FIELDS}
 OPPORTUNITY_FIELDS = {
     *("name", "account", "amount", "probability", "close_date"),
     *("description", "stage", "lost_reason"),
@@ -292,8 +300,60 @@ class TrytonWebAdapter(SaoUi):
         stage = op.data.get("stage", "new")
         if stage != "new":
             raise Unsupported(f"Tryton creates leads as new only, not {stage!r}")
-        opp_id = self._new_opportunity(op.data, "lead")
+        party, reach = self._prospect(op.data)
+        fill = {k: v for k, v in op.data.items() if k not in PROSPECT_FIELDS}
+        opp_id = self._new_opportunity({**fill, "account": party}, "lead", reach)
         return self.read("lead", opp_id)
+
+    def _prospect(self, data: Mapping[str, Any]) -> tuple[Any, str | None]:
+        """Make the parties a salesperson makes before a lead about someone new: the
+        company they named (unless it is the lead's account), and the person, working
+        for it. Returns the lead's party and the e-mail (or phone) its Contact is."""
+        party = employer = data.get("account") or None
+        company = data.get("company")
+        if company and (party is None or self.read("account", party).get("name") != company):
+            employer = self._new_party("account", company, {})
+            party = party or employer
+        mechanisms = {f: str(data[f]) for f in ("email", "phone") if data.get(f)}
+        named = data.get("first_name") or data.get("last_name")
+        if not named and not mechanisms:
+            if employer != party:
+                raise Unsupported(
+                    "a Tryton lead has one party, its account; a company named otherwise "
+                    "is kept as its person's employer, and this lead has no person"
+                )
+            return party, None
+        if not mechanisms:
+            raise Unsupported(
+                "Tryton reaches a lead's person only through an e-mail or phone (the "
+                "lead's contact); give the lead one"
+            )
+        if data.get("first_name") and not data.get("last_name"):
+            raise Unsupported(
+                "Tryton keeps one name per party: a given name without a family name "
+                "could not be read back as a given name"
+            )
+        name = ", ".join(str(data[f]) for f in ("last_name", "first_name") if data.get(f))
+        self._new_party("contact", name, mechanisms, employer)
+        return party, mechanisms.get("email") or mechanisms["phone"]
+
+    def _new_party(
+        self, entity: str, name: str | None, mechanisms: Mapping[str, str], works_for: Any = None
+    ) -> Any:
+        """A party made in its form, as `_create_party` makes one; a lead's person may have
+        no name (Tryton shows it by its code), only an e-mail."""
+        self.new_record(PARTY)
+        if name:
+            self.type_in("name", name)
+        for field, value in mechanisms.items():
+            self.add_mechanism(MECHANISMS[field], value)
+        if entity == "contact":
+            self.add_category(CONTACT_CATEGORY)
+            if works_for:
+                self._works_for(works_for)
+        party_id = self.save(entity)
+        self.step.created_record(entity, party_id)
+        return party_id
 
     def create_opportunity(self, op: Operation) -> dict[str, Any]:
         self.reject_unknown(op.data, OPPORTUNITY_FIELDS, "opportunity")
@@ -310,7 +370,7 @@ class TrytonWebAdapter(SaoUi):
         return self._show(op, OPPORTUNITY, "opportunity")
 
     def update_lead(self, op: Operation) -> dict[str, Any]:
-        self.reject_unknown(op.data, LEAD_FIELDS - {"stage"}, "lead")
+        self.reject_unknown(op.data, LEAD_FIELDS - {"stage"} - PROSPECT_FIELDS, "lead")
         self.open_model(OPPORTUNITY, op.id)
         self._fill_opportunity(op.data)
         self.save("lead")
@@ -374,9 +434,12 @@ class TrytonWebAdapter(SaoUi):
     def delete_opportunity(self, op: Operation) -> dict[str, Any]:
         return self._delete_opportunity(op, "opportunity")
 
-    def _new_opportunity(self, data: dict[str, Any], entity: str) -> int:
+    def _new_opportunity(self, data: dict[str, Any], entity: str, reach: str | None = None) -> int:
         self.new_record(OPPORTUNITY)
         self._fill_opportunity(data)
+        if reach:
+            # sao names a contact mechanism "<party> <value>": typed by its value
+            self.pick("contact", reach, shown=lambda label: label.endswith(f"<{reach}>"))
         opp_id = self.save(entity)
         self.step.created_record(entity, opp_id)
         return opp_id

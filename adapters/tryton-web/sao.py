@@ -18,6 +18,7 @@ and every button of a form is a `button` named after the model's button, so sele
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 from urllib.parse import quote
@@ -356,7 +357,14 @@ class SaoUi(BrowserAdapter):
         """A multi-line text field (a description, a comment)."""
         self.enter(self.field(name, "textarea", scope), value)
 
-    def pick(self, name: str, text: str, code: str | None = None, scope: str = TAB) -> None:
+    def pick(
+        self,
+        name: str,
+        text: str,
+        code: str | None = None,
+        scope: str = TAB,
+        shown: Callable[[str], bool] | None = None,
+    ) -> None:
         """Choose a linked record (Many2One) by typing its name, as a user would, and take
         only the record of exactly that name: the one whose code is `code` when several
         share it (two channels of one run make namesakes on one server).
@@ -366,7 +374,9 @@ class SaoUi(BrowserAdapter):
         menu may open first (300 ms after typing), and then leaving the field does nothing:
         the adapter clicks the one suggestion of exactly that name, or, when there is no
         such single one, the menu's "Search..." for the dialog, as a user would.
+        `shown` says which label is the record's, where sao names it other than as typed.
         """
+        is_it = shown or (lambda label: label == text)
         selector = self.field(name, scope=scope)
         if not self.enter(selector, text):
             return
@@ -375,7 +385,7 @@ class SaoUi(BrowserAdapter):
         if state == "menu":
             menu = f"{scope} .dropdown.open .dropdown-menu"
             items = self.page.query_selector_all(f"{menu} li.completion > a")
-            exact = [i for i in items if " ".join(i.inner_text().split()) == text]
+            exact = [i for i in items if is_it(" ".join(i.inner_text().split()))]
             if len(exact) == 1:
                 self.click_element(exact[0])
             else:
@@ -385,7 +395,7 @@ class SaoUi(BrowserAdapter):
         if state == "search":
             self._pick_in_search(search, name, text, code)
             state = self._link_state(selector, search)
-        if state != "set" or (self.page.input_value(selector) or "") != text:
+        if state != "set" or not is_it(self.page.input_value(selector) or ""):
             have = self.page.input_value(selector)
             raise Refused(f"sao did not take {text!r} for {name} (it shows {have!r})")
 

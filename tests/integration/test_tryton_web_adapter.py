@@ -325,3 +325,33 @@ def test_refusals_come_from_tryton_and_each_log_in_shows(scenario: Scenario, web
 def test_the_adapter_waits_on_sao_never_on_the_clock() -> None:
     source = "\n".join(p.read_text() for p in (ADAPTERS / "tryton-web").glob("*.py"))
     assert not re.search(r"time\.sleep|wait_for_timeout|sleep\(", source)
+
+
+def test_a_lead_about_someone_new_makes_their_company_and_person_in_sao(
+    scenario: Scenario, rpc: Any
+) -> None:
+    """As the API adapter records a prospect (its prospects.py): the company a party, the
+    person a contact party working for it, the lead's Contact their e-mail; each made in
+    its own form, read back from Tryton over JSON-RPC, and removed by cleanup."""
+    s, m = scenario, scenario.marker
+    lead = s.ok(
+        "create",
+        "lead",
+        data={
+            **{"name": f"Scanners for Litware {m}", "company": f"Litware {m}"},
+            **{"first_name": "Mia", "last_name": f"Lund {m}", "email": f"mia.{m}@litware.test"},
+        },
+    ).record
+    assert lead is not None
+    assert (lead["company"], lead["email"]) == (f"Litware {m}", f"mia.{m}@litware.test")
+    assert (lead["first_name"], lead["last_name"]) == ("Mia", f"Lund {m}")
+    held = rpc.search_read(
+        "sale.opportunity", [["id", "=", int(lead["id"])]], ["party.name", "contact.value"]
+    )[0]
+    assert held["party."]["name"] == f"Litware {m}"
+    assert held["contact."]["value"] == f"mia.{m}@litware.test"
+    assert [r.entity for r in s.created] == ["account", "contact", "lead"]
+    # by e-mail alone: an unnamed person, reached through it, of no company
+    bare = s.ok("create", "lead", data={"name": f"Taps {m}", "email": f"ops.{m}@nw.test"}).record
+    assert bare is not None and bare["email"] == f"ops.{m}@nw.test" and bare["company"] is None
+    assert s.finish() == []
