@@ -21,8 +21,7 @@ A lead about someone new gets their company and person as the API adapter record
 made in its own form), and the lead's Contact the person's e-mail, picked by its value.
 
 Not claimed, though the API adapter claims them, because this adapter does not (yet) drive
-the widgets they need: changing a lead's person or company, an opportunity's contact
-(a contact mechanism of the party), an account's city,
+the widgets they need: changing a lead's person or company, an account's city,
 payment term and parent, products, creating and updating orders
 (a sale's lines are a list of products), deleting invoices, and paying invoices (the Pay
 wizard). A scenario that needs them is `not shown` here: nothing is said of the product,
@@ -60,7 +59,7 @@ WORKS_FOR = "Works for"
 PROSPECT_FIELDS = {"first_name", "last_name", "company", "email", "phone"}
 LEAD_FIELDS = {"name", "account", "amount", "stage", *PROSPECT_FIELDS}
 OPPORTUNITY_FIELDS = {
-    *("name", "account", "amount", "probability", "close_date"),
+    *("name", "account", "contact", "amount", "probability", "close_date"),
     *("description", "stage", "lost_reason"),
 }
 CASE_FIELDS = {"subject", "account", "description", "stage"}
@@ -449,6 +448,8 @@ class TrytonWebAdapter(SaoUi):
             self.type_in("description", data["name"])
         if data.get("account"):
             self.pick("party", *self.link_of("account", data["account"]))
+        if data.get("contact"):
+            self._pick_person(data["contact"])
         if "amount" in data:
             self.type_in("amount", data["amount"])
         if "probability" in data:
@@ -460,6 +461,18 @@ class TrytonWebAdapter(SaoUi):
             self.write_text("comment", data["description"])
         if "lost_reason" in data:
             self.write_text("lost_reason", data["lost_reason"])
+
+    def _pick_person(self, contact: Any) -> None:
+        """Tryton links a deal to its buyer through one of their contact mechanisms (the
+        e-mail, else the phone, as the API adapter picks): typed by its value."""
+        person = self.read("contact", contact)
+        reach = person.get("email") or person.get("phone")
+        if not reach:
+            raise Refused(
+                f"contact {contact} has no e-mail or phone, through which Tryton links an "
+                "opportunity to a person"
+            )
+        self.pick("contact", str(reach), shown=lambda label: label.endswith(f"<{reach}>"))
 
     def state_of(self, model: str, record_id: Any, what: str) -> str:
         """The workflow state the form shows (its State field), read by the adapter."""

@@ -194,10 +194,13 @@ def test_namesakes_an_account_its_contacts_deals_and_cases(scenario: Scenario, r
         "opportunity",
         data={
             **{"name": f"Globex renewal {m}", "account": other, "amount": 900},
-            **{"probability": 40, "close_date": "2027-02-26"},
+            **{"probability": 40, "close_date": "2027-02-26", "contact": contact["id"]},
         },
     ).record
     assert opp is not None and opp["stage"] == "prospecting"
+    # the buyer, through their e-mail (Tryton's link from a deal to a person)
+    buyer = rpc.search_read("sale.opportunity", [["id", "=", int(opp["id"])]], ["contact.party"])
+    assert str(buyer[0]["contact."]["party"]) == contact["id"] == opp["contact"]
     assert str(_one(rpc, "sale.opportunity", opp["id"], "party")) == other
     # typed as the user's locale shows them (a percentage, a date), kept as Tryton's own
     assert _one(rpc, "sale.opportunity", opp["id"], "end_date") == dt.date(2027, 2, 26)
