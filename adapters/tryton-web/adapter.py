@@ -21,8 +21,8 @@ A lead about someone new gets their company and person as the API adapter record
 made in its own form), and the lead's Contact the person's e-mail, picked by its value.
 
 Not claimed, though the API adapter claims them, because this adapter does not (yet) drive
-the widgets they need: changing a lead's person or company, an account's city,
-payment term and parent, products, creating and updating orders
+the widgets they need: changing a lead's person or company, an account's city, clearing
+its payment term or changing its parent, products, creating and updating orders
 (a sale's lines are a list of products), deleting invoices, and paying invoices (the Pay
 wizard). A scenario that needs them is `not shown` here: nothing is said of the product,
 and the channel-agreement report lists it as a gap, not a disagreement. What Tryton itself
@@ -48,11 +48,13 @@ COMPLAINT = "sale.complaint"
 CONTACT_CATEGORY = "Contact"
 CASE_TYPE = "Sale"
 MECHANISMS = {"email": "Email", "phone": "Phone", "website": "Website"}
-ACCOUNT_FIELDS = {"name", *MECHANISMS}
+ACCOUNT_FIELDS = {"name", *MECHANISMS, "payment_term", "parent"}
 CONTACT_FIELDS = {"name", "email", "phone", "account"}
 # A contact works for its account: a relation of this type (module party_relationship),
 # on the party form's Relations page.
 WORKS_FOR = "Works for"
+# An account of a group is a division of its parent: the API adapter's relation too.
+DIVISION_OF = "Division of"
 # Who a lead is about: Tryton keeps them as parties, as the API adapter does (its
 # prospects.py): the company a party, the person a contact party working for it, and the
 # lead's Contact the person's e-mail (or phone).
@@ -256,6 +258,12 @@ class TrytonWebAdapter(SaoUi):
             self.add_category(CONTACT_CATEGORY)
             if data.get("account"):
                 self._works_for(data["account"])
+        if data.get("payment_term"):
+            # the customer's payment term, on the form's Accounting page
+            self.show_page("Accounting")
+            self.pick_from_menu("customer_payment_term", str(data["payment_term"]))
+        if data.get("parent"):
+            self._relate(DIVISION_OF, data["parent"])
         party_id = self.save(entity)
         self.step.created_record(entity, party_id)
         return self.read(entity, party_id)
@@ -280,16 +288,30 @@ class TrytonWebAdapter(SaoUi):
                 )
             if data["account"]:
                 self._works_for(data["account"])
+        term = data.get("payment_term")
+        if "payment_term" in data and term != current.get("payment_term"):
+            if not term:
+                raise Unsupported("tryton-web does not clear a payment term in sao")
+            self.show_page("Accounting")
+            self.pick_from_menu("customer_payment_term", str(term))
+        if "parent" in data and str(data["parent"] or "") != str(current.get("parent") or ""):
+            if current.get("parent"):
+                raise Unsupported(
+                    "tryton-web does not end an account's Division-of relation in sao"
+                )
+            self._relate(DIVISION_OF, data["parent"])
         self.save(entity)
         return self.read(entity, op.id)
 
     def _works_for(self, account: Any) -> None:
         """Link a contact to its account: a "Works for" row on the Relations page."""
+        self._relate(WORKS_FOR, account)
+
+    def _relate(self, kind: str, account: Any) -> None:
+        """A row of the party's Relations page: `kind` ("Works for", "Division of")."""
         self.show_page("Relations")
         self.add_row(
-            "Relations",
-            choices={"type": WORKS_FOR},
-            links={"to": self.link_of("account", account)},
+            "Relations", choices={"type": kind}, links={"to": self.link_of("account", account)}
         )
 
     # -- lead and opportunity: sale.opportunity -----------------------------------------

@@ -399,6 +399,29 @@ class SaoUi(BrowserAdapter):
             have = self.page.input_value(selector)
             raise Refused(f"sao did not take {text!r} for {name} (it shows {have!r})")
 
+    def pick_from_menu(self, name: str, text: str, scope: str = TAB) -> None:
+        """A linked record whose name others contain ("Net 60 days" and "Net 60 days End
+        of Month"): typed, then taken from sao's completion menu, as a user picks it.
+        Leaving the field (`pick`) drops such a text in sao: it matches several."""
+        selector = self.field(name, scope=scope)
+        self.refuse_hidden(selector)
+        if (self.page.input_value(selector) or "") == text:
+            return
+        self.fill(selector, text[:-1])
+        self.page.type(selector, text[-1])  # a key up, which is what sao completes on
+        self.step.add_effort(keystrokes=1)
+        menu = f"{scope} .dropdown.open .dropdown-menu"
+        self.page.wait_for_selector(menu)
+        self.settle()
+        items = self.page.query_selector_all(f"{menu} li.completion > a")
+        labels = [" ".join(i.inner_text().split()) for i in items]
+        if labels.count(text) != 1:
+            raise Refused(f"sao offers no single {name} {text!r} (it offers {labels})")
+        self.click_element(items[labels.index(text)])
+        self.settle()
+        if (self.page.input_value(selector) or "") != text:
+            raise Refused(f"sao did not take {text!r} for {name}")
+
     def _pick_in_search(self, search: str, name: str, text: str, code: str | None) -> None:
         """In sao's search dialog, select the one row whose cells hold exactly `text` (and
         `code`, when given), then OK; no row, or several alike, is no choice to make."""

@@ -358,3 +358,30 @@ def test_a_lead_about_someone_new_makes_their_company_and_person_in_sao(
     bare = s.ok("create", "lead", data={"name": f"Taps {m}", "email": f"ops.{m}@nw.test"}).record
     assert bare is not None and bare["email"] == f"ops.{m}@nw.test" and bare["company"] is None
     assert s.finish() == []
+
+
+def test_an_account_with_its_payment_term_and_a_division_of_it(
+    scenario: Scenario, rpc: Any
+) -> None:
+    """A group's payment term on its form's Accounting page, a division of it on the
+    division's Relations page, both held in Tryton as the API adapter holds them."""
+    s, m = scenario, scenario.marker
+    group = s.ok(
+        "create", "account", data={"name": f"Litware Group {m}", "payment_term": "Net 60 days"}
+    ).record
+    assert group is not None and group["payment_term"] == "Net 60 days"
+    term = rpc.search_read(
+        "party.party", [["id", "=", int(group["id"])]], ["customer_payment_term.name"]
+    )[0]
+    assert term["customer_payment_term."]["name"] == "Net 60 days"
+    division = s.ok(
+        "create", "account", data={"name": f"Litware Labs {m}", "parent": group["id"]}
+    ).record
+    assert division is not None and division["parent"] == group["id"]
+    relations = rpc.search_read(
+        "party.relation.all", [["from_", "=", int(division["id"])]], ["to", "type.name"]
+    )
+    assert [(str(r["to"]), r["type."]["name"]) for r in relations] == [(group["id"], "Division of")]
+    found = s.ok("find", "account", where={"parent": group["id"]}).records or []
+    assert [r["id"] for r in found] == [division["id"]]
+    assert s.finish() == []
