@@ -432,8 +432,27 @@ class TrytonWebAdapter(SaoUi):
             self.open_model(OPPORTUNITY, op.id)
             self._fill_opportunity(op.data)
             self.save("opportunity")
+        self._party_for_conversion(op.id)
         self._advance_opportunity(op.id, "qualification", op)
         return self.read("opportunity", op.id)
+
+    def _party_for_conversion(self, opp_id: Any) -> None:
+        """A lead without a company gets its person as the party, as the API adapter does
+        and a Tryton user would: past the lead state an opportunity requires a party
+        (sale_opportunity/opportunity.py: `party` required unless lead, lost or
+        cancelled), so the user picks the person, found by their e-mail, before the
+        button. sao shows a party without a name by its code."""
+        fields = ["state", "party", "contact.party", "contact.value"]
+        rows = self.api.search_read(OPPORTUNITY, [["id", "=", int(opp_id)]], fields)
+        contact = (rows[0].get("contact.") or {}) if rows else {}
+        if not rows or rows[0]["state"] != "lead" or rows[0]["party"] or not contact.get("party"):
+            return
+        held = self.api.search_read(PARTY, [["id", "=", int(contact["party"])]], ["name", "code"])
+        label = held[0]["name"] or f"[{held[0]['code']}]"
+        self.open_model(OPPORTUNITY, opp_id)
+        code = str(held[0]["code"])
+        self.pick("party", str(contact["value"]), code, shown=lambda shown: shown == label)
+        self.save("lead")
 
     def convert_opportunity(self, op: Operation) -> dict[str, Any]:
         """The Convert button makes the opportunity's sale, a draft quotation."""

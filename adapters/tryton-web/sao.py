@@ -433,8 +433,11 @@ class SaoUi(BrowserAdapter):
             {" ".join(c.inner_text().split()) for c in r.query_selector_all("td")} for r in rows
         ]
         named = [i for i, texts in enumerate(cells) if text in texts]
-        if code is not None and len(named) > 1:
-            named = [i for i in named if code in cells[i]]
+        if code is not None and len(named) != 1:
+            # several of that name, or a record typed by what it is found by (a person by
+            # their e-mail) and listed without it: the one of that code
+            coded = [i for i, texts in enumerate(cells) if code in texts]
+            named = [i for i in named if i in coded] if named else coded
         if len(named) != 1:
             self.click(f"{search} .modal-footer button")  # Cancel
             self.page.wait_for_selector(search, state="detached")

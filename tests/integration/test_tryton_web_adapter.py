@@ -357,6 +357,13 @@ def test_a_lead_about_someone_new_makes_their_company_and_person_in_sao(
     # by e-mail alone: an unnamed person, reached through it, of no company
     bare = s.ok("create", "lead", data={"name": f"Taps {m}", "email": f"ops.{m}@nw.test"}).record
     assert bare is not None and bare["email"] == f"ops.{m}@nw.test" and bare["company"] is None
+    # converted, it buys as the person (Tryton requires a party past the lead state)
+    opp = s.ok("convert", "lead", id=bare["id"]).record
+    assert opp is not None and opp["stage"] == "qualification"
+    held = rpc.search_read(
+        "sale.opportunity", [["id", "=", int(bare["id"])]], ["party", "contact.party"]
+    )
+    assert held[0]["party"] == held[0]["contact."]["party"]
     assert s.finish() == []
 
 
