@@ -14,13 +14,15 @@ by the toolbar's Delete. After the UI has done it, the record is read back in ca
 fields through the same user's JSON-RPC session (api.py), which is what the form shows.
 
 An opportunity's probability and close date are typed as its user sees them: a percentage,
-and a date in the format of the session's language (sao's date widget parses that).
+and a date in the format of the session's language (sao's date widget parses that). An
+order is keyed into a new sale's form: its customer, reference and payment term, and a row
+in Lines per product, typed by its code; new lines replace a draft's rows (ticked, Delete).
 
 Not claimed, though the API adapter claims them, because this adapter does not (yet) drive
 the widgets they need: a lead's person and company (the API adapter makes parties for
 them), an opportunity's contact (a contact mechanism of the party), an account's city,
-payment term and parent, products, creating and updating orders
-(a sale's lines are a list of products), deleting invoices, and paying invoices (the Pay
+payment term and parent, products, an order's opportunity when creating or updating it
+(the sale's origin, a Reference field), deleting invoices, and paying invoices (the Pay
 wizard). A scenario that needs them is `not shown` here: nothing is said of the product,
 and the channel-agreement report lists it as a gap, not a disagreement. What Tryton itself
 lacks (a contact's title, activities) is declared as the API adapter declares it.
@@ -69,6 +71,10 @@ STATE_OF = {
     "lost": "lost",
 }
 ORDER_STATE = {"quoted": "quotation", "confirmed": "confirmed", "cancelled": "cancelled"}
+# What a sale's form takes as a user enters an order; its opportunity (the sale's origin,
+# a Reference field on the Other Info page) is not driven.
+ORDER_FIELDS = {"account", "lines", "reference", "payment_term", "stage"}
+PRODUCT = "product.product"
 
 
 class TrytonWebAdapter(SaoUi):
@@ -130,8 +136,8 @@ class TrytonWebAdapter(SaoUi):
                     stages=["open", "pending", "closed"],
                 ),
                 "order": EntitySupport(
-                    operations=["get", "find", "advance", "delete", "invoice"],
-                    fields=["account", "opportunity", "stage", "total"],
+                    operations=[*CRUD, "advance", "invoice"],
+                    fields=sorted(ORDER_FIELDS | {"opportunity", "total"}),
                     stages=["quoted", "confirmed", "cancelled"],
                 ),
                 "invoice": EntitySupport(
@@ -504,6 +510,69 @@ class TrytonWebAdapter(SaoUi):
         return {"id": str(op.id)}
 
     # -- orders and invoices ---------------------------------------------------------------
+
+    def create_order(self, op: Operation) -> dict[str, Any]:
+        """A new sale's form: its customer, reference and payment term, a row in Lines per
+        product, saved; a later stage by the form's buttons."""
+        data = op.data
+        self.reject_unknown(data, ORDER_FIELDS, "order")
+        if not data.get("account"):
+            raise Refused("a Tryton sale needs the account (party) it sells to")
+        lines = self._order_lines(data.get("lines") or [])
+        self.new_record(SALE)
+        # choosing the party fills its addresses and its payment term (on_change_party)
+        self.pick("party", *self.link_of("account", data["account"]))
+        self._fill_order(data, lines)
+        sale_id = self.save("order")
+        self.step.created_record("order", sale_id)
+        stage = data.get("stage")
+        if stage and stage != "draft":
+            self._advance_sale(sale_id, stage)
+        return self.read("order", sale_id)
+
+    def update_order(self, op: Operation) -> dict[str, Any]:
+        """The sale's form: new lines replace its rows (a draft's only), as the API does."""
+        data = op.data
+        self.reject_unknown(data, ORDER_FIELDS - {"stage"}, "order")
+        lines = self._order_lines(data["lines"]) if "lines" in data else None
+        state = self.state_of(SALE, op.id, "order")
+        if lines is not None and state != "draft":
+            raise Refused("Tryton changes the lines of a draft sale only")
+        self.open_model(SALE, op.id)
+        if data.get("account"):
+            self.pick("party", *self.link_of("account", data["account"]))
+        if lines is not None:
+            self.remove_rows("Lines")
+        self._fill_order(data, lines or [])
+        self.save("order")
+        return self.read("order", op.id)
+
+    def _fill_order(self, data: dict[str, Any], lines: list[dict[str, Any]]) -> None:
+        if "reference" in data:
+            self.type_in("reference", data["reference"])
+        if data.get("payment_term"):
+            self.pick("payment_term", str(data["payment_term"]))
+        for line in lines:
+            self.add_row("Lines", line["texts"], links={"product": line["product"]})
+
+    def _order_lines(self, lines: Any) -> list[dict[str, Any]]:
+        """Each canonical line as a user enters it: the product typed by its code (sao
+        shows it as "[CODE] Name", product.py get_rec_name), then quantity and price."""
+        if not isinstance(lines, list):
+            raise Refused("order lines must be a list of {product, quantity, unit_price}")
+        result = []
+        for line in lines:
+            key = str(line.get("product"))
+            rows = self.api.search_read(PRODUCT, [["code", "=", key]], ["code", "rec_name"])
+            if not rows:
+                raise Refused(f"no product with code {key!r}")
+            texts: dict[str, Any] = {"quantity": line.get("quantity", 1)}
+            price = line.get("unit_price", line.get("price"))
+            if price is not None:
+                texts["unit_price"] = price
+            product = (str(rows[0]["code"]), None, str(rows[0]["rec_name"]))
+            result.append({"product": product, "texts": texts})
+        return result
 
     def get_order(self, op: Operation) -> dict[str, Any]:
         return self._show(op, SALE, "order")

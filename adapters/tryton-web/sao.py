@@ -52,6 +52,9 @@ SHOWN_DIALOG = ".modal.in"
 TAB = "#tabcontent > .tab-pane.active"
 # What sao shows once a user is logged in: the user's menu in the navigation bar.
 MAIN_READY = "#user-preferences > a"
+# A linked record as a user picks it: what is typed, the code telling namesakes apart,
+# and, where it differs from what is typed, what the field then shows.
+Link = tuple[str, str | None] | tuple[str, str | None, str]
 # Dialogs that mean the server said no (a UserError, an access error).
 REFUSAL_DIALOGS = (".warning-dialog", ".error-dialog", ".message-dialog")
 
@@ -344,10 +347,19 @@ class SaoUi(BrowserAdapter):
         """A multi-line text field (a description, a comment)."""
         self.enter(self.field(name, "textarea", scope), value)
 
-    def pick(self, name: str, text: str, code: str | None = None, scope: str = TAB) -> None:
+    def pick(
+        self,
+        name: str,
+        text: str,
+        code: str | None = None,
+        scope: str = TAB,
+        shown: str | None = None,
+    ) -> None:
         """Choose a linked record (Many2One) by typing its name, as a user would, and take
         only the record of exactly that name: the one whose code is `code` when several
-        share it (two channels of one run make namesakes on one server).
+        share it (two channels of one run make namesakes on one server). `shown` is what
+        the field shows once set, when that is not what was typed (a product is typed by
+        its code and shown as "[CODE] Name").
 
         sao looks the text up when the field is left: one match is taken at once, several
         open a search dialog, which lists each party's code beside its name. Its completion
@@ -356,14 +368,22 @@ class SaoUi(BrowserAdapter):
         such single one, the menu's "Search..." for the dialog, as a user would.
         """
         selector = self.field(name, scope=scope)
-        if not self.enter(selector, text):
+        shown = text if shown is None else shown
+        if (self.page.input_value(selector) or "") == shown or not self.enter(selector, text):
             return
         search = f"{SHOWN_DIALOG}:has(.treeview):not(:has(.form))"
         state = self._link_state(selector, search)
+        for _ in range(2):
+            if state != "dropped":
+                break
+            # sao dropped the text with nothing in flight and nothing asked (a new row's
+            # late defaults redrawing the field): the user sees it blank and types it again
+            self.enter(selector, text)
+            state = self._link_state(selector, search)
         if state == "menu":
             menu = f"{scope} .dropdown.open .dropdown-menu"
             items = self.page.query_selector_all(f"{menu} li.completion > a")
-            exact = [i for i in items if " ".join(i.inner_text().split()) == text]
+            exact = [i for i in items if " ".join(i.inner_text().split()) == shown]
             if len(exact) == 1:
                 self.click_element(exact[0])
             else:
@@ -373,7 +393,7 @@ class SaoUi(BrowserAdapter):
         if state == "search":
             self._pick_in_search(search, name, text, code)
             state = self._link_state(selector, search)
-        if state != "set" or (self.page.input_value(selector) or "") != text:
+        if state != "set" or (self.page.input_value(selector) or "") != shown:
             have = self.page.input_value(selector)
             raise Refused(f"sao did not take {text!r} for {name} (it shows {have!r})")
 
@@ -408,7 +428,8 @@ class SaoUi(BrowserAdapter):
 
     def _link_state(self, selector: str, search: str) -> str:
         """Wait until a Many2One field holds a record ("set": sao offers to open it), or
-        asks which one (a "search" dialog, its completion "menu"); "empty" if it is gone."""
+        asks which one (a "search" dialog, its completion "menu"); "empty" if it is gone,
+        "dropped" if it shows blank with no call of sao's in flight."""
         handle = self.page.wait_for_function(
             """([sel, search]) => {
                  const input = document.querySelector(sel);
@@ -419,6 +440,9 @@ class SaoUi(BrowserAdapter):
                  if (document.querySelector(search)) return 'search';
                  const menu = input.closest('.dropdown');
                  if (menu && menu.classList.contains('open')) return 'menu';
+                 if (input.value === '' && window.__crmproofPending === 0
+                     && !document.querySelector('.modal.fade:not(.in)[style*="display: block"]'))
+                   return 'dropped';
                  return false;  // sao is still looking the text up (it may blank it a while)
                }""",
             arg=[selector.replace(":visible", ""), search],
@@ -552,13 +576,15 @@ class SaoUi(BrowserAdapter):
         label: str,
         texts: dict[str, Any] | None = None,
         lines: dict[str, Any] | None = None,
-        links: dict[str, tuple[str, str | None]] | None = None,
+        links: dict[str, Link] | None = None,
         choices: dict[str, str] | None = None,
     ) -> None:
         """A new row in the list titled `label` whose rows are edited in their own form:
         New opens it in a dialog; fill its fields (`texts` in inputs, `lines` in
-        multi-line texts, `links` picked by (name, code), `choices` from a drop-down by label)
-        and Add, as a user would."""
+        multi-line texts, `links` picked by (text, code[, shown]) as `pick` takes them,
+        `choices` from a drop-down by label) and Add, as a user would. Links come before
+        texts: picking a record fills fields from it (a sale line's price from its
+        product), which the texts then override."""
         box = self.subform(label)
         self.click(f"{box} >> button[title='New']")
         dialog = f"{SHOWN_DIALOG}:has(.form)"
@@ -566,8 +592,8 @@ class SaoUi(BrowserAdapter):
         self.settle()  # the new row's defaults arrive after its form is drawn
         for name, text in (choices or {}).items():
             self.choose(name, text, scope=dialog)
-        for name, (text, code) in (links or {}).items():
-            self.pick(name, text, code, scope=dialog)
+        for name, link in (links or {}).items():
+            self.pick(name, link[0], link[1], scope=dialog, shown=(link[2:] or (None,))[0])
         for name, value in (texts or {}).items():
             self.type_in(name, value, scope=dialog)
         for name, value in (lines or {}).items():
@@ -576,6 +602,30 @@ class SaoUi(BrowserAdapter):
         self.page.wait_for_selector(dialog, state="detached")
         self.settle()
         self.raise_refusal(f"the new row of {label}")
+
+    def remove_rows(self, label: str) -> None:
+        """Remove every row of the list titled `label`, as a user would: tick the box in
+        its header (every row), then its Delete. sao asks nothing (One2Many.delete_), strikes
+        the rows through, and deletes them as the form is saved."""
+        box = self.subform(label)
+        ticks = f"{box} >> tbody td.selection-state input"
+        if not self.page.query_selector_all(ticks):
+            return
+        self.click(f"{box} >> thead th.selection-state input")
+        delete = f"{box} >> button[title='Delete']"
+        self.page.wait_for_selector(f"{delete}:not([disabled])")
+        self.click(delete)
+        self.settle()
+        self.page.wait_for_function(
+            """([tab, index]) => {
+                 const box = document.querySelectorAll(
+                   `${tab} :is(.form-one2many, .form-many2many)`)[index];
+                 return Array.from(box.querySelectorAll('tbody tr'))
+                   .filter(tr => tr.querySelector('td.selection-state'))
+                   .every(tr => tr.style.textDecoration === 'line-through');
+               }""",
+            arg=[TAB, int(box.rsplit("nth=", 1)[1])],
+        )
 
     def add_category(self, name: str) -> None:
         """Tag the party with a category: its name in Categories' entry, Tab opens sao's
