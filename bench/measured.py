@@ -41,12 +41,14 @@ class Measured:
     stderr: str
 
 
-def run_crmproof(args: list[str], env: Mapping[str, str] | None = None) -> Measured:
-    """`crmproof ARGS` in a fresh process, measured."""
+def run_crmproof(
+    args: list[str], env: Mapping[str, str] | None = None, setup: str = ""
+) -> Measured:
+    """`crmproof ARGS` in a fresh process, measured; `setup` is Python run before it."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
         child = subprocess.Popen(
-            [sys.executable, "-c", _WRAPPER, *args],
+            [sys.executable, "-c", setup + "\n" + _WRAPPER, *args],
             stdout=out,
             stderr=err,
             env=dict(env) if env is not None else None,

@@ -234,7 +234,8 @@ class DjangoCrmAdapter(PeopleOps, SalesOps, TaskOps):
             for entity, model_path, query in LEFTOVER_LISTS:
                 # The search looks in names, e-mails and descriptions alike (a lead's
                 # title is in its description), so every hit carries the marker.
-                for row in self.list_rows(model_path, q=marker, **query):
+                # Every department's: a superuser's session may have chosen one.
+                for row in self.list_rows(model_path, q=marker, department="all", **query):
                     id_ = PREFIX + row["id"] if model_path == EMAIL else row["id"]
                     found.append(RecordRef(entity=entity, id=id_))
             return found

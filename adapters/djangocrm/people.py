@@ -145,6 +145,9 @@ class PeopleOps(DjangoAdminUi):
         if chosen is None:
             return  # not a superuser's form: the form says what it lacks
         self.open_page(f"{LEAD}/", department=chosen)
+        # The choice narrows every list and record this session shows to that department:
+        # a later scenario must not inherit it (it would not see other departments' records)
+        self.forget_session()
         self.open_page(form)
 
     def get_lead(self, op: Operation) -> dict[str, Any]:

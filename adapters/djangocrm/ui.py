@@ -224,10 +224,15 @@ class DjangoAdminUi(BrowserAdapter):
     def _delete_record(self, model_path: str, record_id: str, cleanup: bool) -> dict[str, Any]:
         """Delete through the admin's confirmation page ("Yes, I'm sure").
 
-        For the runner's cleanup, a record already gone (a cascade took it) is fine.
+        For the runner's cleanup, a record already gone (a cascade took it) is fine; a
+        superuser's cleanup looks in every department, so that "doesn't exist" means gone,
+        not "of a department other than the one this session chose" (the middleware reads
+        `department` on any page; a non-superuser's is ignored).
         """
         try:
-            self.open_page(f"{model_path}/{record_id}/delete/")
+            self.open_page(
+                f"{model_path}/{record_id}/delete/", department="all" if cleanup else None
+            )
         except Refused:
             if cleanup:
                 return {"id": record_id}

@@ -460,6 +460,12 @@ class BrowserAdapter(Adapter):
             self.become(actor)
         return True
 
+    def forget_session(self) -> None:
+        """The current actor's session now holds state a scenario chose (a filter the server
+        keeps per session): the next scenario logs in afresh instead of inheriting it."""
+        if self.actor is not None:
+            self.logins.forget(self._login_key(self.actor))
+
     def _login_key(self, actor: str) -> tuple[str, ...]:
         return (type(self).__qualname__, self.run_id, str(self.settings.get("url")), actor)
 

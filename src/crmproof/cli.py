@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 import time
@@ -75,6 +76,9 @@ def _checked(suite: workspaces.Suite, quiet_warnings: bool = False) -> workspace
 @click.option("--workspace", "-w", default=None, help="Workspace folder (default: .).")
 def validate_cmd(workspace: str | None) -> None:
     """Check every file of the workspace; exit non-zero on any error."""
+    # A short command that makes no garbage cycles: the cyclic collector would only walk
+    # every object loaded (millions for 10,000 scenarios), a third of the command's time.
+    gc.disable()
     suite = _load_checked(_workspace(workspace))
     _check_decisions(suite)
     errors = len(suite.errors)

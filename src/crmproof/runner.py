@@ -261,19 +261,25 @@ class Run:
         )
 
     def _claims(self) -> dict[str, dict[str, Claim]]:
-        """Each vendor's claims as its response file stands now, so the run keeps them."""
+        """Each vendor's claims as its response file stands now, so the run keeps them.
+
+        A vendor claims what its product does, whatever the channel: an entry without a
+        response file of its own (`tryton-web`) is held to its product's (`tryton`).
+        """
         from crmproof.responses import load_responses
 
         found = load_responses(self.suite.root)
-        vendors = {j.vendor for j in self.jobs}
-        return {
-            vendor: {
-                rid: Claim(fit=claim.fit, note=claim.note)
-                for rid, claim in loaded.model.responses.items()
-            }
-            for vendor, loaded in found.by_vendor.items()
-            if vendor in vendors
-        }
+        entries = self.suite.evaluation.model.vendors  # type: ignore[union-attr]
+        out: dict[str, dict[str, Claim]] = {}
+        for vendor in sorted({j.vendor for j in self.jobs}):
+            product = entries[vendor].product if vendor in entries else None
+            loaded = found.by_vendor.get(vendor) or found.by_vendor.get(product or vendor)
+            if loaded is not None:
+                out[vendor] = {
+                    rid: Claim(fit=claim.fit, note=claim.note)
+                    for rid, claim in loaded.model.responses.items()
+                }
+        return out
 
     def _emitter(self, writer: ResultsWriter) -> Emit:
         def emit(event: ResultEvent) -> None:

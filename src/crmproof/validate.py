@@ -19,6 +19,7 @@ from crmproof.workspace import Suite
 from crmproof.yamlsource import Document
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_OPS = frozenset(vocab.STEP_OPERATIONS)
 
 
 @paused_gc()
@@ -193,7 +194,7 @@ def _check_scenario(doc: Document, requirement_ids: set[str]) -> list[Diagnostic
             continue
         loc = ("steps", i)
         out += _check_references(doc, loc, raw, saved)
-        op = next((k for k in raw if k in vocab.STEP_OPERATIONS), None)
+        op = next((k for k in raw if k in _OPS), None)
         if op == vocab.EXPECT:
             out += _check_expect(doc, (*loc, "expect"), raw["expect"])
         elif op in vocab.ENTITY_OPERATIONS:
@@ -222,10 +223,17 @@ def _references(value: Any) -> Iterable[Reference]:
                 _REFS[value] = found
         return found
     if isinstance(value, dict):
-        return [ref for item in value.values() for ref in _references(item)]
-    if isinstance(value, list):
-        return [ref for item in value for ref in _references(item)]
-    return ()
+        items: Iterable[Any] = value.values()
+    elif isinstance(value, list):
+        items = value
+    else:
+        return ()
+    gathered: Iterable[Reference] = ()
+    for item in items:
+        refs = _references(item)
+        if refs:  # most values hold none: no list is built for them
+            gathered = [*gathered, *refs]
+    return gathered
 
 
 def _check_references(
@@ -327,23 +335,22 @@ def _type_problem(entity: str, kind: str, value: Any) -> str | None:
         return None  # resolved at run time
     if isinstance(value, dict) and len(value) == 1 and next(iter(value)) in vocab.MATCHERS:
         return None  # a matcher inside `fields:` of an expectation
-    shown = repr(value)
     if kind == "number":
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        return None if ok else f"expected a number, got {shown}"
+        return None if ok else f"expected a number, got {value!r}"
     if kind == "bool":
-        return None if isinstance(value, bool) else f"expected true or false, got {shown}"
+        return None if isinstance(value, bool) else f"expected true or false, got {value!r}"
     if kind == "date":
         ok = isinstance(value, str) and _DATE.match(value) is not None
-        return None if ok else f"expected a date like 2026-12-31, got {shown}"
+        return None if ok else f"expected a date like 2026-12-31, got {value!r}"
     if kind == "stage":
         stages = vocab.ENTITIES[entity].stages
         if value in stages:
             return None
-        return f"unknown stage {shown}{did_you_mean(str(value), stages)}; {one_of(stages)}"
+        return f"unknown stage {value!r}{did_you_mean(str(value), stages)}; {one_of(stages)}"
     if kind == "lines":
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            return f"expected a list of lines like [{{product: CODE, quantity: 1}}], got {shown}"
+            return f"expected a list of lines like [{{product: CODE, quantity: 1}}], got {value!r}"
         for line in value:
             extra = set(line) - set(vocab.LINE_KEYS)
             if extra:
@@ -356,9 +363,9 @@ def _type_problem(entity: str, kind: str, value: Any) -> str | None:
                 return "each line needs a product"
         return None
     if kind == "email" and isinstance(value, str) and "@" not in value:
-        return f"expected an e-mail address, got {shown}"
+        return f"expected an e-mail address, got {value!r}"
     if isinstance(value, (dict, list)) or value is None:
-        return f"expected text, got {shown}"
+        return f"expected text, got {value!r}"
     return None
 
 

@@ -84,6 +84,24 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
+class _Shown:
+    """`display_path` for many files: the current folder is asked once per folder of files.
+
+    os.path.relpath asks the system for the current folder twice per file, which is a
+    tenth of loading ten thousand scenarios where system calls are dear.
+    """
+
+    def __init__(self) -> None:
+        self.folders: dict[str, str] = {}
+
+    def __call__(self, path: Path) -> str:
+        folder, name = os.path.split(path)
+        shown = self.folders.get(folder)
+        if shown is None:
+            shown = self.folders[folder] = display_path(Path(folder or "."))
+        return name if shown == "." else os.path.join(shown, name)
+
+
 def _unwrap(annotation: Any) -> Any:
     """`X | None` and `Annotated[X, ...]` to X."""
     while True:
@@ -169,6 +187,7 @@ def _yaml_files(folder: Path) -> list[Path]:
 def load(root: Path) -> Suite:
     """Read the whole workspace; problems are in `suite.diagnostics`, never raised."""
     suite = Suite(root=root)
+    shown = _Shown()
     eval_path = root / EVALUATION_FILE
     if not eval_path.exists():
         suite.diagnostics.append(
@@ -180,7 +199,7 @@ def load(root: Path) -> Suite:
             )
         )
         return suite
-    for doc, problems in _documents(eval_path):
+    for doc, problems in _documents(eval_path, shown):
         suite.diagnostics += problems
         if doc is not None:
             model, problems = _load_model(Evaluation, doc)
@@ -192,7 +211,7 @@ def load(root: Path) -> Suite:
     req_dir = root / (evaluation.requirements if evaluation else "requirements")
     scen_dir = root / (evaluation.scenarios if evaluation else "scenarios")
     for path in _yaml_files(req_dir):
-        for doc, problems in _documents(path):
+        for doc, problems in _documents(path, shown):
             suite.diagnostics += problems
             if doc is not None:
                 model, problems = _load_model(Catalog, doc)
@@ -200,12 +219,12 @@ def load(root: Path) -> Suite:
                 if model is not None:
                     suite.catalogs.append(Loaded(model, doc))
     for path in _yaml_files(scen_dir):
-        documents = _documents(path)
+        documents = _documents(path, shown)
         if not documents:  # a user who saved an empty file believes the scenario exists
-            suite.empty_scenario_files.append(display_path(path))
+            suite.empty_scenario_files.append(shown(path))
             suite.diagnostics.append(
                 Diagnostic(
-                    display_path(path),
+                    shown(path),
                     1,
                     1,
                     "this file holds no scenario: it is empty or only comments "
@@ -227,6 +246,9 @@ def load(root: Path) -> Suite:
     return suite
 
 
+_OPS = frozenset(vocabulary.STEP_OPERATIONS)
+
+
 def step_key_skips(doc: Document) -> tuple[set[tuple[Any, ...]], list[Diagnostic]]:
     """Report a step's misspelt operation as such, before pydantic calls it an unknown key.
 
@@ -239,6 +261,8 @@ def step_key_skips(doc: Document) -> tuple[set[tuple[Any, ...]], list[Diagnostic
     if not isinstance(steps, list):
         return skips, out
     for i, step in enumerate(steps):
+        if isinstance(step, dict) and len(step.keys() & _OPS) == 1:
+            continue  # one operation (nearly every step): pydantic reports any unknown key
         loc = ("steps", i)
         if not isinstance(step, dict):
             out.append(doc.error(loc, "a step is a mapping such as `create: account`"))
@@ -267,11 +291,13 @@ def step_key_skips(doc: Document) -> tuple[set[tuple[Any, ...]], list[Diagnostic
     return skips, out
 
 
-def _documents(path: Path) -> list[tuple[Document | None, list[Diagnostic]]]:
+def _documents(
+    path: Path, shown: _Shown | None = None
+) -> list[tuple[Document | None, list[Diagnostic]]]:
     """Each document of a file; a YAML error keeps the documents read before it."""
     out: list[tuple[Document | None, list[Diagnostic]]] = []
     try:
-        for doc in load_documents(path, display_path(path)):
+        for doc in load_documents(path, (shown or display_path)(path)):
             out.append((doc, []))
     except SpecError as exc:
         out.append((None, exc.diagnostics))

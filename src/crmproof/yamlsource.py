@@ -84,6 +84,8 @@ LOADER: type[Any] = _CLoader if yaml.__with_libyaml__ else yaml.SafeLoader
 _NON_PRINTABLE = re.compile(
     "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
 )
+# The ASCII part of what _NON_PRINTABLE allows, to delete with bytes.translate (C speed).
+_PRINTABLE_ASCII = bytes([0x09, 0x0A, 0x0D, *range(0x20, 0x7F)])
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()  # stateless for plain scalars
 _SCALARS = {
     "tag:yaml.org,2002:int": _CONSTRUCTOR.construct_yaml_int,
@@ -116,10 +118,22 @@ class Document:
 
     Positions are worked out when first asked for, by parsing the document's text again:
     most documents never need one, and ten thousand scenarios' position tables would
-    cost more time and memory than their data.
+    cost more time and memory than their data. A document read from a file does not even
+    keep its text: the file is read again, and used only if its text is the one loaded
+    (else every position is unknown, 1:1, rather than wrong).
     """
 
-    __slots__ = ("_index", "_keys", "_loader", "_source", "_values", "data", "path")
+    __slots__ = (
+        "_digest",
+        "_file",
+        "_index",
+        "_keys",
+        "_loader",
+        "_source",
+        "_values",
+        "data",
+        "path",
+    )
 
     def __init__(
         self,
@@ -131,14 +145,18 @@ class Document:
         source: str | None = None,
         index: int = 0,
         loader: type[Any] | None = None,
+        file: Path | None = None,
     ) -> None:
         self.path = path
         self.data = data
         self._values = values
         self._keys = keys
-        self._source = source
         self._index = index
         self._loader = loader
+        # the text, or the file it is in and the text's hash (str hashes are cached: free)
+        self._file = file if source is not None else None
+        self._digest = hash(source) if file is not None and source is not None else 0
+        self._source = source if self._file is None else None
 
     @property
     def values(self) -> dict[Path_, tuple[int, int]]:
@@ -154,8 +172,9 @@ class Document:
         if self._values is None or self._keys is None:
             values: dict[Path_, tuple[int, int]] = {}
             keys: dict[Path_, tuple[int, int]] = {}
-            if self._source is not None and self._loader is not None:
-                loader = self._loader(self._source)
+            source = self._source if self._file is None else self._reread()
+            if source is not None and self._loader is not None:
+                loader = self._loader(source)
                 try:
                     index = -1
                     while loader.check_node():
@@ -168,6 +187,16 @@ class Document:
                     loader.dispose()
             self._values, self._keys = values, keys
         return self._values, self._keys
+
+    def _reread(self) -> str | None:
+        if self._file is None:
+            return None
+        try:
+            with open(self._file, "rb", buffering=0) as file:
+                text = _decode(self.path, file.readall())
+        except (OSError, SpecError):
+            return None
+        return text if hash(text) == self._digest else None
 
     def where(self, loc: Path_, *, key: bool = False) -> tuple[int, int]:
         """The position of `loc`, or of its closest written ancestor."""
@@ -319,6 +348,8 @@ def _decode(path: str, raw: bytes) -> str:
                     )
                 ]
             )
+    if raw.isascii() and not raw.translate(None, _PRINTABLE_ASCII):
+        return text  # every byte printable (most files): no NUL, nothing for the pattern
     nul = text.find("\0")
     if nul >= 0:
         line = text.count("\n", 0, nul) + 1
@@ -343,13 +374,15 @@ def load_documents(path: Path | str, display: str | None = None) -> Iterator[Doc
     """Every document of a YAML file, with positions; raises SpecError on bad YAML."""
     shown = display or str(path)
     try:
-        raw = Path(path).read_bytes()
+        with open(path, "rb", buffering=0) as file:  # unbuffered: the fewest system calls
+            raw = file.readall()
     except OSError as exc:
         raise SpecError([Diagnostic(shown, 1, 1, f"cannot read: {exc.strerror}")]) from None
-    yield from parse_documents(raw, shown)
+    yield from parse_documents(raw, shown, Path(path))
 
 
-def parse_documents(raw: bytes | str, path: str) -> Iterator[Document]:
+def parse_documents(raw: bytes | str, path: str, file: Path | None = None) -> Iterator[Document]:
+    """Every document of `raw`; `file`, where it was read from, is read again for positions."""
     text = _decode(path, raw.encode() if isinstance(raw, str) else raw)
     try:
         loader = LOADER(text)
@@ -362,7 +395,7 @@ def parse_documents(raw: bytes | str, path: str) -> Iterator[Document]:
             index += 1
             if node is None:
                 continue
-            doc = Document(path, None, source=text, index=index, loader=LOADER)
+            doc = Document(path, None, source=text, index=index, loader=LOADER, file=file)
             builder = _Builder(path)
             try:
                 doc.data = builder.build(node, ())

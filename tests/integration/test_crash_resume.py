@@ -12,7 +12,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from crmproof import discovery
 from crmproof.credentials import resolve_settings
 from crmproof.events import RunStarted, ScenarioDone
 from crmproof.results import read_events
+from tests.cli import command
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTER = ROOT / "examples" / "starter"
@@ -34,10 +34,6 @@ TRYTON_SETTINGS = {
     "user": "${env:TRYTON_USER}",
     "password": "${env:TRYTON_PASSWORD}",
 }
-
-
-def crmproof(*args: str) -> list[str]:
-    return [sys.executable, "-m", "crmproof.cli", *args]
 
 
 def step_events(path: Path) -> int:
@@ -53,7 +49,7 @@ def test_killed_run_keeps_its_steps_and_resumes(
     vendor_sandbox("tryton")
     reports = tmp_path / "reports"
     proc = subprocess.Popen(
-        crmproof("run", "-w", str(STARTER), "--vendor", "tryton", "--reports", str(reports)),
+        command("run", "-w", str(STARTER), "--vendor", "tryton", "--reports", str(reports)),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -80,7 +76,7 @@ def test_killed_run_keeps_its_steps_and_resumes(
     run_id = results.parent.name
 
     resumed = subprocess.run(
-        crmproof("run", "-w", str(STARTER), "--reports", str(reports), "--resume", "latest"),
+        command("run", "-w", str(STARTER), "--reports", str(reports), "--resume", "latest"),
         capture_output=True,
         text=True,
         timeout=300,

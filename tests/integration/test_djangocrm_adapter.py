@@ -542,3 +542,39 @@ def test_an_email_named_on_the_case_alone_goes_to_its_customer_and_done_is_sent(
     by_account = scenario.ok("find", "activity", where={"account": account.record["id"]}).records
     assert by_account == []
     assert scenario.finish() == []
+
+
+def test_a_department_a_superuser_chose_is_neither_cleaned_around_nor_inherited(
+    scenario: Scenario,
+) -> None:
+    """Choosing a lead source makes the superuser choose a department, which DjangoCRM
+    keeps in the session and uses to narrow every page (usermiddleware.py
+    set_user_department). Cleanup must still delete another department's records (it
+    once called them "already gone" and left them), and the next scenario, whose session
+    is restored from this worker's last log-in, must not inherit the choice."""
+    s, m = scenario, scenario.marker
+    s.ok(
+        "create",
+        "lead",
+        data={
+            **{"name": f"Scanners {m}", "first_name": "Priya", "last_name": f"Raman {m}"},
+            **{"email": f"priya.{m}@contoso.test", "source": "Trade show"},
+        },
+    )
+    s.ok(
+        "create",
+        "lead",
+        actor="rep_b",
+        data={"name": f"Cold brew taps {m}", "email": f"b.{m}@nw.test"},
+    )
+    assert s.finish() == []
+    listed = _raw_page(f"crm/lead/?q={m}&owner=all")  # a fresh admin session: every department
+    assert f"Cold brew taps {m}" not in listed and f"Raman {m}" not in listed
+
+    after = Scenario(s.adapter, f"{s.name}-next")
+    lead = after.ok(
+        "create", "lead", actor="rep_b", data={"name": f"Taps {m}", "email": f"c.{m}@nw.test"}
+    ).record
+    assert lead is not None
+    assert after.do("get", "lead", id=lead["id"]).status == "ok", "the choice was inherited"
+    assert after.finish() == []

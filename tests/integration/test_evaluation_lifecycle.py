@@ -10,26 +10,18 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests import cli
 from tests.raw_events import read_events
 
 
 def crmproof(ws: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "crmproof.cli", *args],
-        cwd=ws,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert "Traceback" not in proc.stderr, proc.stderr
-    return proc
+    return cli.crmproof(*args, cwd=ws)
 
 
 def latest(ws: Path) -> Path:

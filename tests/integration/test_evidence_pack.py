@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import subprocess
-import sys
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +21,7 @@ import pytest
 
 from crmproof.keys import SIGNING_KEY_ENV
 from crmproof.secrets_store import read_secrets
+from tests import cli
 
 pytestmark = pytest.mark.vendor("tryton")
 
@@ -33,15 +32,8 @@ STARTER = ROOT / "examples" / "starter"
 def crmproof(
     *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if k != SIGNING_KEY_ENV}
-    return subprocess.run(
-        [sys.executable, "-m", "crmproof.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=cwd,
-        env={**environ, **(env or {})},
-    )
+    """Without the caller's signing key, unless a test gives one."""
+    return cli.crmproof(*args, cwd=cwd, env={SIGNING_KEY_ENV: None, **(env or {})})
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 import pytest
 
 from crmproof import discovery, sandbox
+from tests.cli import command
 from tests.faultproxy import FaultProxy
 from tests.raw_events import read_events
 
@@ -46,17 +46,7 @@ def start_run(ws: Path, tryton_url: str, *args: str) -> subprocess.Popen[str]:
     if "--vendor" not in args:
         args = (*args, "--vendor", "tryton", "--vendor", "bottlecrm")
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "crmproof.cli",
-            "run",
-            "-w",
-            str(ws),
-            "--reports",
-            str(ws / "reports"),
-            *args,
-        ],
+        command("run", "-w", str(ws), "--reports", str(ws / "reports"), *args),
         env={**os.environ, "FAULTY_TRYTON_URL": tryton_url},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

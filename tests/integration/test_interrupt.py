@@ -6,11 +6,12 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from tests.cli import command
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTER = ROOT / "examples" / "starter"
@@ -28,10 +29,9 @@ def test_ctrl_c_cleans_up_and_resume_finishes(
 ) -> None:
     vendor_sandbox("tryton")
     reports = tmp_path / "reports"
-    command = [sys.executable, "-m", "crmproof.cli", "run", "-w", str(STARTER)]
-    command += ["--reports", str(reports), "--no-progress"]
+    argv = command("run", "-w", str(STARTER), "--reports", str(reports), "--no-progress")
     proc = subprocess.Popen(
-        [*command, "--vendor", "tryton"],
+        [*argv, "--vendor", "tryton"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -66,7 +66,7 @@ def test_ctrl_c_cleans_up_and_resume_finishes(
     assert [r for r in leftovers["records"] if not r.get("kept")] == []
 
     resumed = subprocess.run(
-        [*command, "--resume", "latest"],
+        [*argv, "--resume", "latest"],
         capture_output=True,
         text=True,
         timeout=600,

@@ -17,9 +17,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +26,7 @@ import yaml
 
 from crmproof import discovery, sandbox
 from crmproof.credentials import resolve_settings
+from tests.cli import crmproof
 from tests.faultproxy import Fault, FaultProxy, Reply, Seen, rpc_result, status
 from tests.raw_events import read_events
 
@@ -72,27 +70,12 @@ def run(
     Returns each scenario's event and the vendor's verdict per requirement.
     """
     reports = tmp / "reports"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "crmproof.cli",
-            "run",
-            "-w",
-            str(ROOT),
-            "--reports",
-            str(reports),
-            "--vendor",
-            vendor,
-            *[a for s in scenarios for a in ("-k", s)],
-        ],
-        env={**os.environ, URL_VARIABLE[vendor]: proxy.url},
-        capture_output=True,
-        text=True,
-        timeout=600,
+    proc = crmproof(
+        *("run", "-w", str(ROOT), "--reports", str(reports), "--vendor", vendor),
+        *[a for s in scenarios for a in ("-k", s)],
+        env={URL_VARIABLE[vendor]: proxy.url},
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "Traceback" not in proc.stderr
     folder = (reports / "latest").resolve()
     events = list(read_events(folder / "results.jsonl"))
     assert events[-1]["event"] == "end"

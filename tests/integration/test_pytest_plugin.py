@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from tests.cli import crmproof
+
 ROOT = Path(__file__).resolve().parents[2]
 STARTER = ROOT / "examples" / "starter"
 
@@ -42,13 +44,9 @@ def cli_verdicts(
 ) -> dict[str, Any]:
     vendor_sandbox("tryton")
     reports = tmp_path_factory.mktemp("cli") / "reports"
-    proc = subprocess.run(
-        [
-            *(sys.executable, "-m", "crmproof.cli", "run", "-w", str(STARTER)),
-            *("--vendor", "tryton", "--reports", str(reports), "--no-progress"),
-        ],
-        capture_output=True,
-        text=True,
+    proc = crmproof(
+        *("run", "-w", str(STARTER), "--vendor", "tryton", "--reports", str(reports)),
+        "--no-progress",
         timeout=900,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -86,12 +84,7 @@ def test_pytest_gives_the_cli_verdicts_in_one_run_folder(
     assert kinds.count("scenario") == 5 and kinds.count("leftovers") == 1
     assert {e["run_id"] for e in events if "run_id" in e} == {folder.name}
     assert not (folder / ".parts").exists()
-    check = subprocess.run(
-        [sys.executable, "-m", "crmproof.cli", "verify", str(folder)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    check = crmproof("verify", str(folder), timeout=120)
     assert check.returncode == 0, check.stdout + check.stderr
     cases = ET.parse(junit).getroot().iter("testcase")
     failed = sorted(c.get("name", "") for c in cases if c.find("failure") is not None)

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
+
+from tests.cli import crmproof
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTER = ROOT / "examples" / "starter"
@@ -27,17 +26,10 @@ def run_folder(
     tmp = tmp_path_factory.mktemp("ci")
     summary = tmp / "step-summary.md"
     summary.write_text("earlier step\n")
-    env = {**os.environ, "GITHUB_STEP_SUMMARY": str(summary), "CRMPROOF_RUN_ID": "shard-run-42"}
-    proc = subprocess.run(
-        [
-            *(sys.executable, "-m", "crmproof.cli", "run", "-w", str(STARTER)),
-            *("--vendor", "tryton", "--reports", str(tmp / "reports")),
-            *("--evidence", "all", "--no-progress"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
+    proc = crmproof(
+        *("run", "-w", str(STARTER), "--vendor", "tryton", "--reports", str(tmp / "reports")),
+        *("--evidence", "all", "--no-progress"),
+        env={"GITHUB_STEP_SUMMARY": str(summary), "CRMPROOF_RUN_ID": "shard-run-42"},
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return (tmp / "reports" / "latest").resolve(), summary

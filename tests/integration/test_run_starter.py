@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ import pytest
 
 from crmproof import discovery
 from crmproof.credentials import resolve_settings
+from tests.cli import crmproof
 from tests.raw_events import read_events
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,27 +30,11 @@ def starter_run(
     vendor_sandbox("tryton")
     vendor_sandbox("bottlecrm")
     reports = tmp_path_factory.mktemp("reports")
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "crmproof.cli",
-            "run",
-            "-w",
-            str(STARTER),
-            "--vendor",
-            "tryton",
-            "--vendor",
-            "bottlecrm",
-            "--reports",
-            str(reports),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
+    proc = crmproof(
+        *("run", "-w", str(STARTER), "--vendor", "tryton", "--vendor", "bottlecrm"),
+        *("--reports", str(reports)),
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "Traceback" not in proc.stderr
     return (reports / "latest").resolve(), proc.stdout
 
 
@@ -117,12 +101,7 @@ def test_scorecard_files_and_terminal_table(starter_run: tuple[Path, str]) -> No
     assert "STARTER-WRONG" in stdout and "expected: 'Pied Piper" in stdout
     assert (folder / "scorecard.md").read_text().startswith("# Scorecard: Starter suite")
     assert '<testsuite name="tryton" tests="5" failures="2"' in (folder / "junit.xml").read_text()
-    rerendered = subprocess.run(
-        [sys.executable, "-m", "crmproof.cli", "report", str(folder)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    rerendered = crmproof("report", str(folder)).stdout
     assert rerendered.splitlines()[2:] == stdout.splitlines()[2:]
 
 
@@ -170,11 +149,7 @@ def test_manifest_verifies_and_catches_tampering(
     folder, _ = starter_run
 
     def verify(target: Path) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "crmproof.cli", "verify", str(target)],
-            capture_output=True,
-            text=True,
-        )
+        return crmproof("verify", str(target))
 
     manifest = json.loads((folder / "manifest.json").read_text())
     assert "results.jsonl" in manifest["files"] and "scorecard.json" in manifest["files"]

@@ -10,10 +10,7 @@ everything crmproof printed is searched for the secrets.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import uuid
 import zipfile
 from collections.abc import Callable
@@ -23,6 +20,7 @@ from typing import Any
 import pytest
 
 from crmproof.secrets_store import read_secrets
+from tests.cli import crmproof
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTER = ROOT / "examples" / "starter"
@@ -54,35 +52,17 @@ def occurrences(secrets: dict[str, str], haystacks: dict[str, bytes]) -> list[st
 
 def run_starter(tmp: Path, env: dict[str, str], *vendors: str) -> tuple[Path, str]:
     reports = tmp / "reports"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "crmproof.cli",
-            "run",
-            "-w",
-            str(STARTER),
-            "--reports",
-            str(reports),
-            *("--evidence", "all"),  # every scenario's HAR and trace is searched too
-            *[a for v in vendors for a in ("--vendor", v)],
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, **env},
+    proc = crmproof(
+        *("run", "-w", str(STARTER), "--reports", str(reports)),
+        *("--evidence", "all"),  # every scenario's HAR and trace is searched too
+        *[a for v in vendors for a in ("--vendor", v)],
+        env=env,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     pack = tmp / "evidence.zip"
-    packed = subprocess.run(
-        [
-            *(sys.executable, "-m", "crmproof.cli", "pack", "latest", "-w", str(STARTER)),
-            *("--reports", str(reports), "--out", str(pack)),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, **env},
+    packed = crmproof(
+        *("pack", "latest", "-w", str(STARTER), "--reports", str(reports), "--out", str(pack)),
+        env=env,
     )
     assert packed.returncode == 0, packed.stdout + packed.stderr
     printed = proc.stdout + proc.stderr + packed.stdout + packed.stderr

@@ -605,3 +605,33 @@ def test_two_entries_of_one_product_name_and_check_only_their_own_records(
     found = [e for e in read_events(folder / "results.jsonl") if isinstance(e, LeftoversFound)]
     assert {e.vendor for e in found} == {"memory", "memory-web"}
     assert all(e.checked and e.records == [] for e in found)
+
+
+def test_a_channel_without_a_response_file_is_held_to_its_products_claims(
+    tmp_path: Path, world: World
+) -> None:
+    """The vendor claims what the product does, not what one channel does: the web entry
+    of a product whose API entry has a response file is judged against the same claims."""
+    root = make_workspace(tmp_path)
+    config = root / "crmproof.yaml"
+    config.write_text(
+        config.read_text().replace(
+            "  memory:\n    adapter: memory\n",
+            "  memory:\n    adapter: memory\n    product: memory\n"
+            "  memory-web:\n    adapter: memory\n    product: memory\n"
+            "  other:\n    adapter: memory\n",
+        )
+    )
+    (root / "responses").mkdir()
+    (root / "responses" / "memory.yaml").write_text(
+        "vendor: memory\nresponses:\n  R-ACCOUNT: {fit: native, note: Accounts are built in.}\n"
+    )
+    folder = run_workspace(root, ids=("ACCOUNT",))
+    (started,) = [e for e in read_events(folder / "results.jsonl") if isinstance(e, RunStarted)]
+    assert {v: sorted(c) for v, c in started.claims.items()} == {
+        "memory": ["R-ACCOUNT"],
+        "memory-web": ["R-ACCOUNT"],
+    }  # `other` is another product: it claimed nothing
+    card = score(list(read_events(folder / "results.jsonl")))
+    kept = {v.name: v.promises for v in card.vendors}
+    assert kept["memory-web"] == kept["memory"]

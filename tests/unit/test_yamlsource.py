@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from crmproof.diagnostics import SpecError
-from crmproof.yamlsource import Document, parse_documents
+from crmproof.yamlsource import Document, load_documents, parse_documents
 
 
 def one(text: str | bytes) -> Document:
@@ -51,3 +53,25 @@ def test_tabs_encoding_and_binary() -> None:
 
 def test_dates_stay_text() -> None:
     assert one("d: 2026-12-31\n").data == {"d": "2026-12-31"}
+
+
+def test_a_file_is_read_again_for_positions(tmp_path: Path) -> None:
+    """A document from a file keeps no text; a file changed since gives 1:1, never a lie."""
+    path = tmp_path / "s.yaml"
+    path.write_text("a: 1\nsteps:\n  - create: account\n")
+    doc = next(load_documents(path))
+    assert doc.data == {"a": 1, "steps": [{"create": "account"}]}
+    assert doc.where(("steps", 0, "create")) == (3, 13)
+    again = next(load_documents(path))
+    path.write_text("\n\na: 1\nsteps:\n  - create: account\n")
+    assert again.where(("steps", 0, "create")) == (1, 1)
+
+
+def test_the_printable_ascii_shortcut_agrees_with_the_pattern() -> None:
+    """_decode skips its checks for printable ASCII: the same bytes the pattern allows."""
+    from crmproof import yamlsource
+
+    for byte in range(128):
+        shortcut = not bytes([byte]).translate(None, yamlsource._PRINTABLE_ASCII)
+        pattern = byte != 0 and not yamlsource._NON_PRINTABLE.search(chr(byte))
+        assert shortcut == pattern, byte
