@@ -17,13 +17,14 @@ An opportunity's probability and close date are typed as its user sees them: a p
 and a date in the format of the session's language (sao's date widget parses that). An
 order is keyed into a new sale's form: its customer, reference and payment term, and a row
 in Lines per product, typed by its code; new lines replace a draft's rows (ticked, Delete).
+An invoice is posted by its Post button (answering its question) and paid by its Pay
+wizard, in full, with the payment method the API adapter uses.
 
 Not claimed, though the API adapter claims them, because this adapter does not (yet) drive
 the widgets they need: a lead's person and company (the API adapter makes parties for
 them), an opportunity's contact (a contact mechanism of the party), an account's city,
 payment term and parent, products, an order's opportunity when creating or updating it
-(the sale's origin, a Reference field), deleting invoices, and paying invoices (the Pay
-wizard). A scenario that needs them is `not shown` here: nothing is said of the product,
+(the sale's origin, a Reference field), and deleting invoices. A scenario that needs them is `not shown` here: nothing is said of the product,
 and the channel-agreement report lists it as a gap, not a disagreement. What Tryton itself
 lacks (a contact's title, activities) is declared as the API adapter declares it.
 """
@@ -37,7 +38,7 @@ from crmproof.adapter import Refused, Unsupported, VendorError
 from crmproof.protocol import Capabilities, EntitySupport, Operation, Outcome, RecordRef
 
 from .api import TrytonApi
-from .sao import SaoUi
+from .sao import SHOWN_DIALOG, SaoUi
 
 PARTY = "party.party"
 OPPORTUNITY = "sale.opportunity"
@@ -75,6 +76,8 @@ ORDER_STATE = {"quoted": "quotation", "confirmed": "confirmed", "cancelled": "ca
 # a Reference field on the Other Info page) is not driven.
 ORDER_FIELDS = {"account", "lines", "reference", "payment_term", "stage"}
 PRODUCT = "product.product"
+# The payment method a clerk picks in the Pay wizard, as the API adapter does.
+PAYMENT_METHOD = "Cash"
 
 
 class TrytonWebAdapter(SaoUi):
@@ -143,7 +146,7 @@ class TrytonWebAdapter(SaoUi):
                 "invoice": EntitySupport(
                     operations=["get", "find", "advance"],
                     fields=["account", "order", "stage", "total"],
-                    stages=["posted"],
+                    stages=["posted", "paid"],
                 ),
             },
             operations=["login", "offline", "online"],
@@ -525,6 +528,7 @@ class TrytonWebAdapter(SaoUi):
         self._fill_order(data, lines)
         sale_id = self.save("order")
         self.step.created_record("order", sale_id)
+        self._check_lines(sale_id, lines)
         stage = data.get("stage")
         if stage and stage != "draft":
             self._advance_sale(sale_id, stage)
@@ -545,7 +549,18 @@ class TrytonWebAdapter(SaoUi):
             self.remove_rows("Lines")
         self._fill_order(data, lines or [])
         self.save("order")
+        if lines is not None:
+            self._check_lines(op.id, lines)
         return self.read("order", op.id)
+
+    def _check_lines(self, sale_id: Any, lines: list[dict[str, Any]]) -> None:
+        """The products and quantities saved are those typed: a row sao saved otherwise
+        is the adapter's failure, never the product's."""
+        saved = self.read("order", sale_id).get("lines") or []
+        have = sorted((str(ln["product"]), float(ln["quantity"])) for ln in saved)
+        meant = sorted((ln["product"][0], float(ln["texts"]["quantity"])) for ln in lines)
+        if have != meant:
+            raise VendorError(f"sao saved the sale's lines as {have}, not {meant}")
 
     def _fill_order(self, data: dict[str, Any], lines: list[dict[str, Any]]) -> None:
         if "reference" in data:
@@ -641,12 +656,51 @@ class TrytonWebAdapter(SaoUi):
         return self._find(op, INVOICE, "invoice", {"account", "order", "stage", "total"}, None)
 
     def advance_invoice(self, op: Operation) -> dict[str, Any]:
-        if op.to != "posted":
-            raise Unsupported("tryton-web only posts invoices (the Pay wizard is not driven)")
-        if self.state_of(INVOICE, op.id, "invoice") != "posted":
-            self.open_model(INVOICE, op.id)
-            self.press("post", "invoice")
+        if op.to not in ("posted", "paid"):
+            raise Unsupported("tryton-web posts and pays invoices only")
+        state = self.state_of(INVOICE, op.id, "invoice")
+        if state == op.to:
+            return self.read("invoice", op.id)
+        if state in ("cancelled", "paid"):
+            raise Refused(f"Tryton does not take a {state} invoice to {op.to}")
+        self.open_model(INVOICE, op.id)
+        if state != "posted":
+            self.press("post", "invoice")  # only an issued invoice is paid
+            # the form reloads the posted invoice, whose Pay button sao then shows
+            self.wait_screen(
+                "!!screen.current_record && screen.current_record.field_get('state') === arg",
+                "posted",
+            )
+        if op.to == "paid":
+            self._pay_invoice(op.id)
         return self.read("invoice", op.id)
+
+    def _pay_invoice(self, invoice_id: Any) -> None:
+        """The invoice's Pay button, as a clerk pays it in full: its wizard proposes the
+        payee, the amount left to pay and today's date; pick the payment method, OK
+        (account_invoice/invoice.py PayInvoice, view pay_start_form.xml)."""
+        self.press("pay", "invoice")
+        wizard = f".wizard-dialog{SHOWN_DIALOG}"
+        self.page.wait_for_selector(f"{wizard} .form select[name='payment_method']")
+        self.settle()
+        self.choose("payment_method", PAYMENT_METHOD, scope=wizard)
+        self.click(f"{wizard} .modal-footer button.btn-primary")
+        # the wizard ends (its dialog goes), or asks how to book a part payment (`type`)
+        ask = f"{wizard} .form [name='type']"
+        self.page.wait_for_function(
+            "([wizard, ask]) => !document.querySelector(wizard) || !!document.querySelector(ask)",
+            arg=[wizard, ask],
+        )
+        self.settle()
+        self.raise_refusal("paying the invoice")
+        if self.page.query_selector(ask) is not None:
+            self.click(f"{wizard} .modal-footer button.btn-link")  # Cancel
+            self.page.wait_for_selector(wizard, state="detached")
+            self.settle()
+            raise Refused("Tryton did not take the payment as paying the invoice in full")
+        state = self.state_of(INVOICE, invoice_id, "invoice")
+        if state != "paid":
+            raise Refused(f"the payment was booked but Tryton reads the invoice {state}")
 
     # -- cases: complaints -----------------------------------------------------------------
 

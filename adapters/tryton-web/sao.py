@@ -479,8 +479,26 @@ class SaoUi(BrowserAdapter):
         if handle is None or not handle.is_visible() or not handle.is_enabled():
             raise Refused(f"sao offers {self.actor} no {button} button on this {what}")
         self.dismiss_notices()
+        # a button may ask first (its `confirm` attribute in the view: "Are you sure you
+        # want to post the invoices?"); sao opens the question a moment after the click
+        confirm = self.page.evaluate(
+            """name => {
+                 const view = Sao.Tab.tabs.get_current().screen.current_view;
+                 const button = (view.state_widgets || []).find(
+                   w => w instanceof Sao.common.Button && w.attributes.name === name);
+                 return !!(button && button.attributes.confirm);
+               }""",
+            button,
+        )
         self.click(selector)
-        self.settle()
+        if confirm:
+            # OK, as the user who pressed it; nothing is sent before
+            asked = f".confirmation-dialog{SHOWN_DIALOG}"
+            self.page.wait_for_selector(asked)
+            self.settle()
+            self.click(f"{asked} .modal-footer button.btn-primary")
+            self.page.wait_for_selector(asked, state="detached")
+            self.settle()
         self.confirm_warnings()
         self.raise_refusal(f"{button} on the {what}")
 
@@ -590,14 +608,28 @@ class SaoUi(BrowserAdapter):
         dialog = f"{SHOWN_DIALOG}:has(.form)"
         self.page.wait_for_selector(f"{dialog} .modal-footer button#save")
         self.settle()  # the new row's defaults arrive after its form is drawn
-        for name, text in (choices or {}).items():
-            self.choose(name, text, scope=dialog)
-        for name, link in (links or {}).items():
-            self.pick(name, link[0], link[1], scope=dialog, shown=(link[2:] or (None,))[0])
-        for name, value in (texts or {}).items():
-            self.type_in(name, value, scope=dialog)
-        for name, value in (lines or {}).items():
-            self.write_text(name, value, scope=dialog)
+        shown = {
+            name: link[2] if len(link) > 2 else link[0] for name, link in (links or {}).items()
+        }
+        for _ in range(3):
+            for name, text in (choices or {}).items():
+                self.choose(name, text, scope=dialog)
+            for name, link in (links or {}).items():
+                self.pick(name, link[0], link[1], scope=dialog, shown=shown[name])
+            for name, value in (texts or {}).items():
+                self.type_in(name, value, scope=dialog)
+            for name, value in (lines or {}).items():
+                self.write_text(name, value, scope=dialog)
+            # A link sao dropped after it was taken (a late answer redrawing the new row) is
+            # picked again, as a user sees it blank before Add; fields already right are
+            # left alone.
+            if all(
+                self.page.input_value(self.field(name, scope=dialog)) == text
+                for name, text in shown.items()
+            ):
+                break
+        else:
+            raise VendorError(f"sao kept dropping {sorted(shown)} in the new row of {label}")
         self.click(f"{dialog} .modal-footer button#save")
         self.page.wait_for_selector(dialog, state="detached")
         self.settle()

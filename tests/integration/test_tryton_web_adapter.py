@@ -277,12 +277,11 @@ def test_lead_advanced_converted_won_and_cleaned_up(scenario: Scenario, rpc: Any
     assert shown == [], "the account is still active in Tryton"
 
 
-def test_order_entered_with_product_lines_relined_and_confirmed(
-    scenario: Scenario, rpc: Any
-) -> None:
+def test_order_entered_relined_confirmed_and_its_invoice_paid(scenario: Scenario, rpc: Any) -> None:
     """An order keyed into sao's sale form: the customer, a reference, two product rows
     (each product typed by its code); its rows replaced while a draft, then confirmed,
-    after which Tryton refuses new lines. Each write is checked in Tryton apart from sao."""
+    after which Tryton refuses new lines; its invoice paid with the Pay wizard. Each write
+    is checked in Tryton apart from sao."""
     s, m = scenario, scenario.marker
     made = rpc.perform(Operation(op="create", entity="account", data={"name": f"Fabrikam {m}"}))
     assert made.status == "ok" and made.record is not None, made.message
@@ -337,6 +336,14 @@ def test_order_entered_with_product_lines_relined_and_confirmed(
     assert held(order["id"])[2] == Decimal(2697)
     unknown = s.do("create", "order", data={"account": acc_id, "lines": [{"product": "NOPE"}]})
     assert unknown.status == "refused", unknown.message
+
+    # its invoice, posted and paid in full through the invoice's Pay wizard
+    invoice = s.ok("invoice", "order", id=order["id"]).record
+    assert invoice is not None and invoice["total"] == 2697
+    paid = s.ok("advance", "invoice", id=invoice["id"], to="paid").record
+    assert paid is not None and paid["stage"] == "paid"
+    assert _one(rpc, "account.invoice", invoice["id"], "state") == "paid"
+    assert _decimal(_one(rpc, "account.invoice", invoice["id"], "amount_to_pay")) == 0
 
     assert {r.entity for r in s.created} >= {"account", "order", "invoice"}
     assert s.finish() == []
