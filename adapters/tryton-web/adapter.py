@@ -24,9 +24,10 @@ Not claimed, though the API adapter claims them, because this adapter does not (
 the widgets they need: a lead's person and company (the API adapter makes parties for
 them), an opportunity's contact (a contact mechanism of the party), an account's city,
 payment term and parent, products, an order's opportunity when creating or updating it
-(the sale's origin, a Reference field), and deleting invoices. A scenario that needs them is `not shown` here: nothing is said of the product,
-and the channel-agreement report lists it as a gap, not a disagreement. What Tryton itself
-lacks (a contact's title, activities) is declared as the API adapter declares it.
+(the sale's origin, a Reference field), and deleting invoices. A scenario that needs them
+is `not shown` here: nothing is said of the product, and the channel-agreement report lists
+it as a gap, not a disagreement. What Tryton itself lacks (a contact's title, activities)
+is declared as the API adapter declares it.
 """
 
 from __future__ import annotations
