@@ -23,7 +23,7 @@ wizard, in full, with the payment method the API adapter uses.
 Not claimed, though the API adapter claims them, because this adapter does not (yet) drive
 the widgets they need: a lead's person and company (the API adapter makes parties for
 them), an opportunity's contact (a contact mechanism of the party), an account's city,
-payment term and parent, products, an order's opportunity when creating or updating it
+payment term and parent, making products, an order's opportunity when creating or updating it
 (the sale's origin, a Reference field), and deleting invoices. A scenario that needs them
 is `not shown` here: nothing is said of the product, and the channel-agreement report lists
 it as a gap, not a disagreement. What Tryton itself lacks (a contact's title, activities)
@@ -144,6 +144,9 @@ class TrytonWebAdapter(SaoUi):
                     fields=sorted(ORDER_FIELDS | {"opportunity", "total"}),
                     stages=["quoted", "confirmed", "cancelled"],
                 ),
+                # products are picked on a sale's lines, so a user finds them; making them
+                # is not driven
+                "product": EntitySupport(operations=["get", "find"], fields=["code", "name"]),
                 "invoice": EntitySupport(
                     operations=["get", "find", "advance"],
                     fields=["account", "order", "stage", "total"],
@@ -589,6 +592,14 @@ class TrytonWebAdapter(SaoUi):
             product = (str(rows[0]["code"]), None, str(rows[0]["rec_name"]))
             result.append({"product": product, "texts": texts})
         return result
+
+    def get_product(self, op: Operation) -> dict[str, Any]:
+        return self._show(op, PRODUCT, "product")
+
+    def find_product(self, op: Operation) -> list[dict[str, Any]]:
+        # the search box's bare text matches a product's name or code (search_rec_name)
+        key = "code" if op.where.get("code") else "name"
+        return self._find(op, PRODUCT, "product", {"code", "name"}, key)
 
     def get_order(self, op: Operation) -> dict[str, Any]:
         return self._show(op, SALE, "order")
