@@ -20,14 +20,17 @@ in Lines per product, typed by its code; new lines replace a draft's rows (ticke
 An invoice is posted by its Post button (answering its question) and paid by its Pay
 wizard, in full, with the payment method the API adapter uses.
 
+A lead about someone new gets their company and person as the API adapter records them
+(its prospects.py): the company a party, the person a contact party working for it (each
+made in its own form), and the lead's Contact the person's e-mail, picked by its value.
+
 Not claimed, though the API adapter claims them, because this adapter does not (yet) drive
-the widgets they need: a lead's person and company (the API adapter makes parties for
-them), an opportunity's contact (a contact mechanism of the party), an account's city,
-payment term and parent, making products, an order's opportunity when creating or updating it
-(the sale's origin, a Reference field), and deleting invoices. A scenario that needs them
-is `not shown` here: nothing is said of the product, and the channel-agreement report lists
-it as a gap, not a disagreement. What Tryton itself lacks (a contact's title, activities)
-is declared as the API adapter declares it.
+the widgets they need: changing a lead's person or company, an account's city, clearing
+its payment term or changing its parent, making products, an order's opportunity when
+creating or updating it (the sale's origin, a Reference field), and deleting invoices. A
+scenario that needs them is `not shown` here: nothing is said of the product, and the
+channel-agreement report lists it as a gap, not a disagreement. What Tryton itself lacks
+(a contact's title, activities) is declared as the API adapter declares it.
 """
 
 from __future__ import annotations
@@ -49,14 +52,20 @@ COMPLAINT = "sale.complaint"
 CONTACT_CATEGORY = "Contact"
 CASE_TYPE = "Sale"
 MECHANISMS = {"email": "Email", "phone": "Phone", "website": "Website"}
-ACCOUNT_FIELDS = {"name", *MECHANISMS}
+ACCOUNT_FIELDS = {"name", *MECHANISMS, "payment_term", "parent"}
 CONTACT_FIELDS = {"name", "email", "phone", "account"}
 # A contact works for its account: a relation of this type (module party_relationship),
 # on the party form's Relations page.
 WORKS_FOR = "Works for"
-LEAD_FIELDS = {"name", "account", "amount", "stage"}
+# An account of a group is a division of its parent: the API adapter's relation too.
+DIVISION_OF = "Division of"
+# Who a lead is about: Tryton keeps them as parties, as the API adapter does (its
+# prospects.py): the company a party, the person a contact party working for it, and the
+# lead's Contact the person's e-mail (or phone).
+PROSPECT_FIELDS = {"first_name", "last_name", "company", "email", "phone"}
+LEAD_FIELDS = {"name", "account", "amount", "stage", *PROSPECT_FIELDS}
 OPPORTUNITY_FIELDS = {
-    *("name", "account", "amount", "probability", "close_date"),
+    *("name", "account", "contact", "amount", "probability", "close_date"),
     *("description", "stage", "lost_reason"),
 }
 CASE_FIELDS = {"subject", "account", "description", "stage"}
@@ -262,6 +271,12 @@ class TrytonWebAdapter(SaoUi):
             self.add_category(CONTACT_CATEGORY)
             if data.get("account"):
                 self._works_for(data["account"])
+        if data.get("payment_term"):
+            # the customer's payment term, on the form's Accounting page
+            self.show_page("Accounting")
+            self.pick_from_menu("customer_payment_term", str(data["payment_term"]))
+        if data.get("parent"):
+            self._relate(DIVISION_OF, data["parent"])
         party_id = self.save(entity)
         self.step.created_record(entity, party_id)
         return self.read(entity, party_id)
@@ -286,16 +301,30 @@ class TrytonWebAdapter(SaoUi):
                 )
             if data["account"]:
                 self._works_for(data["account"])
+        term = data.get("payment_term")
+        if "payment_term" in data and term != current.get("payment_term"):
+            if not term:
+                raise Unsupported("tryton-web does not clear a payment term in sao")
+            self.show_page("Accounting")
+            self.pick_from_menu("customer_payment_term", str(term))
+        if "parent" in data and str(data["parent"] or "") != str(current.get("parent") or ""):
+            if current.get("parent"):
+                raise Unsupported(
+                    "tryton-web does not end an account's Division-of relation in sao"
+                )
+            self._relate(DIVISION_OF, data["parent"])
         self.save(entity)
         return self.read(entity, op.id)
 
     def _works_for(self, account: Any) -> None:
         """Link a contact to its account: a "Works for" row on the Relations page."""
+        self._relate(WORKS_FOR, account)
+
+    def _relate(self, kind: str, account: Any) -> None:
+        """A row of the party's Relations page: `kind` ("Works for", "Division of")."""
         self.show_page("Relations")
         self.add_row(
-            "Relations",
-            choices={"type": WORKS_FOR},
-            links={"to": self.link_of("account", account)},
+            "Relations", choices={"type": kind}, links={"to": self.link_of("account", account)}
         )
 
     # -- lead and opportunity: sale.opportunity -----------------------------------------
@@ -305,8 +334,60 @@ class TrytonWebAdapter(SaoUi):
         stage = op.data.get("stage", "new")
         if stage != "new":
             raise Unsupported(f"Tryton creates leads as new only, not {stage!r}")
-        opp_id = self._new_opportunity(op.data, "lead")
+        party, reach = self._prospect(op.data)
+        fill = {k: v for k, v in op.data.items() if k not in PROSPECT_FIELDS}
+        opp_id = self._new_opportunity({**fill, "account": party}, "lead", reach)
         return self.read("lead", opp_id)
+
+    def _prospect(self, data: Mapping[str, Any]) -> tuple[Any, str | None]:
+        """Make the parties a salesperson makes before a lead about someone new: the
+        company they named (unless it is the lead's account), and the person, working
+        for it. Returns the lead's party and the e-mail (or phone) its Contact is."""
+        party = employer = data.get("account") or None
+        company = data.get("company")
+        if company and (party is None or self.read("account", party).get("name") != company):
+            employer = self._new_party("account", company, {})
+            party = party or employer
+        mechanisms = {f: str(data[f]) for f in ("email", "phone") if data.get(f)}
+        named = data.get("first_name") or data.get("last_name")
+        if not named and not mechanisms:
+            if employer != party:
+                raise Unsupported(
+                    "a Tryton lead has one party, its account; a company named otherwise "
+                    "is kept as its person's employer, and this lead has no person"
+                )
+            return party, None
+        if not mechanisms:
+            raise Unsupported(
+                "Tryton reaches a lead's person only through an e-mail or phone (the "
+                "lead's contact); give the lead one"
+            )
+        if data.get("first_name") and not data.get("last_name"):
+            raise Unsupported(
+                "Tryton keeps one name per party: a given name without a family name "
+                "could not be read back as a given name"
+            )
+        name = ", ".join(str(data[f]) for f in ("last_name", "first_name") if data.get(f))
+        self._new_party("contact", name, mechanisms, employer)
+        return party, mechanisms.get("email") or mechanisms["phone"]
+
+    def _new_party(
+        self, entity: str, name: str | None, mechanisms: Mapping[str, str], works_for: Any = None
+    ) -> Any:
+        """A party made in its form, as `_create_party` makes one; a lead's person may have
+        no name (Tryton shows it by its code), only an e-mail."""
+        self.new_record(PARTY)
+        if name:
+            self.type_in("name", name)
+        for field, value in mechanisms.items():
+            self.add_mechanism(MECHANISMS[field], value)
+        if entity == "contact":
+            self.add_category(CONTACT_CATEGORY)
+            if works_for:
+                self._works_for(works_for)
+        party_id = self.save(entity)
+        self.step.created_record(entity, party_id)
+        return party_id
 
     def create_opportunity(self, op: Operation) -> dict[str, Any]:
         self.reject_unknown(op.data, OPPORTUNITY_FIELDS, "opportunity")
@@ -323,7 +404,7 @@ class TrytonWebAdapter(SaoUi):
         return self._show(op, OPPORTUNITY, "opportunity")
 
     def update_lead(self, op: Operation) -> dict[str, Any]:
-        self.reject_unknown(op.data, LEAD_FIELDS - {"stage"}, "lead")
+        self.reject_unknown(op.data, LEAD_FIELDS - {"stage"} - PROSPECT_FIELDS, "lead")
         self.open_model(OPPORTUNITY, op.id)
         self._fill_opportunity(op.data)
         self.save("lead")
@@ -387,9 +468,12 @@ class TrytonWebAdapter(SaoUi):
     def delete_opportunity(self, op: Operation) -> dict[str, Any]:
         return self._delete_opportunity(op, "opportunity")
 
-    def _new_opportunity(self, data: dict[str, Any], entity: str) -> int:
+    def _new_opportunity(self, data: dict[str, Any], entity: str, reach: str | None = None) -> int:
         self.new_record(OPPORTUNITY)
         self._fill_opportunity(data)
+        if reach:
+            # sao names a contact mechanism "<party> <value>": typed by its value
+            self.pick("contact", reach, shown=lambda label: label.endswith(f"<{reach}>"))
         opp_id = self.save(entity)
         self.step.created_record(entity, opp_id)
         return opp_id
@@ -399,6 +483,8 @@ class TrytonWebAdapter(SaoUi):
             self.type_in("description", data["name"])
         if data.get("account"):
             self.pick("party", *self.link_of("account", data["account"]))
+        if data.get("contact"):
+            self._pick_person(data["contact"])
         if "amount" in data:
             self.type_in("amount", data["amount"])
         if "probability" in data:
@@ -410,6 +496,18 @@ class TrytonWebAdapter(SaoUi):
             self.write_text("comment", data["description"])
         if "lost_reason" in data:
             self.write_text("lost_reason", data["lost_reason"])
+
+    def _pick_person(self, contact: Any) -> None:
+        """Tryton links a deal to its buyer through one of their contact mechanisms (the
+        e-mail, else the phone, as the API adapter picks): typed by its value."""
+        person = self.read("contact", contact)
+        reach = person.get("email") or person.get("phone")
+        if not reach:
+            raise Refused(
+                f"contact {contact} has no e-mail or phone, through which Tryton links an "
+                "opportunity to a person"
+            )
+        self.pick("contact", str(reach), shown=lambda label: label.endswith(f"<{reach}>"))
 
     def state_of(self, model: str, record_id: Any, what: str) -> str:
         """The workflow state the form shows (its State field), read by the adapter."""
@@ -570,7 +668,7 @@ class TrytonWebAdapter(SaoUi):
         if "reference" in data:
             self.type_in("reference", data["reference"])
         if data.get("payment_term"):
-            self.pick("payment_term", str(data["payment_term"]))
+            self.pick_from_menu("payment_term", str(data["payment_term"]))
         for line in lines:
             self.add_row("Lines", line["texts"], links={"product": line["product"]})
 

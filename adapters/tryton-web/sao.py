@@ -18,6 +18,7 @@ and every button of a form is a `button` named after the model's button, so sele
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 from urllib.parse import quote
@@ -295,6 +296,7 @@ class SaoUi(BrowserAdapter):
         read-only is refused; without, it is awaited: a new row's dialog draws its fields
         read-only until the row's states arrive (a sale line's quantity)."""
         text = "" if value is None else str(value)
+        self.refuse_hidden(selector)
         if (self.page.input_value(selector) or "") == text:
             return False
         if not guard:
@@ -328,6 +330,17 @@ class SaoUi(BrowserAdapter):
         self.settle()
         return True
 
+    def refuse_hidden(self, selector: str) -> None:
+        """A field the form has but sao hides by the model's `states` (an open opportunity's
+        reason for loss) is one no user can fill there: a refusal, not a wait for it."""
+        if self.page.query_selector(selector) is not None:
+            return
+        self.settle()  # states arrive with the record's values; judge once they have
+        hidden = self.page.query_selector(selector.replace(":visible", ""))
+        if self.page.query_selector(selector) is None and hidden is not None:
+            name = hidden.get_attribute("name")
+            raise Refused(f"sao hides {name} here: {self.actor} cannot fill it in this state")
+
     def type_in(self, name: str, value: Any, scope: str = TAB) -> None:
         """A text, number or date field."""
         # A number shows formatted ("1,500.00") and swaps in a plain input when focused.
@@ -353,23 +366,22 @@ class SaoUi(BrowserAdapter):
         text: str,
         code: str | None = None,
         scope: str = TAB,
-        shown: str | None = None,
+        shown: Callable[[str], bool] | None = None,
     ) -> None:
         """Choose a linked record (Many2One) by typing its name, as a user would, and take
         only the record of exactly that name: the one whose code is `code` when several
-        share it (two channels of one run make namesakes on one server). `shown` is what
-        the field shows once set, when that is not what was typed (a product is typed by
-        its code and shown as "[CODE] Name").
+        share it (two channels of one run make namesakes on one server).
 
         sao looks the text up when the field is left: one match is taken at once, several
         open a search dialog, which lists each party's code beside its name. Its completion
         menu may open first (300 ms after typing), and then leaving the field does nothing:
         the adapter clicks the one suggestion of exactly that name, or, when there is no
         such single one, the menu's "Search..." for the dialog, as a user would.
+        `shown` says which label is the record's, where sao names it other than as typed.
         """
+        is_it = shown or (lambda label: label == text)
         selector = self.field(name, scope=scope)
-        shown = text if shown is None else shown
-        if (self.page.input_value(selector) or "") == shown or not self.enter(selector, text):
+        if is_it(self.page.input_value(selector) or "") or not self.enter(selector, text):
             return
         search = f"{SHOWN_DIALOG}:has(.treeview):not(:has(.form))"
         state = self._link_state(selector, search)
@@ -383,7 +395,7 @@ class SaoUi(BrowserAdapter):
         if state == "menu":
             menu = f"{scope} .dropdown.open .dropdown-menu"
             items = self.page.query_selector_all(f"{menu} li.completion > a")
-            exact = [i for i in items if " ".join(i.inner_text().split()) == shown]
+            exact = [i for i in items if is_it(" ".join(i.inner_text().split()))]
             if len(exact) == 1:
                 self.click_element(exact[0])
             else:
@@ -393,9 +405,32 @@ class SaoUi(BrowserAdapter):
         if state == "search":
             self._pick_in_search(search, name, text, code)
             state = self._link_state(selector, search)
-        if state != "set" or (self.page.input_value(selector) or "") != shown:
+        if state != "set" or not is_it(self.page.input_value(selector) or ""):
             have = self.page.input_value(selector)
             raise Refused(f"sao did not take {text!r} for {name} (it shows {have!r})")
+
+    def pick_from_menu(self, name: str, text: str, scope: str = TAB) -> None:
+        """A linked record whose name others contain ("Net 60 days" and "Net 60 days End
+        of Month"): typed, then taken from sao's completion menu, as a user picks it.
+        Leaving the field (`pick`) drops such a text in sao: it matches several."""
+        selector = self.field(name, scope=scope)
+        self.refuse_hidden(selector)
+        if (self.page.input_value(selector) or "") == text:
+            return
+        self.fill(selector, text[:-1])
+        self.page.type(selector, text[-1])  # a key up, which is what sao completes on
+        self.step.add_effort(keystrokes=1)
+        menu = f"{scope} .dropdown.open .dropdown-menu"
+        self.page.wait_for_selector(menu)
+        self.settle()
+        items = self.page.query_selector_all(f"{menu} li.completion > a")
+        labels = [" ".join(i.inner_text().split()) for i in items]
+        if labels.count(text) != 1:
+            raise Refused(f"sao offers no single {name} {text!r} (it offers {labels})")
+        self.click_element(items[labels.index(text)])
+        self.settle()
+        if (self.page.input_value(selector) or "") != text:
+            raise Refused(f"sao did not take {text!r} for {name}")
 
     def _pick_in_search(self, search: str, name: str, text: str, code: str | None) -> None:
         """In sao's search dialog, select the one row whose cells hold exactly `text` (and
@@ -615,7 +650,8 @@ class SaoUi(BrowserAdapter):
             for name, text in (choices or {}).items():
                 self.choose(name, text, scope=dialog)
             for name, link in (links or {}).items():
-                self.pick(name, link[0], link[1], scope=dialog, shown=shown[name])
+                label = shown[name]
+                self.pick(name, link[0], link[1], dialog, lambda t, label=label: t == label)
             for name, value in (texts or {}).items():
                 self.type_in(name, value, scope=dialog)
             for name, value in (lines or {}).items():

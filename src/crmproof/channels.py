@@ -126,7 +126,10 @@ def _by_name(card: Scorecard) -> dict[str, VendorCard]:
 def disagreements(card: Scorecard, groups: Mapping[str, list[str]]) -> list[Disagreement]:
     """Every requirement whose verdicts differ between channels of one product."""
     vendors = _by_name(card)
-    titles = {r["id"]: str(r.get("title") or r.get("text") or "") for r in card.requirements}
+    titles = {
+        r["id"]: " ".join(str(r.get("title") or r.get("text") or "").split())
+        for r in card.requirements
+    }
     found: list[Disagreement] = []
     for product, names in groups.items():
         members = [vendors[n] for n in names if vendors[n].status == "ready"]

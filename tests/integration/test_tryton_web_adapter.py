@@ -194,16 +194,25 @@ def test_namesakes_an_account_its_contacts_deals_and_cases(scenario: Scenario, r
         "opportunity",
         data={
             **{"name": f"Globex renewal {m}", "account": other, "amount": 900},
-            **{"probability": 40, "close_date": "2027-02-26"},
+            **{"probability": 40, "close_date": "2027-02-26", "contact": contact["id"]},
         },
     ).record
     assert opp is not None and opp["stage"] == "prospecting"
+    # the buyer, through their e-mail (Tryton's link from a deal to a person)
+    buyer = rpc.search_read("sale.opportunity", [["id", "=", int(opp["id"])]], ["contact.party"])
+    assert str(buyer[0]["contact."]["party"]) == contact["id"] == opp["contact"]
     assert str(_one(rpc, "sale.opportunity", opp["id"], "party")) == other
     # typed as the user's locale shows them (a percentage, a date), kept as Tryton's own
     assert _one(rpc, "sale.opportunity", opp["id"], "end_date") == dt.date(2027, 2, 26)
     assert _one(rpc, "sale.opportunity", opp["id"], "conversion_probability") == 0.4
     revised = s.ok("update", "opportunity", id=opp["id"], data={"close_date": "2027-03-31"})
     assert revised.record is not None and revised.record["close_date"] == "2027-03-31"
+    # sao shows the reason for loss only on a lost opportunity (its `states`), though
+    # Tryton's JSON-RPC `write` would take it: no user can type it in before
+    early = s.do("update", "opportunity", id=opp["id"], data={"lost_reason": "too early"})
+    assert early.status == "refused", early.message
+    assert "hides lost_reason" in (early.message or "")
+    assert not _one(rpc, "sale.opportunity", opp["id"], "lost_reason")
     lost = s.do("advance", "opportunity", id=opp["id"], to="lost", data={"lost_reason": "price"})
     assert lost.status == "ok", lost.message
     assert lost.record is not None and lost.record["stage"] == "lost"
@@ -399,3 +408,60 @@ def test_refusals_come_from_tryton_and_each_log_in_shows(scenario: Scenario, web
 def test_the_adapter_waits_on_sao_never_on_the_clock() -> None:
     source = "\n".join(p.read_text() for p in (ADAPTERS / "tryton-web").glob("*.py"))
     assert not re.search(r"time\.sleep|wait_for_timeout|sleep\(", source)
+
+
+def test_a_lead_about_someone_new_makes_their_company_and_person_in_sao(
+    scenario: Scenario, rpc: Any
+) -> None:
+    """As the API adapter records a prospect (its prospects.py): the company a party, the
+    person a contact party working for it, the lead's Contact their e-mail; each made in
+    its own form, read back from Tryton over JSON-RPC, and removed by cleanup."""
+    s, m = scenario, scenario.marker
+    lead = s.ok(
+        "create",
+        "lead",
+        data={
+            **{"name": f"Scanners for Litware {m}", "company": f"Litware {m}"},
+            **{"first_name": "Mia", "last_name": f"Lund {m}", "email": f"mia.{m}@litware.test"},
+        },
+    ).record
+    assert lead is not None
+    assert (lead["company"], lead["email"]) == (f"Litware {m}", f"mia.{m}@litware.test")
+    assert (lead["first_name"], lead["last_name"]) == ("Mia", f"Lund {m}")
+    held = rpc.search_read(
+        "sale.opportunity", [["id", "=", int(lead["id"])]], ["party.name", "contact.value"]
+    )[0]
+    assert held["party."]["name"] == f"Litware {m}"
+    assert held["contact."]["value"] == f"mia.{m}@litware.test"
+    assert [r.entity for r in s.created] == ["account", "contact", "lead"]
+    # by e-mail alone: an unnamed person, reached through it, of no company
+    bare = s.ok("create", "lead", data={"name": f"Taps {m}", "email": f"ops.{m}@nw.test"}).record
+    assert bare is not None and bare["email"] == f"ops.{m}@nw.test" and bare["company"] is None
+    assert s.finish() == []
+
+
+def test_an_account_with_its_payment_term_and_a_division_of_it(
+    scenario: Scenario, rpc: Any
+) -> None:
+    """A group's payment term on its form's Accounting page, a division of it on the
+    division's Relations page, both held in Tryton as the API adapter holds them."""
+    s, m = scenario, scenario.marker
+    group = s.ok(
+        "create", "account", data={"name": f"Litware Group {m}", "payment_term": "Net 60 days"}
+    ).record
+    assert group is not None and group["payment_term"] == "Net 60 days"
+    term = rpc.search_read(
+        "party.party", [["id", "=", int(group["id"])]], ["customer_payment_term.name"]
+    )[0]
+    assert term["customer_payment_term."]["name"] == "Net 60 days"
+    division = s.ok(
+        "create", "account", data={"name": f"Litware Labs {m}", "parent": group["id"]}
+    ).record
+    assert division is not None and division["parent"] == group["id"]
+    relations = rpc.search_read(
+        "party.relation.all", [["from_", "=", int(division["id"])]], ["to", "type.name"]
+    )
+    assert [(str(r["to"]), r["type."]["name"]) for r in relations] == [(group["id"], "Division of")]
+    found = s.ok("find", "account", where={"parent": group["id"]}).records or []
+    assert [r["id"] for r in found] == [division["id"]]
+    assert s.finish() == []

@@ -113,6 +113,19 @@ def test_disagreements_and_gaps() -> None:
     assert [d.requirement for d in report.contradictions] == ["R1", "R2"]
 
 
+def test_a_title_written_over_lines_keeps_its_markdown_row_whole() -> None:
+    """A catalog's folded YAML title ends in a newline; in a table cell it cut the row."""
+    events = _events(RUN, products={"tryton": "tryton", "tryton-web": "tryton"})
+    card = score(events)
+    for requirement in card.requirements:
+        if requirement["id"] == "R1":
+            requirement["title"] = "A partner registers a deal,\nwith its close date.\n"
+    text = channels_render.markdown(channels.analyse(card, channels.declared_products(events)))
+    row = next(line for line in text.splitlines() if line.startswith("| R1 "))
+    assert row.startswith("| R1 A partner registers a deal, with its close date. | ")
+    assert row.endswith("|")
+
+
 def test_give_get_pairs_two_browser_products_task_by_task() -> None:
     report = channels.analyse(score(_events(RUN)))
     assert report.give_get_pair == ("tryton-web", "djangocrm")
