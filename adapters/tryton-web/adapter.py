@@ -71,7 +71,11 @@ OPPORTUNITY_FIELDS = {
 CASE_FIELDS = {"subject", "account", "description", "stage"}
 CRUD = ["create", "get", "update", "delete", "find"]
 # The search box's field label for a canonical key, where the record's name is not it.
-SEARCH_LABELS = {(OPPORTUNITY, "name"): "Description", (COMPLAINT, "subject"): "Reference"}
+SEARCH_LABELS = {
+    (OPPORTUNITY, "name"): "Description",
+    (COMPLAINT, "subject"): "Reference",
+    (SALE, "reference"): "Reference",
+}
 # canonical opportunity stage -> the state sao shows, and the button that leaves each
 # state towards a later stage.
 STATE_OF = {
@@ -703,7 +707,8 @@ class TrytonWebAdapter(SaoUi):
         return self._show(op, SALE, "order")
 
     def find_order(self, op: Operation) -> list[dict[str, Any]]:
-        return self._find(op, SALE, "order", {"account", "opportunity", "stage", "total"}, None)
+        known = ORDER_FIELDS - {"lines"} | {"opportunity", "total"}
+        return self._find(op, SALE, "order", known, "reference")
 
     def advance_order(self, op: Operation) -> dict[str, Any]:
         if not op.to:
