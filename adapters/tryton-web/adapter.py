@@ -14,7 +14,11 @@ by the toolbar's Delete. After the UI has done it, the record is read back in ca
 fields through the same user's JSON-RPC session (api.py), which is what the form shows.
 
 An opportunity's probability and close date are typed as its user sees them: a percentage,
-and a date in the format of the session's language (sao's date widget parses that).
+and a date in the format of the session's language (sao's date widget parses that). An
+order is keyed into a new sale's form: its customer, reference and payment term, and a row
+in Lines per product, typed by its code; new lines replace a draft's rows (ticked, Delete).
+An invoice is posted by its Post button (answering its question) and paid by its Pay
+wizard, in full, with the payment method the API adapter uses.
 
 A lead about someone new gets their company and person as the API adapter records them
 (its prospects.py): the company a party, the person a contact party working for it (each
@@ -22,11 +26,11 @@ made in its own form), and the lead's Contact the person's e-mail, picked by its
 
 Not claimed, though the API adapter claims them, because this adapter does not (yet) drive
 the widgets they need: changing a lead's person or company, an account's city, clearing
-its payment term or changing its parent, products, creating and updating orders
-(a sale's lines are a list of products), deleting invoices, and paying invoices (the Pay
-wizard). A scenario that needs them is `not shown` here: nothing is said of the product,
-and the channel-agreement report lists it as a gap, not a disagreement. What Tryton itself
-lacks (a contact's title, activities) is declared as the API adapter declares it.
+its payment term or changing its parent, making products, an order's opportunity when
+creating or updating it (the sale's origin, a Reference field), and deleting invoices. A
+scenario that needs them is `not shown` here: nothing is said of the product, and the
+channel-agreement report lists it as a gap, not a disagreement. What Tryton itself lacks
+(a contact's title, activities) is declared as the API adapter declares it.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from crmproof.adapter import Refused, Unsupported, VendorError
 from crmproof.protocol import Capabilities, EntitySupport, Operation, Outcome, RecordRef
 
 from .api import TrytonApi
-from .sao import SaoUi
+from .sao import SHOWN_DIALOG, SaoUi
 
 PARTY = "party.party"
 OPPORTUNITY = "sale.opportunity"
@@ -67,7 +71,11 @@ OPPORTUNITY_FIELDS = {
 CASE_FIELDS = {"subject", "account", "description", "stage"}
 CRUD = ["create", "get", "update", "delete", "find"]
 # The search box's field label for a canonical key, where the record's name is not it.
-SEARCH_LABELS = {(OPPORTUNITY, "name"): "Description", (COMPLAINT, "subject"): "Reference"}
+SEARCH_LABELS = {
+    (OPPORTUNITY, "name"): "Description",
+    (COMPLAINT, "subject"): "Reference",
+    (SALE, "reference"): "Reference",
+}
 # canonical opportunity stage -> the state sao shows, and the button that leaves each
 # state towards a later stage.
 STATE_OF = {
@@ -78,6 +86,12 @@ STATE_OF = {
     "lost": "lost",
 }
 ORDER_STATE = {"quoted": "quotation", "confirmed": "confirmed", "cancelled": "cancelled"}
+# What a sale's form takes as a user enters an order; its opportunity (the sale's origin,
+# a Reference field on the Other Info page) is not driven.
+ORDER_FIELDS = {"account", "lines", "reference", "payment_term", "stage"}
+PRODUCT = "product.product"
+# The payment method a clerk picks in the Pay wizard, as the API adapter does.
+PAYMENT_METHOD = "Cash"
 
 
 class TrytonWebAdapter(SaoUi):
@@ -139,14 +153,17 @@ class TrytonWebAdapter(SaoUi):
                     stages=["open", "pending", "closed"],
                 ),
                 "order": EntitySupport(
-                    operations=["get", "find", "advance", "delete", "invoice"],
-                    fields=["account", "opportunity", "stage", "total"],
+                    operations=[*CRUD, "advance", "invoice"],
+                    fields=sorted(ORDER_FIELDS | {"opportunity", "total"}),
                     stages=["quoted", "confirmed", "cancelled"],
                 ),
+                # products are picked on a sale's lines, so a user finds them; making them
+                # is not driven
+                "product": EntitySupport(operations=["get", "find"], fields=["code", "name"]),
                 "invoice": EntitySupport(
                     operations=["get", "find", "advance"],
                     fields=["account", "order", "stage", "total"],
-                    stages=["posted"],
+                    stages=["posted", "paid"],
                 ),
             },
             operations=["login", "offline", "online"],
@@ -622,11 +639,95 @@ class TrytonWebAdapter(SaoUi):
 
     # -- orders and invoices ---------------------------------------------------------------
 
+    def create_order(self, op: Operation) -> dict[str, Any]:
+        """A new sale's form: its customer, reference and payment term, a row in Lines per
+        product, saved; a later stage by the form's buttons."""
+        data = op.data
+        self.reject_unknown(data, ORDER_FIELDS, "order")
+        if not data.get("account"):
+            raise Refused("a Tryton sale needs the account (party) it sells to")
+        lines = self._order_lines(data.get("lines") or [])
+        self.new_record(SALE)
+        # choosing the party fills its addresses and its payment term (on_change_party)
+        self.pick("party", *self.link_of("account", data["account"]))
+        self._fill_order(data, lines)
+        sale_id = self.save("order")
+        self.step.created_record("order", sale_id)
+        self._check_lines(sale_id, lines)
+        stage = data.get("stage")
+        if stage and stage != "draft":
+            self._advance_sale(sale_id, stage)
+        return self.read("order", sale_id)
+
+    def update_order(self, op: Operation) -> dict[str, Any]:
+        """The sale's form: new lines replace its rows (a draft's only), as the API does."""
+        data = op.data
+        self.reject_unknown(data, ORDER_FIELDS - {"stage"}, "order")
+        lines = self._order_lines(data["lines"]) if "lines" in data else None
+        state = self.state_of(SALE, op.id, "order")
+        if lines is not None and state != "draft":
+            raise Refused("Tryton changes the lines of a draft sale only")
+        self.open_model(SALE, op.id)
+        if data.get("account"):
+            self.pick("party", *self.link_of("account", data["account"]))
+        if lines is not None:
+            self.remove_rows("Lines")
+        self._fill_order(data, lines or [])
+        self.save("order")
+        if lines is not None:
+            self._check_lines(op.id, lines)
+        return self.read("order", op.id)
+
+    def _check_lines(self, sale_id: Any, lines: list[dict[str, Any]]) -> None:
+        """The products and quantities saved are those typed: a row sao saved otherwise
+        is the adapter's failure, never the product's."""
+        saved = self.read("order", sale_id).get("lines") or []
+        have = sorted((str(ln["product"]), float(ln["quantity"])) for ln in saved)
+        meant = sorted((ln["product"][0], float(ln["texts"]["quantity"])) for ln in lines)
+        if have != meant:
+            raise VendorError(f"sao saved the sale's lines as {have}, not {meant}")
+
+    def _fill_order(self, data: dict[str, Any], lines: list[dict[str, Any]]) -> None:
+        if "reference" in data:
+            self.type_in("reference", data["reference"])
+        if data.get("payment_term"):
+            self.pick_from_menu("payment_term", str(data["payment_term"]))
+        for line in lines:
+            self.add_row("Lines", line["texts"], links={"product": line["product"]})
+
+    def _order_lines(self, lines: Any) -> list[dict[str, Any]]:
+        """Each canonical line as a user enters it: the product typed by its code (sao
+        shows it as "[CODE] Name", product.py get_rec_name), then quantity and price."""
+        if not isinstance(lines, list):
+            raise Refused("order lines must be a list of {product, quantity, unit_price}")
+        result = []
+        for line in lines:
+            key = str(line.get("product"))
+            rows = self.api.search_read(PRODUCT, [["code", "=", key]], ["code", "rec_name"])
+            if not rows:
+                raise Refused(f"no product with code {key!r}")
+            texts: dict[str, Any] = {"quantity": line.get("quantity", 1)}
+            price = line.get("unit_price", line.get("price"))
+            if price is not None:
+                texts["unit_price"] = price
+            product = (str(rows[0]["code"]), None, str(rows[0]["rec_name"]))
+            result.append({"product": product, "texts": texts})
+        return result
+
+    def get_product(self, op: Operation) -> dict[str, Any]:
+        return self._show(op, PRODUCT, "product")
+
+    def find_product(self, op: Operation) -> list[dict[str, Any]]:
+        # the search box's bare text matches a product's name or code (search_rec_name)
+        key = "code" if op.where.get("code") else "name"
+        return self._find(op, PRODUCT, "product", {"code", "name"}, key)
+
     def get_order(self, op: Operation) -> dict[str, Any]:
         return self._show(op, SALE, "order")
 
     def find_order(self, op: Operation) -> list[dict[str, Any]]:
-        return self._find(op, SALE, "order", {"account", "opportunity", "stage", "total"}, None)
+        known = ORDER_FIELDS - {"lines"} | {"opportunity", "total"}
+        return self._find(op, SALE, "order", known, "reference")
 
     def advance_order(self, op: Operation) -> dict[str, Any]:
         if not op.to:
@@ -689,12 +790,51 @@ class TrytonWebAdapter(SaoUi):
         return self._find(op, INVOICE, "invoice", {"account", "order", "stage", "total"}, None)
 
     def advance_invoice(self, op: Operation) -> dict[str, Any]:
-        if op.to != "posted":
-            raise Unsupported("tryton-web only posts invoices (the Pay wizard is not driven)")
-        if self.state_of(INVOICE, op.id, "invoice") != "posted":
-            self.open_model(INVOICE, op.id)
-            self.press("post", "invoice")
+        if op.to not in ("posted", "paid"):
+            raise Unsupported("tryton-web posts and pays invoices only")
+        state = self.state_of(INVOICE, op.id, "invoice")
+        if state == op.to:
+            return self.read("invoice", op.id)
+        if state in ("cancelled", "paid"):
+            raise Refused(f"Tryton does not take a {state} invoice to {op.to}")
+        self.open_model(INVOICE, op.id)
+        if state != "posted":
+            self.press("post", "invoice")  # only an issued invoice is paid
+            # the form reloads the posted invoice, whose Pay button sao then shows
+            self.wait_screen(
+                "!!screen.current_record && screen.current_record.field_get('state') === arg",
+                "posted",
+            )
+        if op.to == "paid":
+            self._pay_invoice(op.id)
         return self.read("invoice", op.id)
+
+    def _pay_invoice(self, invoice_id: Any) -> None:
+        """The invoice's Pay button, as a clerk pays it in full: its wizard proposes the
+        payee, the amount left to pay and today's date; pick the payment method, OK
+        (account_invoice/invoice.py PayInvoice, view pay_start_form.xml)."""
+        self.press("pay", "invoice")
+        wizard = f".wizard-dialog{SHOWN_DIALOG}"
+        self.page.wait_for_selector(f"{wizard} .form select[name='payment_method']")
+        self.settle()
+        self.choose("payment_method", PAYMENT_METHOD, scope=wizard)
+        self.click(f"{wizard} .modal-footer button.btn-primary")
+        # the wizard ends (its dialog goes), or asks how to book a part payment (`type`)
+        ask = f"{wizard} .form [name='type']"
+        self.page.wait_for_function(
+            "([wizard, ask]) => !document.querySelector(wizard) || !!document.querySelector(ask)",
+            arg=[wizard, ask],
+        )
+        self.settle()
+        self.raise_refusal("paying the invoice")
+        if self.page.query_selector(ask) is not None:
+            self.click(f"{wizard} .modal-footer button.btn-link")  # Cancel
+            self.page.wait_for_selector(wizard, state="detached")
+            self.settle()
+            raise Refused("Tryton did not take the payment as paying the invoice in full")
+        state = self.state_of(INVOICE, invoice_id, "invoice")
+        if state != "paid":
+            raise Refused(f"the payment was booked but Tryton reads the invoice {state}")
 
     # -- cases: complaints -----------------------------------------------------------------
 

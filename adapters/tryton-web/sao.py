@@ -53,6 +53,9 @@ SHOWN_DIALOG = ".modal.in"
 TAB = "#tabcontent > .tab-pane.active"
 # What sao shows once a user is logged in: the user's menu in the navigation bar.
 MAIN_READY = "#user-preferences > a"
+# A linked record as a user picks it: what is typed, the code telling namesakes apart,
+# and, where it differs from what is typed, what the field then shows.
+Link = tuple[str, str | None] | tuple[str, str | None, str]
 # Dialogs that mean the server said no (a UserError, an access error).
 REFUSAL_DIALOGS = (".warning-dialog", ".error-dialog", ".message-dialog")
 
@@ -378,10 +381,17 @@ class SaoUi(BrowserAdapter):
         """
         is_it = shown or (lambda label: label == text)
         selector = self.field(name, scope=scope)
-        if not self.enter(selector, text):
+        if is_it(self.page.input_value(selector) or "") or not self.enter(selector, text):
             return
         search = f"{SHOWN_DIALOG}:has(.treeview):not(:has(.form))"
         state = self._link_state(selector, search)
+        for _ in range(2):
+            if state != "dropped":
+                break
+            # sao dropped the text with nothing in flight and nothing asked (a new row's
+            # late defaults redrawing the field): the user sees it blank and types it again
+            self.enter(selector, text)
+            state = self._link_state(selector, search)
         if state == "menu":
             menu = f"{scope} .dropdown.open .dropdown-menu"
             items = self.page.query_selector_all(f"{menu} li.completion > a")
@@ -456,7 +466,8 @@ class SaoUi(BrowserAdapter):
 
     def _link_state(self, selector: str, search: str) -> str:
         """Wait until a Many2One field holds a record ("set": sao offers to open it), or
-        asks which one (a "search" dialog, its completion "menu"); "empty" if it is gone."""
+        asks which one (a "search" dialog, its completion "menu"); "empty" if it is gone,
+        "dropped" if it shows blank with no call of sao's in flight."""
         handle = self.page.wait_for_function(
             """([sel, search]) => {
                  const input = document.querySelector(sel);
@@ -467,6 +478,9 @@ class SaoUi(BrowserAdapter):
                  if (document.querySelector(search)) return 'search';
                  const menu = input.closest('.dropdown');
                  if (menu && menu.classList.contains('open')) return 'menu';
+                 if (input.value === '' && window.__crmproofPending === 0
+                     && !document.querySelector('.modal.fade:not(.in)[style*="display: block"]'))
+                   return 'dropped';
                  return false;  // sao is still looking the text up (it may blank it a while)
                }""",
             arg=[selector.replace(":visible", ""), search],
@@ -503,8 +517,26 @@ class SaoUi(BrowserAdapter):
         if handle is None or not handle.is_visible() or not handle.is_enabled():
             raise Refused(f"sao offers {self.actor} no {button} button on this {what}")
         self.dismiss_notices()
+        # a button may ask first (its `confirm` attribute in the view: "Are you sure you
+        # want to post the invoices?"); sao opens the question a moment after the click
+        confirm = self.page.evaluate(
+            """name => {
+                 const view = Sao.Tab.tabs.get_current().screen.current_view;
+                 const button = (view.state_widgets || []).find(
+                   w => w instanceof Sao.common.Button && w.attributes.name === name);
+                 return !!(button && button.attributes.confirm);
+               }""",
+            button,
+        )
         self.click(selector)
-        self.settle()
+        if confirm:
+            # OK, as the user who pressed it; nothing is sent before
+            asked = f".confirmation-dialog{SHOWN_DIALOG}"
+            self.page.wait_for_selector(asked)
+            self.settle()
+            self.click(f"{asked} .modal-footer button.btn-primary")
+            self.page.wait_for_selector(asked, state="detached")
+            self.settle()
         self.confirm_warnings()
         self.raise_refusal(f"{button} on the {what}")
 
@@ -600,30 +632,71 @@ class SaoUi(BrowserAdapter):
         label: str,
         texts: dict[str, Any] | None = None,
         lines: dict[str, Any] | None = None,
-        links: dict[str, tuple[str, str | None]] | None = None,
+        links: dict[str, Link] | None = None,
         choices: dict[str, str] | None = None,
     ) -> None:
         """A new row in the list titled `label` whose rows are edited in their own form:
         New opens it in a dialog; fill its fields (`texts` in inputs, `lines` in
-        multi-line texts, `links` picked by (name, code), `choices` from a drop-down by label)
-        and Add, as a user would."""
+        multi-line texts, `links` picked by (text, code[, shown]) as `pick` takes them,
+        `choices` from a drop-down by label) and Add, as a user would. Links come before
+        texts: picking a record fills fields from it (a sale line's price from its
+        product), which the texts then override."""
         box = self.subform(label)
         self.click(f"{box} >> button[title='New']")
         dialog = f"{SHOWN_DIALOG}:has(.form)"
         self.page.wait_for_selector(f"{dialog} .modal-footer button#save")
         self.settle()  # the new row's defaults arrive after its form is drawn
-        for name, text in (choices or {}).items():
-            self.choose(name, text, scope=dialog)
-        for name, (text, code) in (links or {}).items():
-            self.pick(name, text, code, scope=dialog)
-        for name, value in (texts or {}).items():
-            self.type_in(name, value, scope=dialog)
-        for name, value in (lines or {}).items():
-            self.write_text(name, value, scope=dialog)
+        shown = {
+            name: link[2] if len(link) > 2 else link[0] for name, link in (links or {}).items()
+        }
+        for _ in range(3):
+            for name, text in (choices or {}).items():
+                self.choose(name, text, scope=dialog)
+            for name, link in (links or {}).items():
+                label = shown[name]
+                self.pick(name, link[0], link[1], dialog, lambda t, label=label: t == label)
+            for name, value in (texts or {}).items():
+                self.type_in(name, value, scope=dialog)
+            for name, value in (lines or {}).items():
+                self.write_text(name, value, scope=dialog)
+            # A link sao dropped after it was taken (a late answer redrawing the new row) is
+            # picked again, as a user sees it blank before Add; fields already right are
+            # left alone.
+            if all(
+                self.page.input_value(self.field(name, scope=dialog)) == text
+                for name, text in shown.items()
+            ):
+                break
+        else:
+            raise VendorError(f"sao kept dropping {sorted(shown)} in the new row of {label}")
         self.click(f"{dialog} .modal-footer button#save")
         self.page.wait_for_selector(dialog, state="detached")
         self.settle()
         self.raise_refusal(f"the new row of {label}")
+
+    def remove_rows(self, label: str) -> None:
+        """Remove every row of the list titled `label`, as a user would: tick the box in
+        its header (every row), then its Delete. sao asks nothing (One2Many.delete_), strikes
+        the rows through, and deletes them as the form is saved."""
+        box = self.subform(label)
+        ticks = f"{box} >> tbody td.selection-state input"
+        if not self.page.query_selector_all(ticks):
+            return
+        self.click(f"{box} >> thead th.selection-state input")
+        delete = f"{box} >> button[title='Delete']"
+        self.page.wait_for_selector(f"{delete}:not([disabled])")
+        self.click(delete)
+        self.settle()
+        self.page.wait_for_function(
+            """([tab, index]) => {
+                 const box = document.querySelectorAll(
+                   `${tab} :is(.form-one2many, .form-many2many)`)[index];
+                 return Array.from(box.querySelectorAll('tbody tr'))
+                   .filter(tr => tr.querySelector('td.selection-state'))
+                   .every(tr => tr.style.textDecoration === 'line-through');
+               }""",
+            arg=[TAB, int(box.rsplit("nth=", 1)[1])],
+        )
 
     def add_category(self, name: str) -> None:
         """Tag the party with a category: its name in Categories' entry, Tab opens sao's

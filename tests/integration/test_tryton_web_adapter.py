@@ -286,6 +286,86 @@ def test_lead_advanced_converted_won_and_cleaned_up(scenario: Scenario, rpc: Any
     assert shown == [], "the account is still active in Tryton"
 
 
+def test_order_entered_relined_confirmed_and_its_invoice_paid(scenario: Scenario, rpc: Any) -> None:
+    """An order keyed into sao's sale form: the customer, a reference, two product rows
+    (each product typed by its code); its rows replaced while a draft, then confirmed,
+    after which Tryton refuses new lines; its invoice paid with the Pay wizard. Each write
+    is checked in Tryton apart from sao."""
+    s, m = scenario, scenario.marker
+    made = rpc.perform(Operation(op="create", entity="account", data={"name": f"Fabrikam {m}"}))
+    assert made.status == "ok" and made.record is not None, made.message
+    s.created.append(RecordRef(entity="account", id=made.record["id"]))
+    acc_id = made.record["id"]
+
+    def held(sale_id: str) -> tuple[str, list[tuple[str, float, Decimal]], Decimal]:
+        rows = rpc.search_read(
+            "sale.sale",
+            [["id", "=", int(sale_id)]],
+            ["party", "total_amount", "lines.product.code", "lines.quantity", "lines.unit_price"],
+        )
+        assert rows, f"sale {sale_id} is not in Tryton"
+        lines = [
+            (ln["product."]["code"], ln["quantity"], _decimal(ln["unit_price"]))
+            for ln in rows[0]["lines."]
+        ]
+        return str(rows[0]["party"]), sorted(lines), _decimal(rows[0]["total_amount"])
+
+    lines = [
+        {"product": "SERVICE-HOURS", "quantity": 10, "unit_price": 150},
+        {"product": "LICENSE", "quantity": 2, "unit_price": 1100},
+    ]
+    created = s.ok(
+        "create", "order", data={"account": acc_id, "reference": f"PO-{m}", "lines": lines}
+    )
+    order = created.record
+    assert order is not None and order["stage"] == "draft" and order["total"] == 3700
+    assert held(order["id"]) == (
+        acc_id,
+        [("LICENSE", 2.0, Decimal(1100)), ("SERVICE-HOURS", 10.0, Decimal(150))],
+        Decimal(3700),
+    )
+    assert _one(rpc, "sale.sale", order["id"], "reference") == f"PO-{m}"
+    effort = created.effort
+    assert effort is not None and effort.keystrokes >= len("SERVICE-HOURS") + len("LICENSE")
+
+    relined = s.ok(
+        "update",
+        "order",
+        id=order["id"],
+        data={"lines": [{"product": "HARDWARE", "quantity": 3, "unit_price": 899}]},
+    ).record
+    assert relined is not None and relined["total"] == 2697
+    assert held(order["id"]) == (acc_id, [("HARDWARE", 3.0, Decimal(899))], Decimal(2697))
+
+    confirmed = s.ok("advance", "order", id=order["id"], to="confirmed").record
+    assert confirmed is not None and confirmed["stage"] == "confirmed"
+    assert _one(rpc, "sale.sale", order["id"], "state") in ("confirmed", "processing")
+    late = s.do("update", "order", id=order["id"], data={"lines": lines})
+    assert (late.status, late.refusal) == ("refused", "rule"), late.message
+    assert held(order["id"])[2] == Decimal(2697)
+    unknown = s.do("create", "order", data={"account": acc_id, "lines": [{"product": "NOPE"}]})
+    assert unknown.status == "refused", unknown.message
+
+    # its invoice, posted and paid in full through the invoice's Pay wizard
+    invoice = s.ok("invoice", "order", id=order["id"]).record
+    assert invoice is not None and invoice["total"] == 2697
+    paid = s.ok("advance", "invoice", id=invoice["id"], to="paid").record
+    assert paid is not None and paid["stage"] == "paid"
+    assert _one(rpc, "account.invoice", invoice["id"], "state") == "paid"
+    assert _decimal(_one(rpc, "account.invoice", invoice["id"], "amount_to_pay")) == 0
+
+    assert {r.entity for r in s.created} >= {"account", "order", "invoice"}
+    assert s.finish() == []
+    # Tryton keeps a confirmed sale (cleanup leaves it, its invoice cancelled) and archives
+    # the party it sold to
+    assert rpc.search_read("party.party", [["id", "=", int(acc_id)]], ["id"]) == []
+
+
+def _decimal(value: Any) -> Decimal:
+    """A JSON-RPC Decimal ({__class__, decimal}) or a number, as a Decimal."""
+    return Decimal(str(value["decimal"] if isinstance(value, dict) else value))
+
+
 def test_refusals_come_from_tryton_and_each_log_in_shows(scenario: Scenario, web: Any) -> None:
     """sao opens no record that is not there, and Tryton will not make an opportunity of a
     lead without a party; an unknown stage or field is unsupported, not an error. sao
