@@ -127,10 +127,6 @@ def _exists(rpc: Any, model: str, record_id: str) -> bool:
     return bool(rpc.exists(model, int(record_id)))
 
 
-def _exists(rpc: Any, model: str, record_id: str) -> bool:
-    return bool(rpc.exists(model, int(record_id)))
-
-
 def _one(rpc: Any, model: str, record_id: str, field: str) -> Any:
     """A field of a record as Tryton holds it, read apart from the adapter."""
     rows = rpc.search_read(model, [["id", "=", int(record_id)]], [field])
