@@ -142,6 +142,19 @@ def make_workspace(root: Path, scenarios: dict[str, str] = SCENARIOS) -> Path:
     return root
 
 
+def two_channels(root: Path, product: str, more: str = "") -> Path:
+    """The workspace's `memory` entry and a `memory-web` one, both of `product`."""
+    config = root / "crmproof.yaml"
+    entries = "".join(
+        f"  {name}:\n    adapter: memory\n    product: {product}\n"
+        for name in ("memory", "memory-web")
+    )
+    config.write_text(
+        config.read_text().replace("  memory:\n    adapter: memory\n", entries + more)
+    )
+    return root
+
+
 def run_workspace(root: Path, **filters: tuple[str, ...]) -> Path:
     suite = workspaces.load(root)
     check(suite)
@@ -576,15 +589,7 @@ def test_two_entries_of_one_product_name_and_check_only_their_own_records(
     """An API and a web entry of one product share its server (here, the one World): each
     entry's names carry its own marker, so neither counts the other's records as left
     behind, or deletes them."""
-    root = make_workspace(tmp_path)
-    config = root / "crmproof.yaml"
-    config.write_text(
-        config.read_text().replace(
-            "  memory:\n    adapter: memory\n",
-            "  memory:\n    adapter: memory\n    product: mem\n"
-            "  memory-web:\n    adapter: memory\n    product: mem\n",
-        )
-    )
+    root = two_channels(make_workspace(tmp_path), product="mem")
     names: list[str] = []
     original = MemoryCrm.create_account
 
@@ -612,15 +617,8 @@ def test_a_channel_without_a_response_file_is_held_to_its_products_claims(
 ) -> None:
     """The vendor claims what the product does, not what one channel does: the web entry
     of a product whose API entry has a response file is judged against the same claims."""
-    root = make_workspace(tmp_path)
-    config = root / "crmproof.yaml"
-    config.write_text(
-        config.read_text().replace(
-            "  memory:\n    adapter: memory\n",
-            "  memory:\n    adapter: memory\n    product: memory\n"
-            "  memory-web:\n    adapter: memory\n    product: memory\n"
-            "  other:\n    adapter: memory\n",
-        )
+    root = two_channels(
+        make_workspace(tmp_path), product="memory", more="  other:\n    adapter: memory\n"
     )
     (root / "responses").mkdir()
     (root / "responses" / "memory.yaml").write_text(
