@@ -455,7 +455,7 @@ class BrowserAdapter(Adapter):
         if not self.restored or self.actor is None:
             return False
         actor = self.actor
-        self.logins.forget(self._login_key(actor))
+        self.forget_session()
         with self.uncounted():
             self.become(actor)
         return True
