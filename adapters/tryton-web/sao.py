@@ -17,11 +17,14 @@ and every button of a form is a `button` named after the model's button, so sele
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable
 from datetime import date
 from typing import Any
 from urllib.parse import quote
+
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from crmproof.adapter import Refused, VendorError
 from crmproof.browser import BrowserAdapter
@@ -136,7 +139,7 @@ class SaoUi(BrowserAdapter):
                 # sao restores the last session from its storage as it loads, and then
                 # shows no login at all: forget it while still on sao's origin.
                 page.evaluate("() => { localStorage.clear(); sessionStorage.clear(); }")
-            page.goto("about:blank")
+            self.leave_sao("about:blank")
             self.context.clear_cookies()
         self.goto(f"{self.web_url}#{quote(self.database)}")
         dialog = ".login-dialog" + SHOWN_DIALOG
@@ -156,6 +159,18 @@ class SaoUi(BrowserAdapter):
             said = self.dialog_text() or "no reason given"
             raise VendorError(f"Tryton refused the login of {who}: {said}")
         self.settle()
+
+    def leave_sao(self, url: str) -> None:
+        """Go to `url`, a page without sao, skipping sao's unload handler: on unload sao
+        saves its menu's expanded rows with a synchronous call (window.onbeforeunload, then
+        Screen.save_tree_state(true, false)), which holds the navigation until Tryton has
+        written them. That is housekeeping of a session being left, not a step's work (and
+        a log-in in CI timed out, after 60 s, navigating away from sao). Done once the new
+        page commits: nothing on it needs to load."""
+        page = self._need_page()
+        if page.url.startswith(self.web_url):
+            page.evaluate("() => { window.onbeforeunload = null; }")
+        page.goto(url, wait_until="commit")
 
     def restore_login(self, state: dict[str, Any]) -> bool:
         """Put back a kept session: its cookie, and sao's own record of who is logged in,
@@ -177,7 +192,7 @@ class SaoUi(BrowserAdapter):
             # by the browser itself, before sao loads
             page.route(blank, lambda route: route.fulfill(content_type="text/html", body=""))
             try:
-                page.goto(blank)
+                self.leave_sao(blank)
                 page.evaluate(
                     """items => {
                          localStorage.clear();
@@ -313,8 +328,7 @@ class SaoUi(BrowserAdapter):
         if focus and number is not None:
             # A number shows formatted in a text input and swaps in a number input once
             # clicked, focusing it a moment later: click, and type where sao put the cursor.
-            self.click(selector)
-            self.page.wait_for_function("el => document.activeElement === el", arg=number)
+            self.click_until_focused(selector, number)
             self.page.keyboard.press("Control+A")
             self.page.keyboard.type(text)
             self.step.add_effort(fields=1, keystrokes=len(text))
@@ -329,6 +343,36 @@ class SaoUi(BrowserAdapter):
         self.step.add_effort(keystrokes=1)
         self.settle()
         return True
+
+    def await_cursor(self, dialog: str) -> None:
+        """Wait until a dialog's form has put the cursor in its first field, as sao does
+        once the dialog has faded in and drawn its record: a field clicked before that loses
+        the cursor to it. A form with no field to take it is drawn after a few seconds."""
+        with contextlib.suppress(PlaywrightTimeoutError):
+            self.page.wait_for_function(
+                """sel => { const el = document.activeElement;
+                            return !!el && el.matches('input, select, textarea')
+                              && !!el.closest(sel); }""",
+                arg=dialog,
+                timeout=5000,
+            )
+
+    def click_until_focused(self, selector: str, target: Any) -> None:
+        """Click `selector` until `target` holds the cursor: a dialog that has just opened
+        moves the cursor to its first field once its record is drawn (Sao.Window.Form on
+        'shown.bs.modal', then set_cursor), which can take it from the field clicked a
+        moment before; a user sees that and clicks again, and so does this."""
+        for attempt in range(1, 4):
+            self.click(selector)
+            try:
+                self.page.wait_for_function(
+                    "el => document.activeElement === el", arg=target, timeout=3000
+                )
+                return
+            except PlaywrightTimeoutError:
+                if attempt == 3:
+                    raise VendorError(f"sao kept the cursor away from {selector}") from None
+                self.settle()
 
     def refuse_hidden(self, selector: str) -> None:
         """A field the form has but sao hides by the model's `states` (an open opportunity's
@@ -646,6 +690,7 @@ class SaoUi(BrowserAdapter):
         dialog = f"{SHOWN_DIALOG}:has(.form)"
         self.page.wait_for_selector(f"{dialog} .modal-footer button#save")
         self.settle()  # the new row's defaults arrive after its form is drawn
+        self.await_cursor(dialog)
         shown = {
             name: link[2] if len(link) > 2 else link[0] for name, link in (links or {}).items()
         }
