@@ -105,6 +105,7 @@ class TrytonWebAdapter(SaoUi):
         super().__init__()
         self.users: dict[str, tuple[str, str]] = {}
         self.api: Any = TrytonApi()
+        self.sao_sessions = set()
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -130,6 +131,9 @@ class TrytonWebAdapter(SaoUi):
 
     def close(self) -> None:
         super().close()
+        for user, user_id, key in self.sao_sessions:
+            self.api.rpc.end_session(user, user_id, key)
+        self.sao_sessions.clear()
         self.api.close()
 
     def capabilities(self) -> Capabilities:
@@ -817,15 +821,23 @@ class TrytonWebAdapter(SaoUi):
         wizard = f".wizard-dialog{SHOWN_DIALOG}"
         self.page.wait_for_selector(f"{wizard} .form select[name='payment_method']")
         self.settle()
-        self.choose("payment_method", PAYMENT_METHOD, scope=wizard)
-        self.click(f"{wizard} .modal-footer button.btn-primary")
-        # the wizard ends (its dialog goes), or asks how to book a part payment (`type`)
+        # the wizard ends (its dialog goes), asks how to book a part payment (`type`), or
+        # marks the method missing (its defaults arrived after it was chosen): choose again
         ask = f"{wizard} .form [name='type']"
-        self.page.wait_for_function(
-            "([wizard, ask]) => !document.querySelector(wizard) || !!document.querySelector(ask)",
-            arg=[wizard, ask],
-        )
-        self.settle()
+        missing = f"{wizard} .form .has-error select[name='payment_method']"
+        for _ in range(2):
+            self.choose("payment_method", PAYMENT_METHOD, scope=wizard)
+            self.click(f"{wizard} .modal-footer button.btn-primary")
+            self.page.wait_for_function(
+                "sels => !document.querySelector(sels[0])"
+                " || sels.slice(1).some(s => !!document.querySelector(s))",
+                arg=[wizard, ask, missing],
+            )
+            self.settle()
+            if self.page.query_selector(missing) is None:
+                break
+        else:
+            raise VendorError("sao kept dropping the invoice's payment method")
         self.raise_refusal("paying the invoice")
         if self.page.query_selector(ask) is not None:
             self.click(f"{wizard} .modal-footer button.btn-link")  # Cancel

@@ -68,6 +68,9 @@ class SaoUi(BrowserAdapter):
 
     web_url = ""
     database = ""
+    # (login, user id, key) of every session sao logged in: Tryton slows with each one
+    # left open (TrytonClient.close)
+    sao_sessions: set[tuple[str, str, str]]
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -159,6 +162,12 @@ class SaoUi(BrowserAdapter):
             said = self.dialog_text() or "no reason given"
             raise VendorError(f"Tryton refused the login of {who}: {said}")
         self.settle()
+        # ended as the adapter closes (restored ones are the same sessions): sao keeps its
+        # session in trytond's cookie, `login:user id:key` (protocols/wrappers.py)
+        for cookie in self.context.cookies():
+            if cookie["name"] == "tryton_session":
+                user, user_id, key = cookie["value"].rsplit(":", 2)
+                self.sao_sessions.add((user, user_id, key))
 
     def leave_sao(self, url: str) -> None:
         """Go to `url`, a page without sao, skipping sao's unload handler: on unload sao
@@ -547,10 +556,14 @@ class SaoUi(BrowserAdapter):
         )
         for value, text in options:
             if text.casefold() == label.casefold():
-                if self.page.input_value(selector) != value:
+                # A record's values arriving late (a wizard's defaults) redraw the field
+                # blank after it was chosen: a user sees that and chooses again.
+                for _ in range(3):
+                    if self.page.input_value(selector) == value:
+                        return
                     self.select(selector, value=value)
                     self.settle()
-                return
+                raise VendorError(f"sao kept dropping the {name} chosen ({label!r})")
         offered = [text for _, text in options if text]
         raise Refused(f"sao offers no {name} {label!r} (it offers {offered})")
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from crmproof import discovery
@@ -90,6 +91,26 @@ def marker() -> str:
 def test_open_reports_the_server_series(adapter: Adapter) -> None:
     version = adapter.open(_settings())
     assert version and version.startswith("8.0 (") and "sale_opportunity 8.0." in version
+
+
+def test_closing_logs_every_session_out(vendor_sandbox: Callable[[str], dict[str, Any]]) -> None:
+    """Tryton checks every request against all of its user's open sessions (trytond
+    ir/session.py, Session.check): sessions a run leaves open slow every later request."""
+    vendor_sandbox("tryton")
+    settings = _settings()
+    instance = discovery.load("tryton", ROOT / "adapters").adapter()
+    instance.open(settings)
+    assert instance.perform(Operation(op="login", actor="rep_a")).status == "ok"
+    sessions = [c.http.headers["Authorization"] for c in instance._clients.values()]
+
+    def status(authorization: str) -> int:
+        body = {"id": 1, "method": "model.res.user.get_preferences", "params": [True, {}]}
+        rpc = f"{settings['url']}/{settings['database']}/rpc/"
+        return httpx.post(rpc, json=body, headers={"Authorization": authorization}).status_code
+
+    assert [status(s) for s in sessions] == [200, 200]
+    instance.close()
+    assert [status(s) for s in sessions] == [401, 401]
 
 
 def test_capabilities_name_only_implemented_methods(adapter: Adapter) -> None:

@@ -9,6 +9,7 @@ a sao step costs seconds, so each test walks one whole story rather than one ste
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import re
 import uuid
@@ -17,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from crmproof import discovery
@@ -64,7 +66,22 @@ def web(secrets: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> It
         }
     )
     yield adapter
+    # sao's sessions are ended as the adapter closes: Tryton slows with each one left open
+    rpc = f"{secrets['TRYTON_URL']}/{secrets['TRYTON_DATABASE']}/rpc/"
+    body = {"id": 1, "method": "model.res.user.get_preferences", "params": [True, {}]}
+
+    def statuses() -> set[int]:
+        found = set()
+        for user, user_id, key in adapter.sao_sessions or sessions:
+            session = base64.b64encode(f"{user}:{user_id}:{key}".encode()).decode()
+            answer = httpx.post(rpc, json=body, headers={"Authorization": f"Session {session}"})
+            found.add(answer.status_code)
+        return found
+
+    sessions = set(adapter.sao_sessions)
+    assert sessions and statuses() == {200}
     adapter.close()
+    assert statuses() == {401}
 
 
 @pytest.fixture(scope="module")
