@@ -67,6 +67,14 @@ DATABASES = {{
     }}
 }}
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# Django's advice for test runs (docs: topics/testing/overview, "Password hashing"): PBKDF2's
+# 1,200,000 rounds cost about a second of CPU per log-in, and a harness logs in hundreds of
+# times. The passwords are random and the server listens on 127.0.0.1 only; PBKDF2 hashes
+# still verify, and become MD5 at their next log-in.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.MD5PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
 MEDIA_ROOT = _HOME / "data" / "media"
 GEOIP_PATH = MEDIA_ROOT / "geodb"
 LOAD_EXCHANGE_RATE = False
