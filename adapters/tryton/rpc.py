@@ -142,12 +142,13 @@ class TrytonClient:
         self._log_out(session_header(user, user_id, key))
 
     def _log_out(self, authorization: str) -> None:
-        """Best effort: a session already gone (expired, or refused a moment ago) has
-        nothing left to end."""
+        """Best effort, and brief: a session already gone (expired, or refused a moment
+        ago) has nothing left to end, and a server that stopped answering must not hold
+        the run's end for a whole request timeout."""
         body = json.dumps({"id": next(self._ids), "method": "common.db.logout", "params": []})
         headers = {"Content-Type": "application/json", "Authorization": authorization}
         with contextlib.suppress(httpx.HTTPError):
-            self.http.post(self._rpc_url, content=body, headers=headers)
+            self.http.post(self._rpc_url, content=body, headers=headers, timeout=5.0)
 
     def server_version(self) -> str:
         """The server's series, e.g. '8.0' (Tryton does not expose its patch level)."""

@@ -271,6 +271,8 @@ def test_lead_advanced_converted_won_and_cleaned_up(scenario: Scenario, rpc: Any
 
     opp = s.ok("convert", "lead", id=lead["id"]).record
     assert opp is not None and opp["stage"] == "qualification"
+    again = s.do("convert", "lead", id=lead["id"])  # sao shows its button on a lead only
+    assert again.status == "refused", again.message
     order = s.ok("convert", "opportunity", id=lead["id"]).record
     assert order is not None and order["stage"] == "draft"
     assert _one(rpc, "sale.opportunity", lead["id"], "state") == "converted"
