@@ -9,8 +9,8 @@ a sao step costs seconds, so each test walks one whole story rather than one ste
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
+import importlib
 import re
 import uuid
 from collections.abc import Callable, Iterator
@@ -69,16 +69,14 @@ def web(secrets: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> It
     # sao's sessions are ended as the adapter closes: Tryton slows with each one left open
     rpc = f"{secrets['TRYTON_URL']}/{secrets['TRYTON_DATABASE']}/rpc/"
     body = {"id": 1, "method": "model.res.user.get_preferences", "params": [True, {}]}
+    header = importlib.import_module(type(adapter.api.rpc).__module__).session_header
+    sessions = [header(*session) for session in adapter.sao_sessions]
 
     def statuses() -> set[int]:
-        found = set()
-        for user, user_id, key in adapter.sao_sessions or sessions:
-            session = base64.b64encode(f"{user}:{user_id}:{key}".encode()).decode()
-            answer = httpx.post(rpc, json=body, headers={"Authorization": f"Session {session}"})
-            found.add(answer.status_code)
-        return found
+        return {
+            httpx.post(rpc, json=body, headers={"Authorization": s}).status_code for s in sessions
+        }
 
-    sessions = set(adapter.sao_sessions)
     assert sessions and statuses() == {200}
     adapter.close()
     assert statuses() == {401}
