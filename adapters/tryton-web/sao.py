@@ -59,6 +59,11 @@ MAIN_READY = "#user-preferences > a"
 # A linked record as a user picks it: what is typed, the code telling namesakes apart,
 # and, where it differs from what is typed, what the field then shows.
 Link = tuple[str, str | None] | tuple[str, str | None, str]
+# The state the current tab's record shows (null for a model without one).
+SHOWN_STATE = """() => {
+  const record = Sao.Tab.tabs.get_current().screen.current_record;
+  return record && record.model.fields.state ? record.field_get('state') : null;
+}"""
 # Dialogs that mean the server said no (a UserError, an access error).
 REFUSAL_DIALOGS = (".warning-dialog", ".error-dialog", ".message-dialog")
 
@@ -122,15 +127,21 @@ class SaoUi(BrowserAdapter):
                 raise Refused(f"Tryton refused {what}: {said}")
 
     def confirm_warnings(self) -> None:
-        """Answer "Yes" to a user warning (a question before an action), as a user would."""
+        """Answer "Yes" to user warnings (questions before an action), as a user would."""
         for _ in range(5):
-            self.settle()
-            selector = f".user-warning-dialog{SHOWN_DIALOG}"
-            if self.page.query_selector(selector) is None:
+            if not self.answer_warning():
                 return
-            self.click(f"{selector} .modal-footer button.btn-primary")
-            self.page.wait_for_selector(selector, state="detached")
         raise VendorError("sao kept asking for confirmation")
+
+    def answer_warning(self) -> bool:
+        """Answer "Yes" to the user warning on screen, if one is: whether one was."""
+        self.settle()
+        selector = f".user-warning-dialog{SHOWN_DIALOG}"
+        if self.page.query_selector(selector) is None:
+            return False
+        self.click(f"{selector} .modal-footer button.btn-primary")
+        self.page.wait_for_selector(selector, state="detached")
+        return True
 
     # -- logging in ----------------------------------------------------------------------
 
@@ -568,7 +579,11 @@ class SaoUi(BrowserAdapter):
         raise Refused(f"sao offers no {name} {label!r} (it offers {offered})")
 
     def press(self, button: str, what: str) -> None:
-        """Press a form button (a workflow step: quote, confirm, convert ...)."""
+        """Press a form button (a workflow step: quote, confirm, convert ...) and wait for
+        its outcome as sao shows it: the record's new state, or a dialog (a refusal, a
+        warning to answer, a wizard). Waiting on sao's calls alone is not enough: sao
+        chains a button's calls (save, then the button, then the reload) through deferreds
+        that run a tick apart, so no call is in flight between two of them."""
         selector = f"{TAB} .form button[name='{button}']"
         handle = self.page.query_selector(selector)
         if handle is None or not handle.is_visible() or not handle.is_enabled():
@@ -585,6 +600,7 @@ class SaoUi(BrowserAdapter):
                }""",
             button,
         )
+        before = self.page.evaluate(SHOWN_STATE)
         self.click(selector)
         if confirm:
             # OK, as the user who pressed it; nothing is sent before
@@ -594,7 +610,14 @@ class SaoUi(BrowserAdapter):
             self.click(f"{asked} .modal-footer button.btn-primary")
             self.page.wait_for_selector(asked, state="detached")
             self.settle()
-        self.confirm_warnings()
+        for _ in range(5):
+            if before is not None:
+                self.wait_screen(
+                    f"({SHOWN_STATE})() !== arg || !!document.querySelector('{SHOWN_DIALOG}')",
+                    before,
+                )
+            if not self.answer_warning():
+                break
         self.raise_refusal(f"{button} on the {what}")
 
     def menu(self, item: str) -> None:
