@@ -24,6 +24,13 @@ def events(folder: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.endswith("}")]
 
 
+def as_if_at_a_terminal() -> None:
+    """Ctrl-C's default in the child, as in a terminal's foreground job: a test suite
+    started in the background (`make test &`, nohup) ignores SIGINT, every child inherits
+    that, and Python then leaves SIGINT ignored, so the signal below would never arrive."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_cleans_up_and_resume_finishes(
     vendor_sandbox: Callable[[str], dict[str, Any]], tmp_path: Path
 ) -> None:
@@ -35,6 +42,7 @@ def test_ctrl_c_cleans_up_and_resume_finishes(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=as_if_at_a_terminal,
     )
     deadline = time.monotonic() + 300
     folder = reports / "latest"
