@@ -164,9 +164,11 @@ class TrytonWebAdapter(SaoUi):
                 # products are picked on a sale's lines, so a user finds them; making them
                 # is not driven
                 "product": EntitySupport(operations=["get", "find"], fields=["code", "name"]),
+                # its form shows the payment term, and once posted the due dates (Payment
+                # tab, account_invoice/view/invoice_form.xml: payment_term, lines_to_pay)
                 "invoice": EntitySupport(
                     operations=["get", "find", "advance"],
-                    fields=["account", "order", "stage", "total"],
+                    fields=["account", "due_date", "order", "payment_term", "stage", "total"],
                     stages=["posted", "paid"],
                 ),
             },
