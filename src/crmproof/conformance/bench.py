@@ -210,6 +210,8 @@ class Bench:
         op, source = PRODUCERS[entity]
         if not (self.caps.supports(op, source) and self.caps.supports("create", source)):
             return None
+        if self.product is None:  # an invoice maps no lines, but its order needs a product
+            self.prepare_product(source)
         made = self.create(source, area, f"create {source} (to {op})", quiet=True)
         if made is None:
             return None
@@ -266,7 +268,11 @@ class Bench:
                 person = self.create("contact", entity, "create contact (prerequisite)", True)
                 if person:
                     self.refs["contact"] = str(person[0]["id"])
-        if "lines" in fields and "product" in self.caps.entities:
+        self.prepare_product(entity)
+
+    def prepare_product(self, entity: str) -> None:
+        """A product for the entity's lines, made, or found where the adapter makes none."""
+        if "lines" in self.support(entity).fields and "product" in self.caps.entities:
             if self.caps.supports("create", "product"):
                 made = self.create("product", entity, "create product (prerequisite)", True)
                 if made:
