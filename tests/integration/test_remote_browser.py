@@ -7,6 +7,8 @@ must give the same outcomes and the same effort as with its own local Chromium.
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -38,6 +40,7 @@ def browser_server() -> Iterator[str]:
         [str(PLAYWRIGHT), "run-server", "--port", str(port), "--host", "127.0.0.1", "--unsafe"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # the launcher starts the Node server as its child
     )
     try:
         deadline = time.monotonic() + 60
@@ -51,7 +54,9 @@ def browser_server() -> Iterator[str]:
             pytest.fail("the browser server did not listen within 60 s", pytrace=False)
         yield f"ws://127.0.0.1:{port}/"
     finally:
-        server.terminate()  # by its own handle: only the process this test started
+        # the group this test started, launcher and Node server: terminating the launcher
+        # alone left the server running, orphaned
+        os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
 
 
