@@ -17,6 +17,7 @@ import base64
 import binascii
 import contextlib
 import datetime as dt
+import functools
 import json
 import os
 import re
@@ -288,7 +289,9 @@ class RecordingTransport(httpx.BaseTransport):
         }
 
 
+@functools.cache
 def _version() -> str:
+    """Looked up once: reading the package's metadata costs milliseconds, every scenario."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:

@@ -94,8 +94,8 @@ def _explain(inner: str) -> str:
 def resolve(value: Any, scope: Mapping[str, Any]) -> Any:
     """`value` with every `${...}` replaced from `scope`; raises InterpolationError."""
     if isinstance(value, str):
-        return _resolve_text(value, scope)
-    if isinstance(value, Mapping):
+        return _resolve_text(value, scope) if "$" in value else value
+    if type(value) is dict or isinstance(value, Mapping):
         return {k: resolve(v, scope) for k, v in value.items()}
     if isinstance(value, list):
         return [resolve(v, scope) for v in value]

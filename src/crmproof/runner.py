@@ -42,6 +42,7 @@ from crmproof.events import (
 )
 from crmproof.execute import Emit, ScenarioRun
 from crmproof.external import ExternalAdapter
+from crmproof.gcpause import frozen_heap
 from crmproof.interrupt import Interrupted, abandon_scenario, terminate_as_interrupt, wait_for
 from crmproof.models import Evaluation
 from crmproof.plan import Job
@@ -162,6 +163,10 @@ class Run:
         return self.reports / self.run_id
 
     def execute(self) -> Path:
+        with frozen_heap():
+            return self._execute()
+
+    def _execute(self) -> Path:
         assert self.suite.evaluation is not None
         evaluation = self.suite.evaluation.model
         self.folder.mkdir(parents=True, exist_ok=True)

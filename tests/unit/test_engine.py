@@ -7,6 +7,7 @@ event in results.jsonl -> verdict in the scorecard.
 
 from __future__ import annotations
 
+import gc
 import sys
 import textwrap
 from collections.abc import Iterator
@@ -190,6 +191,26 @@ def test_a_clean_run_passes_scores_and_cleans_up(tmp_path: Path, world: World) -
     assert vendor.score == 1.0 and not vendor.disqualified
     assert world.records == {}  # everything the run created was deleted
     assert vendor.leftovers == []
+
+
+def test_a_run_leaves_no_object_frozen_out_of_the_collector(
+    tmp_path: Path, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The runner keeps what a run starts with out of the collector only while it runs:
+    a process that runs crmproof again (pytest, the plugin) gets its collector back."""
+    seen: list[int] = []
+    get_account = MemoryCrm.get_account
+
+    def watching(self: MemoryCrm, op: Operation) -> dict[str, Any]:
+        seen.append(gc.get_freeze_count())
+        return get_account(self, op)
+
+    monkeypatch.setattr(MemoryCrm, "get_account", watching)
+    before = gc.get_freeze_count()
+    folder = run_workspace(make_workspace(tmp_path), ids=("ACCOUNT",))
+    assert scenario_status(folder) == {"ACCOUNT": "passed"}
+    assert seen and min(seen) > before  # frozen while it ran
+    assert gc.get_freeze_count() == before
 
 
 def test_cleanup_deletes_newest_first_even_after_a_failure(tmp_path: Path, world: World) -> None:
