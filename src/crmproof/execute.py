@@ -344,7 +344,12 @@ class ScenarioRun:
         """Run one scenario; `attempt` > 1 is the runner's re-run of one that did not pass,
         and a re-run that passes ends as flaky, never as passed."""
         scenario: Scenario = loaded.model
-        self.scope = {"run": {"id": self.run_id}}
+        # A re-run names its records apart from the first attempt's, as a resume does
+        # (runner.Run.marker): a record the first attempt made may outlive it, kept by the
+        # vendor's rules, and meeting it under the same name would change what the re-run
+        # proves and what it costs. The run id stays part of every name, for leftovers.
+        marker = self.run_id if attempt <= 1 else f"{self.run_id}-a{attempt}"
+        self.scope = {"run": {"id": marker}}
         self.created, self.actor, self.effort = [], None, None
         self.attempt = attempt if attempt > 1 else None
         plan = gate(scenario, self.capabilities)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from crmproof import Operation
 from crmproof import workspace as workspaces
 from crmproof.events import ScenarioDone, StepDone
 from crmproof.render import junit, markdown
@@ -53,6 +55,25 @@ def test_a_pass_on_the_re_run_is_flaky_and_never_met(tmp_path: Path, world: Worl
     assert "DEAL: flaky" in markdown(card)
     assert 'skipped message="flaky: passed only when re-run' in junit(card)
     assert world.records == {}  # both attempts cleaned up after themselves
+
+
+def test_a_re_run_names_its_records_apart_from_the_first_attempts(
+    tmp_path: Path, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A record the first attempt made may outlive it (kept by the vendor's rules): the
+    re-run must not meet it under the same name, as a resumed scenario does not."""
+    names: list[str] = []
+    create_account = MemoryCrm.create_account
+
+    def naming(self: MemoryCrm, op: Operation) -> dict[str, Any]:
+        names.append(op.data["name"])
+        return create_account(self, op)
+
+    monkeypatch.setattr(MemoryCrm, "create_account", naming)
+    world.faults["create opportunity"] = "error-once"
+    folder = run_workspace(with_retries(make_workspace(tmp_path), 1), ids=("DEAL",))
+    run_id = folder.name
+    assert names == [f"Globex {run_id}", f"Globex {run_id}-a2"]
 
 
 def test_a_failure_that_stays_is_re_run_once_and_stays_failed(tmp_path: Path, world: World) -> None:
