@@ -6,8 +6,9 @@ the same HTTP calls to it:
 
 - crmproof: a scenario of --steps steps (create an account, then update, get and expect
   it in turn) through the engine (`ScenarioRun`: interpolation, the capability gate, the
-  adapter, the read-back proof of every write, the results stream) with a minimal adapter
-  on httpx. Every request it sends is recorded;
+  adapter, the read-back proof of every write, the HAR evidence of every exchange, the
+  results stream) with a minimal adapter on the httpx client every crmproof HTTP adapter
+  uses (`Adapter.http_client`). Every request it sends is recorded for the plain client;
 - plain: httpx replaying exactly those recorded requests, only the new account's id put
   in, the way a hand-written script making the same calls would (the bench checks it);
 - Tavern: the same requests as the stages of one Tavern test, run by Tavern's own runner
@@ -16,7 +17,9 @@ the same HTTP calls to it:
 
 crmproof and plain run interleaved (order alternating) and repeated; the figures are CPU
 time of this process (user + system, the honest measure on a shared machine) and wall
-time, min and median. The harness's cost per step is (crmproof - plain) / steps. Tavern
+time, min and median. The harness's cost per step is (crmproof - plain) / steps, from the
+two minima and as the median of each round's own difference (the two runs of a round are
+neighbours in time, so a shared machine's drift cancels out). Tavern
 pays pytest's start-up once per run, so its cost per request is the slope between a run
 of the calls and a run of them twice over.
 
@@ -124,7 +127,10 @@ class LoopbackCrm(Adapter):
         self.sent: list[Call] = []
 
         self.recording = True
-        self.http = httpx.Client(base_url=settings["url"], event_hooks={"request": [self._record]})
+        # as crmproof's HTTP adapters make theirs: every exchange recorded for the HAR
+        self.http = self.http_client(
+            base_url=settings["url"], event_hooks={"request": [self._record]}
+        )
         return "1"
 
     def _record(self, request: httpx.Request) -> None:

@@ -213,7 +213,7 @@ class Adapter(ABC):
 
     def http_har(self, scenario: str, status: str) -> list[Evidence]:
         """Write `evidence/<vendor>/<scenario>.har` if the evidence policy keeps it."""
-        recorded = self.http_evidence.har()["log"]["entries"]
+        recorded = len(self.http_evidence)
         try:
             if not (recorded and keeps(self.evidence_policy, status)):
                 return []
@@ -221,7 +221,7 @@ class Adapter(ABC):
             self.http_evidence.write(path)
             run_folder = Path(self.evidence_dir).resolve().parent.parent
             relative = Path(os.path.relpath(path.resolve(), run_folder)).as_posix()
-            return [Evidence(kind="http", path=relative, note=f"{len(recorded)} exchanges")]
+            return [Evidence(kind="http", path=relative, note=f"{recorded} exchanges")]
         finally:
             self.http_evidence.reset()
 

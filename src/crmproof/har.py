@@ -24,6 +24,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -121,12 +122,31 @@ class _Timer:
         return -1.0
 
 
+@dataclass(frozen=True)
+class _Exchange:
+    """One exchange as it happened; made into a HAR entry only if a HAR is written.
+
+    Most scenarios pass and keep no HAR (evidence `failures`, the default): building each
+    entry as it happened cost every step of an HTTP adapter more than the rest of the
+    harness did.
+    """
+
+    request: httpx.Request
+    response: httpx.Response | None
+    timer: _Timer
+    started: float
+    total: float  # milliseconds
+    error: Exception | None
+
+    def entry(self) -> dict[str, Any]:
+        return _entry(self.request, self.response, self.timer, self.started, self.total, self.error)
+
+
 class HarRecorder:
-    """Collects the exchanges of one adapter; `take` hands a scenario's over as a HAR."""
+    """Collects the exchanges of one adapter; `har` hands a scenario's over as a HAR."""
 
     def __init__(self) -> None:
-        self._entries: list[dict[str, Any]] = []
-        self._credentials: set[str] = set()
+        self._exchanges: list[_Exchange] = []
         self._lock = threading.Lock()
 
     def client(self, **kwargs: Any) -> httpx.Client:
@@ -138,29 +158,41 @@ class HarRecorder:
 
     def reset(self) -> None:
         with self._lock:
-            self._entries = []
+            self._exchanges = []
 
-    def add(self, entry: dict[str, Any], credentials: Iterable[str] = ()) -> None:
+    def add(self, exchange: _Exchange) -> None:
         with self._lock:
-            self._entries.append(entry)
-            self._credentials.update(credentials)
+            self._exchanges.append(exchange)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._exchanges)
 
     def har(self, creator_version: str = "") -> dict[str, Any]:
         with self._lock:
-            entries = list(self._entries)
+            exchanges = list(self._exchanges)
         return {
             "log": {
                 "version": "1.2",
                 "creator": {"name": "crmproof", "version": creator_version or _version()},
                 "pages": [],
-                "entries": entries,
+                "entries": [x.entry() for x in exchanges],
             }
         }
+
+    def _credentials(self) -> set[str]:
+        """The credentials the recorded requests carried, to scrub from the HAR's text."""
+        with self._lock:
+            exchanges = list(self._exchanges)
+        found: set[str] = set()
+        for x in exchanges:
+            found |= _credentials_in(x.request.headers.get("authorization", ""))
+        return found
 
     def write(self, path: Path, secrets: Iterable[str] = ()) -> Path:
         """Write the HAR of what was recorded since the last reset, scrubbed, atomically."""
         text = json.dumps(self.har(), indent=1, ensure_ascii=False)
-        text = redact_text(text, [*self._credentials, *secrets])
+        text = redact_text(text, [*self._credentials(), *secrets])
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp")
         tmp.write_text(text + "\n", encoding="utf-8")
@@ -183,110 +215,15 @@ class RecordingTransport(httpx.BaseTransport):
             response = self.inner.handle_request(request)
             response.read()  # the body belongs in the evidence; the client reuses it
         except Exception as exc:
-            self.recorder.add(self._entry(request, None, timer, started, t0, exc), ())
+            total = (time.perf_counter() - t0) * 1000
+            self.recorder.add(_Exchange(request, None, timer, started, total, exc))
             raise
-        self.recorder.add(
-            self._entry(request, response, timer, started, t0, None),
-            _credentials_in(request.headers.get("authorization", "")),
-        )
+        total = (time.perf_counter() - t0) * 1000
+        self.recorder.add(_Exchange(request, response, timer, started, total, None))
         return response
 
     def close(self) -> None:
         self.inner.close()
-
-    @staticmethod
-    def _entry(
-        request: httpx.Request,
-        response: httpx.Response | None,
-        timer: _Timer,
-        started: float,
-        t0: float,
-        error: Exception | None,
-    ) -> dict[str, Any]:
-        total = (time.perf_counter() - t0) * 1000
-        connect = timer.phase("connection.connect_tcp.started", "connection.connect_tcp.complete")
-        send = timer.phase(
-            "http11.send_request_headers.started", "http11.send_request_body.complete"
-        )
-        wait = timer.phase(
-            "http11.send_request_body.complete", "http11.receive_response_headers.complete"
-        )
-        receive = timer.phase(
-            "http11.receive_response_headers.complete", "http11.receive_response_body.complete"
-        )
-        send, wait, receive = (max(0.0, x) for x in (send, wait, receive))
-        if response is None or wait == receive == send == 0:
-            wait = total  # no phase marks (another transport): all of it counts as waiting
-        blocked = max(0.0, total - send - wait - receive - max(0.0, connect))
-        version = response.http_version if response is not None else "HTTP/1.1"
-        body = request.content
-        request_type = request.headers.get("content-type", "")
-        har_request: dict[str, Any] = {
-            "method": request.method,
-            "url": str(request.url),
-            "httpVersion": version,
-            "cookies": [],
-            "headers": _headers(request.headers),
-            "queryString": [{"name": k, "value": v} for k, v in request.url.params.multi_items()],
-            "headersSize": -1,
-            "bodySize": len(body),
-        }
-        if body:
-            text, _ = _body_text(body, request_type)
-            har_request["postData"] = {
-                "mimeType": request_type or "application/octet-stream",
-                "text": text,
-            }
-        if response is not None:
-            content_type = response.headers.get("content-type", "")
-            text, encoding = _body_text(response.content, content_type)
-            content: dict[str, Any] = {
-                "size": len(response.content),
-                "mimeType": content_type or "application/octet-stream",
-                "text": text,
-            }
-            if encoding:
-                content["encoding"] = encoding
-            har_response: dict[str, Any] = {
-                "status": response.status_code,
-                "statusText": response.reason_phrase,
-                "httpVersion": version,
-                "cookies": [],
-                "headers": _headers(response.headers),
-                "content": content,
-                "redirectURL": response.headers.get("location", ""),
-                "headersSize": -1,
-                "bodySize": len(response.content),
-            }
-        else:  # no answer: recorded as browsers do, status 0, with what went wrong
-            har_response = {
-                "status": 0,
-                "statusText": "",
-                "httpVersion": version,
-                "cookies": [],
-                "headers": [],
-                "content": {"size": 0, "mimeType": "x-unknown"},
-                "redirectURL": "",
-                "headersSize": -1,
-                "bodySize": -1,
-                "_error": f"{type(error).__name__}: {error}",
-            }
-        return {
-            "startedDateTime": _iso(started),
-            "time": round(total, 3),
-            "request": har_request,
-            "response": har_response,
-            "cache": {},
-            "timings": {
-                "blocked": round(blocked, 3),
-                "dns": -1,
-                "connect": round(connect, 3),
-                "ssl": -1,
-                "send": round(send, 3),
-                "wait": round(wait, 3),
-                "receive": round(receive, 3),
-            },
-        }
 
 
 @functools.cache
@@ -298,3 +235,94 @@ def _version() -> str:
         return version("crmproof")
     except PackageNotFoundError:
         return "0"
+
+
+def _entry(
+    request: httpx.Request,
+    response: httpx.Response | None,
+    timer: _Timer,
+    started: float,
+    total: float,
+    error: Exception | None,
+) -> dict[str, Any]:
+    connect = timer.phase("connection.connect_tcp.started", "connection.connect_tcp.complete")
+    send = timer.phase("http11.send_request_headers.started", "http11.send_request_body.complete")
+    wait = timer.phase(
+        "http11.send_request_body.complete", "http11.receive_response_headers.complete"
+    )
+    receive = timer.phase(
+        "http11.receive_response_headers.complete", "http11.receive_response_body.complete"
+    )
+    send, wait, receive = (max(0.0, x) for x in (send, wait, receive))
+    if response is None or wait == receive == send == 0:
+        wait = total  # no phase marks (another transport): all of it counts as waiting
+    blocked = max(0.0, total - send - wait - receive - max(0.0, connect))
+    version = response.http_version if response is not None else "HTTP/1.1"
+    body = request.content
+    request_type = request.headers.get("content-type", "")
+    har_request: dict[str, Any] = {
+        "method": request.method,
+        "url": str(request.url),
+        "httpVersion": version,
+        "cookies": [],
+        "headers": _headers(request.headers),
+        "queryString": [{"name": k, "value": v} for k, v in request.url.params.multi_items()],
+        "headersSize": -1,
+        "bodySize": len(body),
+    }
+    if body:
+        text, _ = _body_text(body, request_type)
+        har_request["postData"] = {
+            "mimeType": request_type or "application/octet-stream",
+            "text": text,
+        }
+    if response is not None:
+        content_type = response.headers.get("content-type", "")
+        text, encoding = _body_text(response.content, content_type)
+        content: dict[str, Any] = {
+            "size": len(response.content),
+            "mimeType": content_type or "application/octet-stream",
+            "text": text,
+        }
+        if encoding:
+            content["encoding"] = encoding
+        har_response: dict[str, Any] = {
+            "status": response.status_code,
+            "statusText": response.reason_phrase,
+            "httpVersion": version,
+            "cookies": [],
+            "headers": _headers(response.headers),
+            "content": content,
+            "redirectURL": response.headers.get("location", ""),
+            "headersSize": -1,
+            "bodySize": len(response.content),
+        }
+    else:  # no answer: recorded as browsers do, status 0, with what went wrong
+        har_response = {
+            "status": 0,
+            "statusText": "",
+            "httpVersion": version,
+            "cookies": [],
+            "headers": [],
+            "content": {"size": 0, "mimeType": "x-unknown"},
+            "redirectURL": "",
+            "headersSize": -1,
+            "bodySize": -1,
+            "_error": f"{type(error).__name__}: {error}",
+        }
+    return {
+        "startedDateTime": _iso(started),
+        "time": round(total, 3),
+        "request": har_request,
+        "response": har_response,
+        "cache": {},
+        "timings": {
+            "blocked": round(blocked, 3),
+            "dns": -1,
+            "connect": round(connect, 3),
+            "ssl": -1,
+            "send": round(send, 3),
+            "wait": round(wait, 3),
+            "receive": round(receive, 3),
+        },
+    }

@@ -13,7 +13,9 @@ import httpx
 import jsonschema
 import pytest
 
+from crmproof.adapter import Adapter
 from crmproof.har import HarRecorder, keeps
+from crmproof.protocol import Capabilities
 
 SCHEMA = json.loads(
     (Path(__file__).parents[1] / "data" / "schemas" / "har-1.2.schema.json").read_text()
@@ -96,3 +98,38 @@ def test_a_failed_exchange_is_recorded_with_its_error(tmp_path: Path) -> None:
 )
 def test_the_evidence_policy(policy: str, status: str, kept: bool) -> None:
     assert keeps(policy, status) is kept
+
+
+class HttpOnly(Adapter):
+    name = "http-only"
+
+    def capabilities(self) -> Capabilities:
+        return Capabilities()
+
+
+@pytest.mark.parametrize(("policy", "kept"), [("failures", False), ("all", True)])
+def test_an_adapters_scenario_har_is_written_only_where_the_policy_keeps_it(
+    server: str, tmp_path: Path, policy: str, kept: bool
+) -> None:
+    """What an adapter's `http_client` sends becomes its scenario's HAR, built only when
+    the policy keeps it; either way the next scenario starts with none."""
+    adapter = HttpOnly()
+    adapter.evidence_dir = str(tmp_path / "run" / "evidence" / "v")
+    adapter.evidence_policy = policy
+    adapter.begin("S")
+    with adapter.http_client(timeout=5) as client:
+        for method in ("login", "read"):
+            client.post(f"{server}/rpc/", json={"method": method})
+    evidence = adapter.end("S", "passed")
+    har = tmp_path / "run" / "evidence" / "v" / "S.har"
+    if kept:
+        (item,) = evidence
+        assert (item.kind, item.path, item.note) == ("http", "evidence/v/S.har", "2 exchanges")
+        entries = json.loads(har.read_text())["log"]["entries"]
+        assert [json.loads(e["request"]["postData"]["text"])["method"] for e in entries] == [
+            "login",
+            "read",
+        ]
+    else:
+        assert evidence == [] and not har.exists()
+    assert len(adapter.http_evidence) == 0
