@@ -1,14 +1,16 @@
 """The reference evaluation's wall time, before and after, in one bench run.
 
-Versions of crmproof run the same suite (the scenarios, requirements and crmproof.yaml of
-`--before`, the commit where issue 13 was filed) on the same sandboxes, one after the
-other, interleaved round by round (the order turns each round) and repeated:
+Versions of crmproof run the same suite (the scenarios and requirements of `--before`, the
+commit where issue 13 was filed) on the same sandboxes, one after the other, interleaved
+round by round (the order turns each round) and repeated:
 
-- **before**: the repository as of `--before` (1a8e5d4): its code and its adapters, checked
-  out in a temporary `git worktree` and run with PYTHONPATH at its src;
-- **main**: the code and adapters as of `--main` (the branch the change goes into), the
-  same way;
-- **after**: this checkout's code and adapters.
+- **before**: the repository as of `--before` (1a8e5d4): its code, its adapters and its
+  crmproof.yaml, checked out in a temporary `git worktree` and run with PYTHONPATH at its
+  src;
+- **main**: the code, adapters and crmproof.yaml as of `--main` (the branch the change
+  goes into), the same way;
+- **after**: this checkout's code, adapters and crmproof.yaml (its run policy: workers per
+  vendor, tracing only a re-run, one re-run of a scenario that did not pass).
 
 The suite is held still on purpose: today's scenarios have more steps than the ones the
 issue timed, so a run of each version's own suite would compare different work. So is the
@@ -167,10 +169,13 @@ def differences(a: dict[Any, Any], b: dict[Any, Any]) -> list[tuple[Any, Any, An
 
 
 def suite_workspace(suite: Path, code: Path, folder: Path) -> Path:
-    """The suite of `suite` (a workspace) run with the adapters of `code`."""
+    """The scenarios and requirements of `suite` (a workspace), run as `code` would run
+    them: with its adapters and its crmproof.yaml, whose run policy (workers, tracing,
+    re-runs) is part of what changed."""
     shutil.copytree(
         suite, folder, ignore=shutil.ignore_patterns(".git", "src", "adapters", "reports", "bench")
     )
+    shutil.copy(code / "crmproof.yaml", folder / "crmproof.yaml")
     (folder / "adapters").symlink_to(code / "adapters")
     return folder
 
