@@ -25,8 +25,10 @@ ratios after/before and after/main (the issue's target is after/before <= 0.35).
 
 Then it checks what must not change, for after against before and against main: every
 verdict and fraction, every scenario's status, and every browser vendor scenario's effort
-counts. Each difference is listed, with whether the vendor's adapter changed between the
-two versions (a flaky scenario on a loaded machine also shows here as one).
+counts, of its first attempt (a re-run names its records with `-a2` after the run id, so it
+types three more characters for each). Each difference is listed, with whether the
+vendor's adapter changed between the two versions (a flaky scenario on a loaded machine
+also shows here as one).
 
 Also the screenshots and traces a run wrote and the ones results.jsonl references.
 
@@ -136,7 +138,8 @@ def read_run(
             statuses[key] = e["status"]  # the last attempt counts
             if e.get("duration_ms"):
                 ran.add(e["scenario"])
-            efforts[key] = e.get("effort")
+            if not e.get("attempt"):  # a re-run's names carry `-a2`: three more keys each
+                efforts[key] = e.get("effort")
             retried += bool(e.get("attempt"))
     card = json.loads((folder / "scorecard.json").read_text())
     verdicts = {
