@@ -8,6 +8,7 @@ look means the results writer knows every value it must scrub.
 
 from __future__ import annotations
 
+import fcntl
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -36,14 +37,21 @@ def read_secrets() -> dict[str, str]:
 
 
 def write_secrets(values: Mapping[str, str]) -> None:
-    """Merge `values` into the secrets file, atomically, readable by the owner only."""
-    merged = {**read_secrets(), **values}
+    """Merge `values` into the secrets file, atomically, readable by the owner only.
+
+    Sandboxes start side by side (the test session starts all three at once), and each
+    merges its values in: without the lock, two merges read the same old file and the
+    last one written drops the other's values, so a vendor's tests read its old port.
+    """
     path = secrets_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write("# written by `crmproof sandbox up`; never commit this file\n")
-        for key in sorted(merged):
-            out.write(f"{key}={merged[key]}\n")
-    os.replace(tmp, path)
+    with open(path.with_name(f".{path.name}.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released as the file closes
+        merged = {**read_secrets(), **values}
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write("# written by `crmproof sandbox up`; never commit this file\n")
+            for key in sorted(merged):
+                out.write(f"{key}={merged[key]}\n")
+        os.replace(tmp, path)
