@@ -674,14 +674,16 @@ class TrytonWebAdapter(SaoUi):
         data = op.data
         self.reject_unknown(data, ORDER_FIELDS - {"stage"}, "order")
         lines = self._order_lines(data["lines"]) if "lines" in data else None
-        state = self.state_of(SALE, op.id, "order")
-        if lines is not None and state != "draft":
+        rows = self.api.search_read(SALE, [["id", "=", int(op.id)]], ["state", "lines"])
+        if not rows:
+            raise Refused(f"no order with id {op.id}", "not_found")
+        if lines is not None and rows[0]["state"] != "draft":
             raise Refused("Tryton changes the lines of a draft sale only")
         self.open_model(SALE, op.id)
         if data.get("account"):
             self.pick("party", *self.link_of("account", data["account"]))
         if lines is not None:
-            self.remove_rows("Lines")
+            self.remove_rows("Lines", held=len(rows[0]["lines"]))
         self._fill_order(data, lines or [])
         self.save("order")
         if lines is not None:
