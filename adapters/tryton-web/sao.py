@@ -147,14 +147,14 @@ class SaoUi(BrowserAdapter):
 
     def sign_in(self, user: str, password: str, who: str) -> None:
         """Open sao's login dialogs with a fresh storage and log `user` in."""
-        page = self._need_page()
         with self.uncounted():  # leaving the old session is not the new user's work
-            if page.url.startswith(self.web_url):
+            if self._need_page().url.startswith(self.web_url):
                 # sao restores the last session from its storage as it loads, and then
                 # shows no login at all: forget it while still on sao's origin.
-                page.evaluate("() => { localStorage.clear(); sessionStorage.clear(); }")
-            self.leave_sao("about:blank")
+                self.page.evaluate("() => { localStorage.clear(); sessionStorage.clear(); }")
+            self.leave_sao()
             self.context.clear_cookies()
+        page = self._need_page()
         self.goto(f"{self.web_url}#{quote(self.database)}")
         dialog = ".login-dialog" + SHOWN_DIALOG
         page.wait_for_selector(f"{dialog} input#login")
@@ -180,17 +180,18 @@ class SaoUi(BrowserAdapter):
                 user, user_id, key = cookie["value"].rsplit(":", 2)
                 self.sao_sessions.add((user, user_id, key))
 
-    def leave_sao(self, url: str) -> None:
-        """Go to `url`, a page without sao, skipping sao's unload handler: on unload sao
-        saves its menu's expanded rows with a synchronous call (window.onbeforeunload, then
-        Screen.save_tree_state(true, false)), which holds the navigation until Tryton has
-        written them. That is housekeeping of a session being left, not a step's work (and
-        a log-in in CI timed out, after 60 s, navigating away from sao). Done once the new
-        page commits: nothing on it needs to load."""
-        page = self._need_page()
-        if page.url.startswith(self.web_url):
-            page.evaluate("() => { window.onbeforeunload = null; }")
-        page.goto(url, wait_until="commit")
+    def leave_sao(self) -> None:
+        """Leave sao for a blank tab: a new tab, and sao's closed without its unload
+        handler. On unload sao saves its menu's expanded rows with a synchronous call
+        (window.onbeforeunload, then Screen.save_tree_state(true, false)): housekeeping of
+        a session being left, not a step's work. Navigating away from sao, even with that
+        handler cleared, timed out twice in CI after 60 s (a log-in, then a restored one),
+        for no cause I found. A tab closed waits on nothing."""
+        old = self._need_page()
+        if not old.url.startswith(self.web_url):
+            return
+        self.page = self.context.new_page()
+        old.close(run_before_unload=False)
 
     def restore_login(self, state: dict[str, Any]) -> bool:
         """Put back a kept session: its cookie, and sao's own record of who is logged in,
@@ -205,14 +206,15 @@ class SaoUi(BrowserAdapter):
             if kept.get("origin") == origin
             for item in kept.get("localStorage", [])
         ]
-        page = self._need_page()
         blank = f"{self.web_url}__crmproof_restore__"
         with self.uncounted():
+            self.leave_sao()
+            page = self._need_page()
             # local storage is written from a page of its origin: an empty one, served
             # by the browser itself, before sao loads
             page.route(blank, lambda route: route.fulfill(content_type="text/html", body=""))
             try:
-                self.leave_sao(blank)
+                page.goto(blank, wait_until="commit")
                 page.evaluate(
                     """items => {
                          localStorage.clear();
