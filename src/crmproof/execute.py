@@ -641,10 +641,11 @@ class ScenarioRun:
 
     # -- expectations -------------------------------------------------------------------
 
-    def _subject(self, exp: Expectation) -> tuple[Any, StepResult | None]:
-        """The value an expectation (already resolved) looks at, or an early end."""
+    def _subject(self, exp: Expectation) -> tuple[Any, StepResult | None, str]:
+        """The value an expectation (already resolved) looks at, or an early end; and, when
+        a get was refused, the vendor's reason, which a failed judgement then names."""
         if not (exp.find or exp.get):
-            return exp.value, None
+            return exp.value, None, ""
         op = "find" if exp.find else "get"
         operation = Operation(
             op=op,
@@ -655,10 +656,11 @@ class ScenarioRun:
         )
         outcome = self._ask(operation)
         if outcome.status == "refused" and op == "get":
-            return None, None  # nothing there, as far as this actor can see
+            # nothing there, as far as this actor can see
+            return None, None, outcome.message or "no reason given"
         if outcome.status != "ok":
-            return None, self._judged(operation, outcome, False)
-        return (outcome.records or []) if op == "find" else outcome.record, None
+            return None, self._judged(operation, outcome, False), ""
+        return (outcome.records or []) if op == "find" else outcome.record, None, ""
 
     def _expect(self, written: Expectation, lacking: AbstractSet[str]) -> StepResult:
         given = {name: getattr(written, name) for name in written.model_fields_set}
@@ -672,7 +674,7 @@ class ScenarioRun:
             )
         deadline = time.monotonic() + (exp.within or 0)
         while True:
-            subject, early = self._subject(exp)
+            subject, early, refused = self._subject(exp)
             if early is not None:
                 return early
             judgement = judge(exp, subject)
@@ -680,9 +682,10 @@ class ScenarioRun:
                 return StepResult("passed", saved=subject)
             if time.monotonic() >= deadline:
                 within = f" within {exp.within:g}s" if exp.within else ""
+                why = f" (the vendor refused the get: {refused})" if refused else ""
                 return StepResult(
                     "failed",
-                    f"{judgement.message}{within}",
+                    f"{judgement.message}{within}{why}",
                     expected=judgement.expected,
                     actual=judgement.actual,
                 )

@@ -238,6 +238,38 @@ def test_a_refusal_expected_passes_and_one_not_expected_fails(tmp_path: Path, wo
     assert scenario_status(folder) == {"PRIVATE": "passed", "ACCOUNT": "failed"}
 
 
+def test_a_refused_get_fails_an_expectation_with_the_vendors_reason(
+    tmp_path: Path, world: World
+) -> None:
+    """A refused get is nothing there, as far as the actor can see; when an expectation
+    then fails, its message names why the vendor refused (a browser offline, say)."""
+    offline = """
+        id: OFFLINE
+        title: The rep reads an account offline
+        covers: [R-ACCOUNT]
+        steps:
+          - create: account
+            with: {name: "Acme ${run.id}"}
+            save: acme
+          - expect:
+              get: account
+              id: ${acme.id}
+              as: rep_a
+              fields: {name: "Acme ${run.id}"}
+    """
+    world.faults["get account as rep_a"] = "refuse"
+    folder = run_workspace(make_workspace(tmp_path, {"offline.yaml": offline}))
+    (failed,) = [
+        e
+        for e in read_events(folder / "results.jsonl")
+        if isinstance(e, StepDone) and e.status == "failed"
+    ]
+    assert failed.message == (
+        "expected a record to check fields on, got none (the vendor refused the get: "
+        "get account: a business rule says no)"
+    )
+
+
 def test_a_broken_vendor_is_an_error_never_a_verdict(tmp_path: Path, world: World) -> None:
     world.faults["create opportunity"] = "error"
     folder = run_workspace(make_workspace(tmp_path), ids=("DEAL",))
