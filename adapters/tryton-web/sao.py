@@ -124,6 +124,10 @@ class SaoUi(BrowserAdapter):
                 self.click(f"{selector} .modal-footer button")
                 self.page.wait_for_selector(selector, state="detached")
                 self.settle()
+                if self.offline_now:
+                    # sao keeps nothing to work from (no service worker, no IndexedDB in
+                    # sao 8.0.11): every view is a call to the server, and none got there
+                    raise Refused(f"sao cannot work offline: {what} needs the server ({said})")
                 raise Refused(f"Tryton refused {what}: {said}")
 
     def confirm_warnings(self) -> None:
