@@ -128,7 +128,12 @@ class SaoUi(BrowserAdapter):
                     # sao keeps nothing to work from (no service worker, no IndexedDB in
                     # sao 8.0.11): every view is a call to the server, and none got there
                     raise Refused(f"sao cannot work offline: {what} needs the server ({said})")
-                raise Refused(f"Tryton refused {what}: {said}")
+                # as the tryton adapter reads the same UserError: Tryton words an access
+                # error "You are not allowed to ..."
+                forbidden = "not allowed" in said or "access" in said.lower()
+                raise Refused(
+                    f"Tryton refused {what}: {said}", "forbidden" if forbidden else "rule"
+                )
 
     def confirm_warnings(self) -> None:
         """Answer "Yes" to user warnings (questions before an action), as a user would."""
@@ -347,9 +352,7 @@ class SaoUi(BrowserAdapter):
             selector, "el => (el.readOnly || el.disabled) && el.name"
         )
         if name:
-            # sao draws a field read-only where the model's states say so (a converted
-            # opportunity's amount): no user can type there, whatever the server would take
-            raise Refused(f"sao shows {name} read-only here: {self.actor} cannot change it")
+            raise self.read_only(name)
         number = self.page.query_selector(selector.replace(":visible", "") + "[type=number]")
         if focus and number is not None:
             # A number shows formatted in a text input and swaps in a number input once
@@ -399,6 +402,28 @@ class SaoUi(BrowserAdapter):
                 if attempt == 3:
                     raise VendorError(f"sao kept the cursor away from {selector}") from None
                 self.settle()
+
+    def read_only(self, name: str) -> Refused:
+        """Why sao draws field `name` read-only, as the refusal it is. Without write access
+        to the model (Sao.common.MODELACCESS, the server's word for this user) the form is
+        read-only: forbidden. Otherwise the model's states make it so (a converted
+        opportunity's amount, trytond sale_opportunity's _states_stop): the same for every
+        user, a rule of the product and no proof of privacy."""
+        why = self.page.evaluate(
+            """name => {
+                 const screen = Sao.Tab.tabs.get_current().screen;
+                 if (!Sao.common.MODELACCESS.get(screen.model_name).write) return 'access';
+                 const record = screen.current_record;
+                 const field = record && record.model.fields[name];
+                 return field && field.description.readonly ? 'field' : 'state';
+               }""",
+            name,
+        )
+        if why == "access":
+            return Refused(f"sao shows {name} read-only: {self.actor} may not write", "forbidden")
+        if why == "field":
+            return Refused(f"sao shows {name} read-only in every record of this form")
+        return Refused(f"sao shows {name} read-only in this record's state, to any user")
 
     def refuse_hidden(self, selector: str) -> None:
         """A field the form has but sao hides by the model's `states` (an open opportunity's

@@ -278,6 +278,7 @@ def test_lead_advanced_converted_won_and_cleaned_up(scenario: Scenario, rpc: Any
     # _states_stop), though Tryton's JSON-RPC write takes it: no user can type there
     frozen = s.do("update", "opportunity", id=lead["id"], data={"amount": 1})
     assert (frozen.status, frozen.refusal) == ("refused", "rule"), frozen.message
+    assert frozen.message == "sao shows amount read-only in this record's state, to any user"
     held = _one(rpc, "sale.opportunity", lead["id"], "amount")  # JSON-RPC: a Decimal object
     assert Decimal(str(held["decimal"] if isinstance(held, dict) else held)) == 4200
     found = s.ok("find", "opportunity", where={"name": f"Initech deal {m}"}).records
