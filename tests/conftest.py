@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from crmproof import discovery, sandbox
+from tests.starter_run import StarterRun, run_starter
 
 WORKSPACE = Path(__file__).resolve().parent.parent
 
@@ -84,3 +85,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 def vendor_sandbox() -> Any:
     """`vendor_sandbox("tryton")` waits for that sandbox and returns its status."""
     return SANDBOXES.get
+
+
+@pytest.fixture(scope="session")
+def starter_run(vendor_sandbox: Any, tmp_path_factory: pytest.TempPathFactory) -> StarterRun:
+    """The starter suite's run on Tryton, which several modules read and none changes."""
+    vendor_sandbox("tryton")
+    return run_starter(tmp_path_factory.mktemp("starter"))

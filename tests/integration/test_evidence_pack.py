@@ -13,15 +13,14 @@ import json
 import shutil
 import subprocess
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from crmproof.keys import SIGNING_KEY_ENV
 from crmproof.secrets_store import read_secrets
 from tests import cli
+from tests.starter_run import StarterRun
 
 pytestmark = pytest.mark.vendor("tryton")
 
@@ -38,26 +37,18 @@ def crmproof(
 
 @pytest.fixture(scope="module")
 def signed_run(
-    vendor_sandbox: Callable[[str], dict[str, Any]], tmp_path_factory: pytest.TempPathFactory
+    starter_run: StarterRun, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Path, Path, Path]:
-    """(run folder, its evidence pack, the public key) of a signed starter run on Tryton."""
-    vendor_sandbox("tryton")
-    tmp = tmp_path_factory.mktemp("evidence")
-    made = crmproof("key", "new", "--out", str(tmp / "keys"), "--name", "team")
-    assert made.returncode == 0, made.stderr
-    signing = {SIGNING_KEY_ENV: str(tmp / "keys" / "team.key")}
-    reports = tmp / "reports"
-    run = crmproof(
-        "run", "-w", str(STARTER), "--vendor", "tryton", "--reports", str(reports), env=signing
-    )
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert "signed: key id" in run.stdout
-    pack = tmp / "evidence.zip"
+    """(run folder, its evidence pack, the public key) of the signed starter run on Tryton."""
+    assert "signed: key id" in starter_run.stdout
+    pack = tmp_path_factory.mktemp("evidence") / "evidence.zip"
     packed = crmproof(
-        "pack", "latest", "-w", str(STARTER), "--reports", str(reports), "--out", str(pack)
+        "pack",
+        *("latest", "-w", str(STARTER), "--reports", str(starter_run.reports)),
+        *("--out", str(pack)),
     )
     assert packed.returncode == 0, packed.stderr
-    return (reports / "latest").resolve(), pack, tmp / "keys" / "team.pub"
+    return starter_run.folder, pack, starter_run.public_key
 
 
 def test_the_pack_verifies_elsewhere_with_only_the_public_key(

@@ -7,13 +7,13 @@ import json
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.cli import crmproof
+from tests.starter_run import StarterRun
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTER = ROOT / "examples" / "starter"
@@ -39,18 +39,8 @@ def only_run_folder(reports: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def cli_verdicts(
-    vendor_sandbox: Callable[[str], dict[str, Any]], tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, Any]:
-    vendor_sandbox("tryton")
-    reports = tmp_path_factory.mktemp("cli") / "reports"
-    proc = crmproof(
-        *("run", "-w", str(STARTER), "--vendor", "tryton", "--reports", str(reports)),
-        "--no-progress",
-        timeout=900,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return verdicts(only_run_folder(reports))
+def cli_verdicts(starter_run: StarterRun) -> dict[str, Any]:
+    return verdicts(only_run_folder(starter_run.reports))
 
 
 @pytest.mark.parametrize("workers", [[], ["-p", "xdist", "-n", "2"]], ids=["serial", "xdist"])

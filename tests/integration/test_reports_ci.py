@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import jsonschema
 import pytest
 
-from tests.cli import crmproof
+from tests.starter_run import StarterRun
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTER = ROOT / "examples" / "starter"
@@ -19,20 +17,9 @@ SCHEMAS = ROOT / "tests" / "data" / "schemas"
 
 
 @pytest.fixture(scope="module")
-def run_folder(
-    vendor_sandbox: Callable[[str], dict[str, Any]], tmp_path_factory: pytest.TempPathFactory
-) -> tuple[Path, Path]:
-    vendor_sandbox("tryton")
-    tmp = tmp_path_factory.mktemp("ci")
-    summary = tmp / "step-summary.md"
-    summary.write_text("earlier step\n")
-    proc = crmproof(
-        *("run", "-w", str(STARTER), "--vendor", "tryton", "--reports", str(tmp / "reports")),
-        *("--evidence", "all", "--no-progress"),
-        env={"GITHUB_STEP_SUMMARY": str(summary), "CRMPROOF_RUN_ID": "shard-run-42"},
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return (tmp / "reports" / "latest").resolve(), summary
+def run_folder(starter_run: StarterRun) -> tuple[Path, Path]:
+    """The starter run: every scenario's evidence kept, a job summary, CI's run id."""
+    return starter_run.folder, starter_run.summary
 
 
 def test_every_api_cell_links_to_a_har_that_parses(run_folder: tuple[Path, Path]) -> None:
