@@ -544,10 +544,14 @@ class TrytonWebAdapter(SaoUi):
 
     def state_of(self, model: str, record_id: Any, what: str) -> str:
         """The workflow state the form shows (its State field), read by the adapter."""
-        rows = self.api.search_read(model, [["id", "=", int(record_id)]], ["state"])
+        return str(self.held(model, record_id, what, ["state"])["state"])
+
+    def held(self, model: str, record_id: Any, what: str, fields: list[str]) -> dict[str, Any]:
+        """`fields` of the record as Tryton holds it, read by the adapter; not_found if gone."""
+        rows = self.api.search_read(model, [["id", "=", int(record_id)]], fields)
         if not rows:
             raise Refused(f"no {what} with id {record_id}", "not_found")
-        return str(rows[0]["state"])
+        return dict(rows[0])
 
     def _advance_opportunity(self, opp_id: Any, stage: str, op: Operation) -> None:
         """Press, in the opportunity's form, the buttons that lead to the canonical stage."""
@@ -674,16 +678,14 @@ class TrytonWebAdapter(SaoUi):
         data = op.data
         self.reject_unknown(data, ORDER_FIELDS - {"stage"}, "order")
         lines = self._order_lines(data["lines"]) if "lines" in data else None
-        rows = self.api.search_read(SALE, [["id", "=", int(op.id)]], ["state", "lines"])
-        if not rows:
-            raise Refused(f"no order with id {op.id}", "not_found")
-        if lines is not None and rows[0]["state"] != "draft":
+        sale = self.held(SALE, op.id, "order", ["state", "lines"])
+        if lines is not None and sale["state"] != "draft":
             raise Refused("Tryton changes the lines of a draft sale only")
         self.open_model(SALE, op.id)
         if data.get("account"):
             self.pick("party", *self.link_of("account", data["account"]))
         if lines is not None:
-            self.remove_rows("Lines", held=len(rows[0]["lines"]))
+            self.remove_rows("Lines", held=len(sale["lines"]))
         self._fill_order(data, lines or [])
         self.save("order")
         if lines is not None:

@@ -48,7 +48,7 @@ def write_secrets(values: Mapping[str, str]) -> None:
     with open(path.with_name(f".{path.name}.lock"), "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released as the file closes
         merged = {**read_secrets(), **values}
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp = path.with_suffix(".tmp")  # one writer at a time, under the lock
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as out:
             out.write("# written by `crmproof sandbox up`; never commit this file\n")
