@@ -65,6 +65,10 @@ SHOWN_STATE = """() => {
   return record && record.model.fields.state ? record.field_get('state') : null;
 }"""
 # Dialogs that mean the server said no (a UserError, an access error).
+# What sao shows when Tryton's session check collides with another client's log-out
+# ('ir.msg_read_error' on ir.session; sao runs in "en").
+SESSION_RACE = re.compile(r'You are trying to read records "[^"]*" of "Session" that don')
+
 REFUSAL_DIALOGS = (".warning-dialog", ".error-dialog", ".message-dialog")
 
 
@@ -128,6 +132,15 @@ class SaoUi(BrowserAdapter):
                     # sao keeps nothing to work from (no service worker, no IndexedDB in
                     # sao 8.0.11): every view is a call to the server, and none got there
                     raise Refused(f"sao cannot work offline: {what} needs the server ({said})")
+                if SESSION_RACE.search(said):
+                    # Tryton's session check read a session another client had just
+                    # logged out (trytond/ir/session.py, Session.check). It runs before
+                    # the method, which did not run: no refusal of the product.
+                    raise VendorError(
+                        f"Tryton's session check collided with another client's log-out "
+                        f"while sao asked for {what}: {said}",
+                        transient=True,
+                    )
                 # as the tryton adapter reads the same UserError: Tryton words an access
                 # error "You are not allowed to ..."
                 forbidden = "not allowed" in said or "access" in said.lower()

@@ -17,6 +17,7 @@ import fcntl
 import hashlib
 import itertools
 import json
+import re
 import tempfile
 import threading
 from collections.abc import Callable
@@ -33,6 +34,11 @@ from crmproof.adapter import Refused, VendorError
 # process's threads and across processes (two runs, or a run and a test, at once).
 _LOCKS: dict[str, ServerLock] = {}
 _LOCKS_GUARD = threading.Lock()
+
+# The error of Tryton's session check reading a session another client just logged out
+# ('ir.msg_read_error' on ir.session, in the "en" the adapter logs in with).
+_SESSION_RACE = re.compile(r'You are trying to read records "[^"]*" of "Session" that don')
+_SESSION_RACE_RETRIES = 3
 
 # Methods that only read; they need no lock.
 _READS = frozenset({"read", "search", "search_read", "search_count", "fields_get"})
@@ -126,6 +132,7 @@ class TrytonClient:
         self.user_id: int | None = None
         self._credentials: tuple[str, str] | None = None
         self._ids = itertools.count(1)
+        self.session_collisions = 0  # calls asked again after a session check collided
 
     def close(self) -> None:
         """Log out, then close. A session left open costs every later request: Tryton
@@ -213,7 +220,7 @@ class TrytonClient:
     def _rpc_url(self) -> str:
         return f"{self.url}/{self.database}/rpc/"
 
-    def _post(self, url: str, method: str, params: list[Any]) -> Any:
+    def _post_once(self, url: str, method: str, params: list[Any]) -> Any:
         body = json.dumps(
             {"id": next(self._ids), "method": method, "params": params}, default=_encode
         )
@@ -243,6 +250,21 @@ class TrytonClient:
         if answer.get("error"):
             raise _error(method, answer["error"])
         return answer.get("result")
+
+    def _post(self, url: str, method: str, params: list[Any]) -> Any:
+        """Post, asking again while Tryton's session check trips on another client's
+        log-out: `Session.check` (trytond/ir/session.py) lists all of the user's sessions
+        from this address, then reads each, and a session logged out in between makes
+        that read fail. The check runs in its own transaction before the method, so the
+        method has not run, and the collision is not the product refusing anything."""
+        for _ in range(_SESSION_RACE_RETRIES):
+            try:
+                return self._post_once(url, method, params)
+            except Refused as refusal:
+                if not _SESSION_RACE.search(str(refusal)):
+                    raise
+                self.session_collisions += 1
+        return self._post_once(url, method, params)
 
 
 class _Unauthorized(Exception):

@@ -7,6 +7,7 @@ what the adapter answers and, where it matters, what Tryton itself then holds.
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,8 +20,10 @@ from crmproof import discovery
 from crmproof.adapter import Adapter
 from crmproof.protocol import Operation, Outcome, RecordRef
 from crmproof.secrets_store import read_secrets
+from tests.session_churn import sessions_churning
 
 ROOT = Path(__file__).resolve().parents[2]
+SESSION = ("url", "database", "user", "password")
 
 
 def _settings() -> dict[str, Any]:
@@ -111,6 +114,27 @@ def test_closing_logs_every_session_out(vendor_sandbox: Callable[[str], dict[str
     assert [status(s) for s in sessions] == [200, 200]
     instance.close()
     assert [status(s) for s in sessions] == [401, 401]
+
+
+def test_a_session_check_colliding_with_a_log_out_is_no_refusal(
+    adapter: Adapter, run: Driver, marker: str
+) -> None:
+    """Tryton's session check lists the user's sessions, then reads each: another client
+    of the same user logging out in between fails the read with 'You are trying to read
+    records of Session that don't exist', before the method runs. Two runs at once (or
+    `pytest --crmproof -n 2`) log in and out as the same users. A get that met it once
+    read as the product refusing the record."""
+    account = run.ok("create", "account", data={"name": f"Initech {marker}"})
+    settings = _settings()
+    client = adapter._clients[None]
+    gets, deadline = [], time.monotonic() + 90
+    with sessions_churning(type(client), *(settings[k] for k in SESSION)):
+        while (
+            client.session_collisions < 2 and "refused" not in gets and time.monotonic() < deadline
+        ):
+            gets.append(run("get", "account", id=account["id"]).status)
+    assert set(gets) == {"ok"}, gets
+    assert client.session_collisions >= 2, "no log-out ever collided with a session check"
 
 
 def test_capabilities_name_only_implemented_methods(adapter: Adapter) -> None:

@@ -22,8 +22,10 @@ import httpx
 import pytest
 
 from crmproof import discovery
+from crmproof.adapter import VendorError
 from crmproof.protocol import Operation, Outcome, RecordRef
 from crmproof.secrets_store import read_secrets
+from tests.session_churn import sessions_churning
 
 WORKSPACE = Path(__file__).resolve().parents[2]
 ADAPTERS = WORKSPACE / "adapters"
@@ -419,6 +421,32 @@ def test_refusals_come_from_tryton_and_each_log_in_shows(scenario: Scenario, web
     again.ok("login", actor="rep_b")  # and back to another restored one, in the same tab
     assert web.page.evaluate("() => Sao.Session.current_session.login") == saved[0]
     assert again.finish() == []
+
+
+def test_a_session_check_colliding_with_a_log_out_is_no_refusal(
+    scenario: Scenario, web: Any, rpc: Any, secrets: dict[str, str]
+) -> None:
+    """Tryton's session check lists the user's sessions, then reads each; another client
+    of the same user logging out in between fails that read before the method runs. sao
+    shows it in the dialog a refusal comes in: the adapter must say it is neither."""
+    scenario.ok("login", actor="admin")
+    client = type(rpc._clients[None])
+    tryton = ("TRYTON_URL", "TRYTON_DATABASE", "TRYTON_USER", "TRYTON_PASSWORD")
+    with sessions_churning(client, *(secrets[k] for k in tryton)):
+        web.page.evaluate(  # sao asks, as fast as it can, until a dialog shows
+            """() => { (async () => {
+                const call = {method: 'model.party.party.search_count', params: [[], {}]};
+                for (let i = 0; i < 20000; i++) {
+                    try { await Sao.rpc(call, Sao.Session.current_session); }
+                    catch (e) { return; }
+                }
+            })(); }"""
+        )
+        web.page.wait_for_selector(".modal.in", timeout=90_000)
+    with pytest.raises(VendorError, match="session check collided") as raised:
+        web.raise_refusal("counting parties")
+    assert raised.value.transient
+    assert scenario.finish() == []
 
 
 def test_the_adapter_waits_on_sao_never_on_the_clock() -> None:
