@@ -50,6 +50,20 @@ RPC_PROBE = """
   Object.defineProperty(window, '__crmproofPending', { get: () => pending });
 })();
 """
+# Keeps the Many2One that sao last looked a typed text up for. Between the Tab and its
+# search dialog, sao blanks the field and may make no call for a while (views it has
+# cached), so "blank with nothing in flight" does not mean the text was dropped: the
+# widget's `_popup` (Sao.View.Form.Many2One.activate) says it is still looking.
+WATCH_LINKS = """() => {
+  const proto = Sao.View.Form.Many2One.prototype;
+  if (proto.__crmproofWatched) return;
+  const activate = proto.activate;
+  proto.activate = function (...args) {
+    window.__crmproofLinking = this;
+    return activate.apply(this, args);
+  };
+  proto.__crmproofWatched = true;
+}"""
 # A dialog is on screen once Bootstrap has faded it in.
 SHOWN_DIALOG = ".modal.in"
 # The current tab: sao keeps every open tab in the DOM and shows one.
@@ -64,11 +78,10 @@ SHOWN_STATE = """() => {
   const record = Sao.Tab.tabs.get_current().screen.current_record;
   return record && record.model.fields.state ? record.field_get('state') : null;
 }"""
-# Dialogs that mean the server said no (a UserError, an access error).
 # What sao shows when Tryton's session check collides with another client's log-out
 # ('ir.msg_read_error' on ir.session; sao runs in "en").
 SESSION_RACE = re.compile(r'You are trying to read records "[^"]*" of "Session" that don')
-
+# Dialogs that mean the server said no (a UserError, an access error).
 REFUSAL_DIALOGS = (".warning-dialog", ".error-dialog", ".message-dialog")
 
 
@@ -321,9 +334,18 @@ class SaoUi(BrowserAdapter):
             self.settle()
 
     def toolbar(self, button: str) -> None:
-        """Press a button of the current tab's toolbar (new_, save, delete_, switch_)."""
+        """Press a button of the current tab's toolbar (new_, save, delete_, switch_) and
+        wait until its action is done or a dialog asks something. Its calls do not show
+        that: a save first keeps the list's state, then writes, and between the two sao
+        has no call in flight (a read-back in that gap found the sale's new line unsaved).
+        sao's tab says so itself: `_action_running` (Sao.Tab.create_toolbar)."""
         self.dismiss_notices()
         self.click(f"{TAB} button#{button}")
+        self.page.wait_for_function(
+            """() => !Sao.Tab.tabs.get_current()._action_running
+                     || !!document.querySelector('.modal.in')"""
+        )
+        self.settle()
 
     def new_record(self, model: str) -> None:
         """A new, empty form for `model`."""
@@ -489,6 +511,7 @@ class SaoUi(BrowserAdapter):
         """
         is_it = shown or (lambda label: label == text)
         selector = self.field(name, scope=scope)
+        self.page.evaluate(WATCH_LINKS)
         if is_it(self.page.input_value(selector) or "") or not self.enter(selector, text):
             return
         search = f"{SHOWN_DIALOG}:has(.treeview):not(:has(.form))"
@@ -586,7 +609,9 @@ class SaoUi(BrowserAdapter):
                  if (document.querySelector(search)) return 'search';
                  const menu = input.closest('.dropdown');
                  if (menu && menu.classList.contains('open')) return 'menu';
+                 const looking = window.__crmproofLinking;
                  if (input.value === '' && window.__crmproofPending === 0
+                     && !(looking && looking._popup)
                      && !document.querySelector('.modal.fade:not(.in)[style*="display: block"]'))
                    return 'dropped';
                  return false;  // sao is still looking the text up (it may blank it a while)
