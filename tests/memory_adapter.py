@@ -47,6 +47,7 @@ class World:
         self.lacks: set[str] = set()  # "advance opportunity" is not declared
         self.ids = itertools.count(1)
         self.sessions = 0
+        self.markers: list[str] = []  # what `${run.id}` read as each scenario began
 
 
 class MemoryCrm(Adapter):
@@ -59,6 +60,10 @@ class MemoryCrm(Adapter):
     def open(self, settings: Mapping[str, Any]) -> str | None:
         self.world.sessions += 1
         return "memory-1"
+
+    def begin(self, scenario: str) -> None:
+        super().begin(scenario)
+        self.world.markers.append(self.marker)
 
     def capabilities(self) -> Capabilities:
         entities = {}

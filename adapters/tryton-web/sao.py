@@ -395,7 +395,7 @@ class SaoUi(BrowserAdapter):
             self.click_until_focused(selector, number)
             self.page.keyboard.press("Control+A")
             self.page.keyboard.type(text)
-            self.step.add_effort(fields=1, keystrokes=len(text))
+            self.step.add_effort(fields=1, keystrokes=self.keys_for(text))
             self.page.keyboard.press("Tab")
             self.step.add_effort(keystrokes=1)
             self.settle()

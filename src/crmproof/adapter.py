@@ -183,6 +183,10 @@ class Adapter(ABC):
         self.step = StepContext()
         self.evidence_dir: str = "."
         self.run_id: str = "adhoc"
+        # What `${run.id}` reads in the current scenario (set by the engine before
+        # `begin`): the mark that makes the harness's records unique. No user types it,
+        # so a UI adapter leaves it out of the keystrokes it counts (BrowserAdapter.fill).
+        self.marker: str = ""
         # none | failures | all: set by the runner (`crmproof run --evidence`)
         self.evidence_policy: str = "none"
         self.http_evidence = HarRecorder()

@@ -359,6 +359,7 @@ class ScenarioRun:
         started = time.monotonic()
         status: ScenarioStatus = "passed"
         message: str | None = None
+        self.adapter.marker = marker
         try:
             self.adapter.begin(scenario.id)
         except Exception as exc:

@@ -96,6 +96,16 @@ def test_effort_is_counted_at_the_adapter_layer(adapter: NotesAdapter) -> None:
     assert (effort.pages, effort.clicks, effort.fields, effort.keystrokes) == (2, 3, 3, 13)
 
 
+def test_the_runs_marker_is_no_keystroke(adapter: NotesAdapter) -> None:
+    """`${run.id}` makes the harness's records unique; no user types it."""
+    adapter.marker = "notes-20261130-221500-ab12"
+    adapter.begin("marker")
+    outcome = create(adapter, f"Call Ada back {adapter.marker}")
+    adapter.end("marker", "passed")
+    assert outcome.status == "ok", outcome.message
+    assert outcome.effort is not None and outcome.effort.keystrokes == len("Call Ada back ")
+
+
 def opened(site: str, tmp_path: Path, **settings: Any) -> NotesAdapter:
     notes = NotesAdapter()
     notes.base = site

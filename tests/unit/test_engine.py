@@ -193,6 +193,14 @@ def test_a_clean_run_passes_scores_and_cleans_up(tmp_path: Path, world: World) -
     assert vendor.leftovers == []
 
 
+def test_an_adapter_knows_the_runs_marker_as_each_scenario_begins(
+    tmp_path: Path, world: World
+) -> None:
+    """A UI adapter leaves `${run.id}` out of the user's keystrokes: it must know it."""
+    folder = run_workspace(make_workspace(tmp_path))
+    assert world.markers == [folder.name] * 4
+
+
 def test_a_run_leaves_no_object_frozen_out_of_the_collector(
     tmp_path: Path, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
