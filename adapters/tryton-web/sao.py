@@ -281,9 +281,13 @@ class SaoUi(BrowserAdapter):
         self.step.add_effort(pages=1)
         self.page.evaluate("hash => { window.location.hash = hash; }", path)
         # A record opens in its form, a model in its list; an error opens a dialog.
+        # Offline, the list or form may draw from views sao has cached, and the dialog
+        # for its failed calls comes a moment after they settle: wait for that dialog, or
+        # a click meant for the form lands on it (a 60 s timeout in FLD-CONTACT-OFFLINE).
         self.page.wait_for_function(
-            """([model, id]) => {
+            """([model, id, offline]) => {
                  if (document.querySelector('.modal.in')) return true;
+                 if (offline) return false;
                  const tab = window.Sao && Sao.Tab.tabs.get_current();
                  const screen = tab && tab.screen;
                  if (!screen || screen.model_name !== model || !screen.current_view) return false;
@@ -291,7 +295,7 @@ class SaoUi(BrowserAdapter):
                  return screen.current_view.view_type === 'form'
                    && !!screen.current_record && screen.current_record.id === id;
                }""",
-            arg=[model, None if record_id is None else int(record_id)],
+            arg=[model, None if record_id is None else int(record_id), self.offline_now],
         )
         self.settle()
         self.raise_refusal(f"opening {model} {record_id or ''}".strip())
