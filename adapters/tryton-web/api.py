@@ -11,6 +11,7 @@ so the vendor's JSON-RPC client exists once.
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 from crmproof import discovery
@@ -19,5 +20,10 @@ _SIBLING = discovery.load("tryton", Path(__file__).resolve().parent.parent)
 
 TrytonApi = _SIBLING.adapter
 sandbox = _SIBLING.sandbox
+# what Tryton says when its session check collides with another client's log-out: sao
+# shows the same words in its error dialog
+SESSION_RACE = importlib.import_module(
+    TrytonApi.__module__.rpartition(".")[0] + ".rpc"
+).SESSION_RACE
 
-__all__ = ["TrytonApi", "sandbox"]
+__all__ = ["SESSION_RACE", "TrytonApi", "sandbox"]

@@ -29,6 +29,8 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from crmproof.adapter import Refused, VendorError
 from crmproof.browser import BrowserAdapter
 
+from .api import SESSION_RACE
+
 # Counts sao's JSON-RPC requests in flight (jQuery.ajax is XMLHttpRequest underneath).
 # The bus (long polling for chat and notifications) is left out: it never settles.
 RPC_PROBE = """
@@ -78,9 +80,6 @@ SHOWN_STATE = """() => {
   const record = Sao.Tab.tabs.get_current().screen.current_record;
   return record && record.model.fields.state ? record.field_get('state') : null;
 }"""
-# What sao shows when Tryton's session check collides with another client's log-out
-# ('ir.msg_read_error' on ir.session; sao runs in "en").
-SESSION_RACE = re.compile(r'You are trying to read records "[^"]*" of "Session" that don')
 # Dialogs that mean the server said no (a UserError, an access error).
 REFUSAL_DIALOGS = (".warning-dialog", ".error-dialog", ".message-dialog")
 

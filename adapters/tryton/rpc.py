@@ -37,7 +37,7 @@ _LOCKS_GUARD = threading.Lock()
 
 # The error of Tryton's session check reading a session another client just logged out
 # ('ir.msg_read_error' on ir.session, in the "en" the adapter logs in with).
-_SESSION_RACE = re.compile(r'You are trying to read records "[^"]*" of "Session" that don')
+SESSION_RACE = re.compile(r'You are trying to read records "[^"]*" of "Session" that don')
 _SESSION_RACE_RETRIES = 3
 
 # Methods that only read; they need no lock.
@@ -261,7 +261,7 @@ class TrytonClient:
             try:
                 return self._post_once(url, method, params)
             except Refused as refusal:
-                if not _SESSION_RACE.search(str(refusal)):
+                if not SESSION_RACE.search(str(refusal)):
                     raise
                 self.session_collisions += 1
         return self._post_once(url, method, params)
