@@ -24,7 +24,7 @@ function send(message) {
 
 const hello = {
   kind: "hello",
-  protocol: 1,
+  protocol: 2,
   name: "tryton-node",
   version: VERSION,
   channel: "api",
@@ -251,6 +251,8 @@ async function handle(message) {
       accounts = new Accounts(tryton);
       return { kind: "opened", vendor_version: await tryton.version() };
     case "begin":
+      // `marker` is what ${run.id} reads in this scenario. A UI adapter leaves it out of
+      // the keystrokes it counts (no user types it); an API adapter counts no effort.
       return { kind: "ack" };
     case "perform":
       return perform(message);

@@ -25,6 +25,7 @@ from crmproof.adapter import Adapter
 from crmproof.errors import AdapterLoadError
 from crmproof.protocol import (
     MESSAGES,
+    OLDEST_PROTOCOL_VERSION,
     PROTOCOL_VERSION,
     Ack,
     Begin,
@@ -41,6 +42,7 @@ from crmproof.protocol import (
     Operation,
     Outcome,
     kind_of,
+    to_line,
 )
 
 MAX_LINE = 10_000_000
@@ -124,11 +126,12 @@ class ExternalAdapter(Adapter):
         if not isinstance(hello, Hello):
             self._stop()
             raise ProtocolError(f"the adapter's first message must be hello, not {kind_of(hello)}")
-        if hello.protocol != PROTOCOL_VERSION:
+        if not OLDEST_PROTOCOL_VERSION <= hello.protocol <= PROTOCOL_VERSION:
             self._stop()
             raise ProtocolError(
                 f"the adapter speaks protocol version {hello.protocol}, and this crmproof "
-                f"speaks {PROTOCOL_VERSION}: upgrade the one that is behind"
+                f"speaks {OLDEST_PROTOCOL_VERSION} to {PROTOCOL_VERSION}: upgrade the one "
+                "that is behind"
             )
         return hello
 
@@ -164,7 +167,7 @@ class ExternalAdapter(Adapter):
             raise ProtocolError("the adapter is not running")
         assert self._proc.stdin is not None
         try:
-            self._proc.stdin.write(message.model_dump_json() + "\n")
+            self._proc.stdin.write(to_line(message, self._hello.protocol))
             self._proc.stdin.flush()
         except (BrokenPipeError, OSError):
             self._stop()
@@ -214,7 +217,7 @@ class ExternalAdapter(Adapter):
     def begin(self, scenario: str) -> None:
         if self._proc is None and self._settings is not None:  # it crashed: start afresh
             self._restart()
-        self._request(Begin(scenario=scenario), Ack, self.timeout)
+        self._request(Begin(scenario=scenario, marker=self.marker), Ack, self.timeout)
 
     def perform(self, op: Operation) -> Outcome:
         try:

@@ -8,7 +8,7 @@ The conversation, for one vendor; every request gets exactly one reply:
 
     hello    adapter -> runner  who it is, its channel and its capabilities (sent first)
     open     runner  -> adapter settings and where evidence goes        reply: opened
-    begin    runner  -> adapter a scenario starts (fresh browser context) reply: ack
+    begin    runner  -> adapter a scenario starts, with its marker       reply: ack
     perform  runner  -> adapter one Operation                            reply: outcome
     end      runner  -> adapter the scenario ended                       reply: ended
     close    runner  -> adapter release everything                       reply: ack
@@ -22,8 +22,20 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-PROTOCOL_VERSION = 1
-"""The version of this protocol; an adapter's hello names the one it speaks."""
+PROTOCOL_VERSION = 2
+"""The version of this protocol; an adapter's hello names the one it speaks.
+
+2: `begin` carries the scenario's `marker`, which an external UI adapter needs to count
+effort as an in-process one does.
+"""
+
+OLDEST_PROTOCOL_VERSION = 1
+"""The oldest version crmproof still speaks, so an adapter is not broken by a field it
+never needed (`FIELDS_SINCE`)."""
+
+FIELDS_SINCE: dict[str, dict[str, int]] = {"begin": {"marker": 2}}
+"""Fields a message gained after version 1, by the version that added them: an older
+adapter is sent the message without them, as its schemas refuse unknown keys."""
 
 Channel = Literal["api", "browser", "process"]
 OutcomeStatus = Literal["ok", "refused", "unsupported", "error"]
@@ -40,6 +52,13 @@ class Message(BaseModel):
 def kind_of(message: Message) -> str:
     """A protocol message's `kind` (hello, outcome, ...), or its class name for a part."""
     return str(getattr(message, "kind", type(message).__name__))
+
+
+def to_line(message: Message, protocol: int) -> str:
+    """`message` as the JSON line an adapter speaking `protocol` reads: without the fields
+    added since that version (`FIELDS_SINCE`), which it would refuse."""
+    newer = {f for f, since in FIELDS_SINCE.get(kind_of(message), {}).items() if since > protocol}
+    return message.model_dump_json(exclude=newer) + "\n"
 
 
 class EntitySupport(Message):
@@ -115,7 +134,8 @@ class Hello(Message):
     kind: Literal["hello"] = "hello"
     protocol: int = Field(
         description=f"The protocol version the adapter speaks; this crmproof speaks "
-        f"{PROTOCOL_VERSION}."
+        f"{OLDEST_PROTOCOL_VERSION} to {PROTOCOL_VERSION}, and sends an adapter of an older "
+        "version only the fields that version has."
     )
     name: str
     version: str = Field(description="The adapter's own version.")
@@ -141,6 +161,12 @@ class Opened(Message):
 class Begin(Message):
     kind: Literal["begin"] = "begin"
     scenario: str
+    marker: str = Field(
+        description="What `${run.id}` reads in this attempt of the scenario (the run id, "
+        "with -a2 on a re-run): the harness puts it in names to keep its records apart. "
+        "No user types it, so a UI adapter leaves it out of the effort it counts; the "
+        "records a run leaves behind are found by it. Since protocol 2."
+    )
 
 
 class RecordRef(Message):

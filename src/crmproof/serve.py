@@ -38,6 +38,7 @@ def handle(adapter: Adapter, message: Message) -> Message:
         version = adapter.open(message.settings)
         return Opened(vendor_version=version, capabilities=adapter.declared())
     if isinstance(message, Begin):
+        adapter.marker = message.marker  # as the engine sets it in process
         adapter.begin(message.scenario)
         return Ack()
     if isinstance(message, Operation):

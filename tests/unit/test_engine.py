@@ -8,6 +8,7 @@ event in results.jsonl -> verdict in the scorecard.
 from __future__ import annotations
 
 import gc
+import json
 import sys
 import textwrap
 from collections.abc import Iterator
@@ -28,12 +29,16 @@ from crmproof.events import (
     StepDone,
 )
 from crmproof.plan import Filters, make_plan
+from crmproof.protocol import Begin
 from crmproof.results import read_events
 from crmproof.runner import Run
 from crmproof.scoring import score
+from crmproof.serve import handle
 from crmproof.validate import check
 from tests import memory_adapter
 from tests.memory_adapter import MemoryCrm, World
+
+ADAPTERS = Path(__file__).resolve().parents[1] / "data" / "adapters"
 
 CATALOG = """
 strategies: [{id: ST, title: One company}]
@@ -458,12 +463,40 @@ def test_an_adapter_of_another_protocol_version_is_a_clear_error(tmp_path: Path)
     program = tmp_path / "future.py"
     program.write_text(
         "import json\n"
-        'print(json.dumps({"kind": "hello", "protocol": 2, "name": "future", "version": "9",'
+        'print(json.dumps({"kind": "hello", "protocol": 3, "name": "future", "version": "9",'
         ' "channel": "api", "capabilities": {}}), flush=True)\n'
         "input()\n"
     )
-    with pytest.raises(ProtocolError, match="speaks protocol version 2, and this crmproof"):
+    with pytest.raises(ProtocolError, match="speaks protocol version 3, and this crmproof"):
         ExternalAdapter([sys.executable, str(program)], cwd=tmp_path)
+
+
+@pytest.mark.parametrize("protocol", [1, 2])
+def test_an_external_adapter_is_told_the_runs_marker_as_each_scenario_begins(
+    tmp_path: Path, protocol: int
+) -> None:
+    """A UI adapter in another process leaves `${run.id}` out of effort as one in process
+    does, so begin tells it (protocol 2); an adapter of protocol 1 still runs, without it."""
+    root = make_workspace(tmp_path, {"account.yaml": SCENARIOS["account.yaml"]})
+    log = tmp_path / "requests.jsonl"
+    command = [sys.executable, str(ADAPTERS / "recording_adapter.py"), str(protocol)]
+    (root / "crmproof.yaml").write_text(
+        f"name: Engine\nvendors:\n  recorder:\n    command: {json.dumps([*command, str(log)])}\n"
+    )
+    folder = run_workspace(root)
+    assert scenario_status(folder) == {"ACCOUNT": "passed"}
+    requests = [json.loads(line) for line in log.read_text().splitlines()]
+    create = next(r for r in requests if r["kind"] == "perform" and r["op"] == "create")
+    assert create["data"]["name"] == f"Acme {folder.name}"  # what the scenario's ${run.id} read
+    told = {"marker": folder.name} if protocol == 2 else {}
+    begins = [r for r in requests if r["kind"] == "begin"]
+    assert begins == [{"kind": "begin", "scenario": "ACCOUNT", **told}]
+
+
+def test_a_served_adapter_is_given_the_marker_begin_carries(world: World) -> None:
+    """`crmproof adapter serve` sets it as the engine does in process, for a UI adapter."""
+    handle(MemoryCrm(), Begin(scenario="ACCOUNT", marker="20261201-004500-ab12-a2"))
+    assert world.markers == ["20261201-004500-ab12-a2"]
 
 
 def test_a_field_the_product_lacks_is_left_out_and_the_requirement_partly_met(

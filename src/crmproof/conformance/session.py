@@ -164,6 +164,7 @@ def check(
     link = Link(adapter)
     with tempfile.TemporaryDirectory(prefix="crmproof-check-") as evidence:
         adapter.run_id = report.marker
+        adapter.marker = report.marker  # what the kit's names carry, as a run's `${run.id}`
         adapter.evidence_dir = evidence
         try:
             hello = link.hello()

@@ -14,7 +14,7 @@ import sys
 
 HELLO = {
     "kind": "hello",
-    "protocol": 1,
+    "protocol": 2,
     "name": "liar",
     "version": "0.0.1",
     "channel": "api",
