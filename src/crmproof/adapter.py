@@ -38,8 +38,8 @@ from crmproof.protocol import (
     Outcome,
     OutcomeStatus,
     RecordRef,
-    RefusalKind,
 )
+from crmproof.vocabulary import RefusalKind
 
 
 class AdapterProblem(Exception):

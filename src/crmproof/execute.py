@@ -39,15 +39,14 @@ from crmproof.interpolation import InterpolationError, references, resolve
 from crmproof.models import Budget, Expectation, Scenario, Step
 from crmproof.proof import WRITES, differences, expected_after
 from crmproof.protocol import (
-    REFUSAL_KINDS,
     Capabilities,
     Effort,
     Evidence,
     Operation,
     Outcome,
     RecordRef,
-    RefusalKind,
 )
+from crmproof.vocabulary import REFUSAL_KINDS, RefusalKind
 from crmproof.workspace import Loaded
 
 Refusal = bool | RefusalKind | list[RefusalKind]

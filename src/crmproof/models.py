@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from crmproof import vocabulary
-from crmproof.protocol import RefusalKind
+from crmproof.vocabulary import RefusalKind
 
 Id = Annotated[
     str,

@@ -22,6 +22,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from crmproof.vocabulary import RefusalKind
+
 PROTOCOL_VERSION = 2
 """The version of this protocol; an adapter's hello names the one it speaks.
 
@@ -39,10 +41,6 @@ adapter is sent the message without them, as its schemas refuse unknown keys."""
 
 Channel = Literal["api", "browser", "process"]
 OutcomeStatus = Literal["ok", "refused", "unsupported", "error"]
-# Why a vendor said no. Transient answers (a rate limit, an outage, a timeout, the
-# harness's own credentials rejected) are never refusals: they are errors.
-RefusalKind = Literal["forbidden", "not_found", "rule", "conflict"]
-REFUSAL_KINDS: tuple[RefusalKind, ...] = ("forbidden", "not_found", "rule", "conflict")
 
 
 class Message(BaseModel):

@@ -11,6 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+# Why a vendor said no, as a scenario's `refused:` and the protocol's outcome name it.
+# Transient answers (a rate limit, an outage, a timeout, the harness's own credentials
+# rejected) are never refusals: they are errors.
+RefusalKind = Literal["forbidden", "not_found", "rule", "conflict"]
+REFUSAL_KINDS: tuple[RefusalKind, ...] = ("forbidden", "not_found", "rule", "conflict")
+
 FieldType = Literal["text", "email", "phone", "number", "date", "bool", "lines", "stage"]
 
 

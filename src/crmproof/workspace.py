@@ -21,7 +21,8 @@ from crmproof import vocabulary
 from crmproof.diagnostics import Diagnostic, SpecError, did_you_mean, one_of
 from crmproof.gcpause import paused_gc
 from crmproof.models import STEP_KEYS, Catalog, Evaluation, Scenario
-from crmproof.yamlsource import Document, load_documents
+from crmproof.parsecache import ParseCache
+from crmproof.yamlsource import Document, load_documents, reader
 
 EVALUATION_FILE = "crmproof.yaml"
 
@@ -188,6 +189,7 @@ def load(root: Path) -> Suite:
     """Read the whole workspace; problems are in `suite.diagnostics`, never raised."""
     suite = Suite(root=root)
     shown = _Shown()
+    cache = ParseCache(root, reader())
     eval_path = root / EVALUATION_FILE
     if not eval_path.exists():
         suite.diagnostics.append(
@@ -211,7 +213,7 @@ def load(root: Path) -> Suite:
     req_dir = root / (evaluation.requirements if evaluation else "requirements")
     scen_dir = root / (evaluation.scenarios if evaluation else "scenarios")
     for path in _yaml_files(req_dir):
-        for doc, problems in _documents(path, shown):
+        for doc, problems in _documents(path, shown, cache):
             suite.diagnostics += problems
             if doc is not None:
                 model, problems = _load_model(Catalog, doc)
@@ -219,7 +221,7 @@ def load(root: Path) -> Suite:
                 if model is not None:
                     suite.catalogs.append(Loaded(model, doc))
     for path in _yaml_files(scen_dir):
-        documents = _documents(path, shown)
+        documents = _documents(path, shown, cache)
         if not documents:  # a user who saved an empty file believes the scenario exists
             suite.empty_scenario_files.append(shown(path))
             suite.diagnostics.append(
@@ -243,6 +245,7 @@ def load(root: Path) -> Suite:
             suite.diagnostics += problems
             if model is not None:
                 suite.scenarios.append(Loaded(model, doc))
+    cache.save()
     return suite
 
 
@@ -292,12 +295,12 @@ def step_key_skips(doc: Document) -> tuple[set[tuple[Any, ...]], list[Diagnostic
 
 
 def _documents(
-    path: Path, shown: _Shown | None = None
+    path: Path, shown: _Shown | None = None, cache: ParseCache | None = None
 ) -> list[tuple[Document | None, list[Diagnostic]]]:
     """Each document of a file; a YAML error keeps the documents read before it."""
     out: list[tuple[Document | None, list[Diagnostic]]] = []
     try:
-        for doc in load_documents(path, (shown or display_path)(path)):
+        for doc in load_documents(path, (shown or display_path)(path), cache):
             out.append((doc, []))
     except SpecError as exc:
         out.append((None, exc.diagnostics))

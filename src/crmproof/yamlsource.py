@@ -17,15 +17,19 @@ is the fallback where PyYAML was built without libyaml. Both give the same diagn
 from __future__ import annotations
 
 import datetime
+import hashlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from sys import intern
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from crmproof.diagnostics import Diagnostic, SpecError
+
+if TYPE_CHECKING:
+    from crmproof.parsecache import ParseCache
 
 MAX_BYTES = 2_000_000
 MAX_LINE = 20_000
@@ -370,7 +374,15 @@ def _yaml_error(path: str, text: str, exc: yaml.YAMLError) -> Diagnostic:
     return Diagnostic(path, line, col, f"invalid YAML: {problem}")
 
 
-def load_documents(path: Path | str, display: str | None = None) -> Iterator[Document]:
+def reader() -> str:
+    """What decides the plain data a text gives: this module, PyYAML and its loader."""
+    own = hashlib.blake2b(Path(__file__).read_bytes(), digest_size=16).hexdigest()
+    return f"{own} PyYAML {yaml.__version__} {LOADER.__name__}"
+
+
+def load_documents(
+    path: Path | str, display: str | None = None, cache: ParseCache | None = None
+) -> Iterator[Document]:
     """Every document of a YAML file, with positions; raises SpecError on bad YAML."""
     shown = display or str(path)
     try:
@@ -378,12 +390,25 @@ def load_documents(path: Path | str, display: str | None = None) -> Iterator[Doc
             raw = file.readall()
     except OSError as exc:
         raise SpecError([Diagnostic(shown, 1, 1, f"cannot read: {exc.strerror}")]) from None
-    yield from parse_documents(raw, shown, Path(path))
+    yield from parse_documents(raw, shown, Path(path), cache)
 
 
-def parse_documents(raw: bytes | str, path: str, file: Path | None = None) -> Iterator[Document]:
-    """Every document of `raw`; `file`, where it was read from, is read again for positions."""
-    text = _decode(path, raw.encode() if isinstance(raw, str) else raw)
+def parse_documents(
+    raw: bytes | str, path: str, file: Path | None = None, cache: ParseCache | None = None
+) -> Iterator[Document]:
+    """Every document of `raw`; `file`, where it was read from, is read again for positions.
+
+    With a `cache`, a text parsed before gives its data without parsing; it is still
+    decoded, and so still checked for what `_decode` refuses.
+    """
+    raw = raw.encode() if isinstance(raw, str) else raw
+    text = _decode(path, raw)
+    kept = cache.get(raw) if cache is not None else None
+    if kept is not None:
+        for index, data in kept:
+            yield Document(path, data, source=text, index=index, loader=LOADER, file=file)
+        return
+    parsed: list[tuple[int, Any]] = []
     try:
         loader = LOADER(text)
     except yaml.reader.ReaderError as exc:  # raised on construction for unprintable text
@@ -405,6 +430,7 @@ def parse_documents(raw: bytes | str, path: str, file: Path | None = None) -> It
                 raise SpecError([Diagnostic(path, *_pos(node), "nesting too deep")]) from None
             if builder.problems:
                 raise SpecError(builder.problems)
+            parsed.append((index, doc.data))
             yield doc
     except yaml.reader.ReaderError as exc:
         raise SpecError([_reader_error(path, text, exc)]) from None
@@ -414,6 +440,8 @@ def parse_documents(raw: bytes | str, path: str, file: Path | None = None) -> It
         raise SpecError([Diagnostic(path, 1, 1, "nesting too deep")]) from None
     finally:
         loader.dispose()
+    if cache is not None:
+        cache.put(raw, parsed)
 
 
 def _reader_error(path: str, text: str, exc: yaml.reader.ReaderError) -> Diagnostic:
