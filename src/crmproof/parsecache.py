@@ -11,7 +11,7 @@ The cache lives outside the workspace, in `$CRMPROOF_HOME/cache/parsed/`, one fi
 workspace folder, written by this user only (mode 600): a workspace can be shared, and
 data that no reviewer reads must never stand in for the YAML they read. The file holds
 `marshal` data, as Python's own `__pycache__` does, for the same reasons: it is the
-fastest to read back (a sixth of the time of JSON for ten thousand scenarios), and it
+fastest to read back (about half the time of JSON for ten thousand scenarios), and it
 keeps one object for each of the words that scenarios repeat, so it costs no more memory
 than parsing. It starts with a digest of the code that wrote it (this module, the reader
 that parsed the YAML, which `yamlsource.reader()` names, and Python's version); a file
