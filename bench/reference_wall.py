@@ -20,7 +20,11 @@ before also passes through the ruled-out ones, at no cost.
 
 For each it measures the process's wall time and the run phase (from the run event to the
 end event of results.jsonl, so loading and reporting are left out), with the 1-minute load
-average around each run, since the machine may be shared. It prints min and median, and the
+average around each run, since the machine may be shared. It also measures the CPU time
+the run cost: the run's process tree (crmproof, Playwright's driver, Chromium; from
+os.wait4) plus the vendors' sandbox servers (from /proc, before and after). On a machine
+of N cores no schedule can make the wall shorter than that CPU time / N, so it is printed
+as the floor of the run's wall. It prints min and median, and the
 ratios after/before and after/main (the issue's target is after/before <= 0.35).
 
 Then it checks what must not change, for after against before and against main: every
@@ -72,6 +76,7 @@ class Result:
     phase: float
     vendor_phase: dict[str, float]
     load: tuple[float, float]
+    cpu: float  # seconds: the run's process tree and the sandbox servers
     statuses: dict[tuple[str, str], str]
     efforts: dict[tuple[str, str], Any]
     verdicts: dict[tuple[str, str], tuple[str, float]]
@@ -102,17 +107,41 @@ def run_once(version: Version, reports: Path, args: argparse.Namespace) -> Resul
         command += ["-k", glob]
     env = {**os.environ, "PYTHONPATH": str(version.root / "src")}
     load_before = os.getloadavg()[0]
+    servers = server_cpu()
     started = time.perf_counter()
-    proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=4 * 3600)
-    wall = time.perf_counter() - started
+    with tempfile.TemporaryFile("w+") as err:
+        child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - started
+        err.seek(0)
+        stderr = err.read()
+    returncode = os.waitstatus_to_exitcode(status)
+    cpu = usage.ru_utime + usage.ru_stime + server_cpu() - servers
     load_after = os.getloadavg()[0]
     problems = []
-    if proc.returncode not in (0, 1) or "Traceback" in proc.stderr:
-        problems.append(f"exit {proc.returncode}: {proc.stderr.strip()[-600:]}")
+    if returncode not in (0, 1) or "Traceback" in stderr:
+        problems.append(f"exit {returncode}: {stderr.strip()[-600:]}")
     folder = max((p for p in reports.iterdir() if p.is_dir() and not p.is_symlink()), default=None)
     if folder is None:
-        raise SystemExit(f"{version.name}: no run folder in {reports}\n{proc.stderr}")
-    return read_run(version.name, folder, wall, (load_before, load_after), problems)
+        raise SystemExit(f"{version.name}: no run folder in {reports}\n{stderr}")
+    result = read_run(version.name, folder, wall, (load_before, load_after), problems)
+    result.cpu = cpu
+    return result
+
+
+def server_cpu() -> float:
+    """CPU seconds the running sandbox servers have used so far (their own and their
+    reaped children's), read from /proc by the pid each sandbox's state.json names."""
+    home = Path(os.environ.get("CRMPROOF_HOME", Path.home() / ".local/share/crmproof"))
+    total = 0.0
+    for state in (home / "sandboxes").glob("*/state.json"):
+        pid = json.loads(state.read_text()).get("pid")
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        total += sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def read_run(
@@ -153,6 +182,7 @@ def read_run(
     return Result(
         version=name,
         wall=wall,
+        cpu=0.0,
         phase=end - start,
         vendor_phase=vendor_end,
         load=load,
@@ -245,8 +275,8 @@ def main() -> None:
                 phases = ", ".join(f"{v} {s:.0f}s" for v, s in sorted(result.vendor_phase.items()))
                 print(
                     f"round {round_ + 1} {version.name:<6} wall {result.wall:7.1f}s  "
-                    f"run phase {result.phase:7.1f}s ({phases})  re-runs {result.retried}  "
-                    f"load {result.load[0]:.1f} -> {result.load[1]:.1f}",
+                    f"run phase {result.phase:7.1f}s ({phases})  CPU {result.cpu:7.1f}s  "
+                    f"re-runs {result.retried}  load {result.load[0]:.1f} -> {result.load[1]:.1f}",
                     flush=True,
                 )
                 for problem in result.problems:
@@ -269,6 +299,11 @@ def report(results: list[Result], versions: list[Version], args: argparse.Namesp
     for name, rs in by.items():
         (pmin, pmed), (wmin, wmed) = summary(rs, "phase"), summary(rs, "wall")
         print(f"{name:<8} {pmin:10.1f}s / {pmed:7.1f}s          {wmin:10.1f}s / {wmed:7.1f}s")
+    cores = os.cpu_count() or 1
+    print(f"\n         CPU of the run (min / median)   floor of the wall on {cores} cores")
+    for name, rs in by.items():
+        cmin, cmed = summary(rs, "cpu")
+        print(f"{name:<8} {cmin:10.1f}s / {cmed:7.1f}s          {cmin / cores:10.1f}s")
     for base in ("before", "main"):
         if base not in by:
             continue
