@@ -208,7 +208,7 @@ class DjangoCrmAdapter(PeopleOps, SalesOps, TaskOps):
         self.fill("input[name=username]", username)
         self.fill("input[name=password]", password)
         self.click("#login-form input[type=submit], form input[type=submit]", navigates=True)
-        if self.page.query_selector("input[name=password]") is not None:
+        if self.exists("input[name=password]"):
             said = self.page.eval_on_selector_all(
                 ".errornote", "els => els.map(e => e.textContent.trim()).join(' ')"
             )

@@ -135,8 +135,7 @@ class EmailOps(DjangoAdminUi):
 
     def _set_content(self, text: str) -> None:
         """The body: DjangoCRM's form edits it in a nicEdit box over the textarea."""
-        editor = self.page.query_selector(".nicEdit-main")
-        if editor is not None:
+        if self.exists(".nicEdit-main"):
             self.fill(".nicEdit-main", text)
         else:
             self.put("content", text)

@@ -134,7 +134,7 @@ class PeopleOps(DjangoAdminUi):
         source list is empty, so the superuser chooses theirs (settings `department`,
         default Global sales), as a user does, and comes back to the form.
         """
-        if self.page.query_selector("select#id_lead_source option[value]:not([value=''])"):
+        if self.exists("select#id_lead_source option[value]:not([value=''])"):
             return
         options = self.page.eval_on_selector_all(
             "select#id_department option",

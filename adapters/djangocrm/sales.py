@@ -244,7 +244,7 @@ class SalesOps(DjangoAdminUi):
         if op.to not in buttons:
             raise Unsupported(f"DjangoCRM cases are open or closed, not {op.to!r}")
         self.open_page(f"{REQUEST}/{op.id}/change/")
-        if not self.page.query_selector("input[name='_close-case'], input[name='_activate-case']"):
+        if not self.exists("input[name='_close-case'], input[name='_activate-case']"):
             raise Refused(
                 f"DjangoCRM lets {self.actor} only view request {op.id}, or it is no case"
             )
@@ -276,9 +276,9 @@ class SalesOps(DjangoAdminUi):
             return None
         record = {"id": id_, **{c: self.value(f) for c, f in CASE_TEXT.items()}}
         record.update(account=self.value("company"), contact=self.value("contact"))
-        if self.page.query_selector("input[name='_activate-case']"):
+        if self.exists("input[name='_activate-case']"):
             record["stage"] = "closed"
-        elif self.page.query_selector("input[name='_close-case']"):
+        elif self.exists("input[name='_close-case']"):
             record["stage"] = "open"
         else:  # a read-only page has no buttons; the list shows pending requests
             with self.uncounted():

@@ -98,11 +98,10 @@ class TaskOps(EmailOps, DjangoAdminUi):
 
     def _ensure_responsible(self) -> None:
         """A task needs someone responsible; a superuser must pick one (themself)."""
-        page = self.page
-        if page.query_selector("#id_responsible_to option") is not None:
+        if self.exists("#id_responsible_to option"):
             return
         user = self.users[self.actor or str(self.default_actor)][0]
-        if page.query_selector(f"#id_responsible_from option:text-is('{user}')") is None:
+        if not self.exists(f"#id_responsible_from option:text-is('{user}')"):
             return  # no picker offered: let the form say what it needs
         self.select("#id_responsible_from", label=user)
         self.click("#id_responsible_add")

@@ -42,7 +42,7 @@ class DjangoAdminUi(BrowserAdapter):
         """Load a CRM page; a redirect away, 403 or 404 means the user cannot see it."""
         url = self.crm_url(path, **query)
         response = self.goto(url)
-        if self.restored and self.page.query_selector("form#login-form") and self.log_in_again():
+        if self.restored and self.exists("form#login-form") and self.log_in_again():
             with self.uncounted():  # the restored session was refused: the harness's retry
                 response = self.goto(url)
         status = response.status if response is not None else 0
@@ -54,7 +54,7 @@ class DjangoAdminUi(BrowserAdapter):
         if urlparse(self.page.url).path != urlparse(url).path:
             said = "; ".join(self.messages()) or f"redirected to {self.page.url}"
             raise Refused(said, "not_found")  # Django admin's answer to a record one may not see
-        if self.page.query_selector("form#login-form"):
+        if self.exists("form#login-form"):
             raise Refused(f"DjangoCRM asks {self.actor} to log in again for {path}", "forbidden")
 
     def reopen(self, path: str) -> None:
@@ -67,7 +67,7 @@ class DjangoAdminUi(BrowserAdapter):
     def submit(self, button: str = "_continue") -> None:
         """Press a form's submit button by name; a form error becomes a refusal."""
         selector = f"input[type=submit][name='{button}']"
-        if self.page.query_selector(selector) is None:
+        if not self.exists(selector):
             raise Refused(f"DjangoCRM offers {self.actor} no {button.strip('_')} button here")
         response = self.click(selector, navigates=True)
         self.raise_server_error(response)
@@ -108,71 +108,57 @@ class DjangoAdminUi(BrowserAdapter):
 
     # A user who may view a record but not change it (a manager, someone else's record)
     # gets the same page with every field read-only: text in a `div.readonly`, a linked
-    # record as a link, a box as a yes/no icon. The readers below handle both forms.
+    # record as a link, a box as a yes/no icon. The readers below handle both forms, each
+    # in one round trip to the page (FIELD below): an element handle and a call on it cost
+    # Playwright's driver and Chromium about four times the CPU (bench/ui_calls.py).
 
     def value(self, field: str) -> str | None:
         """A text field's value, or a linked record's id; None when empty or absent."""
-        handle = self.page.query_selector(f"#id_{field}")
-        if handle is not None:
-            return handle.input_value().strip() or None
-        shown = self._readonly(field)
+        found = self._field(field, "value")
+        if "value" in found:
+            return str(found["value"]).strip() or None
+        shown = found["readonly"]
         if shown is None:
             return None
         return shown["id"] or shown["text"] or None
 
     def choice(self, field: str) -> str | None:
         """The label of a select's chosen option; None for the empty choice."""
-        handle = self.page.query_selector(f"select#id_{field}")
-        if handle is not None:
-            label = handle.evaluate(
-                "s => s.selectedIndex < 0 ? '' : s.options[s.selectedIndex].text.trim()"
-            )
+        found = self._field(field, "choice")
+        if "label" in found:
+            label = found["label"]
         else:
-            shown = self._readonly(field)
-            label = shown["text"] if shown else ""
+            label = found["readonly"]["text"] if found["readonly"] else ""
         return None if not label or set(label) == {"-"} else label
 
     def checked(self, field: str) -> bool:
-        handle = self.page.query_selector(f"#id_{field}")
-        if handle is not None:
-            return handle.is_checked()
-        shown = self._readonly(field)
-        return bool(shown and shown["yes"])
+        found = self._field(field, "checked")
+        if "checked" in found:
+            return bool(found["checked"])
+        return bool(found["readonly"] and found["readonly"]["yes"])
 
-    def _readonly(self, field: str) -> dict[str, Any] | None:
-        return self.page.evaluate(
-            r"""name => {
-                 const box = document.querySelector(`.field-${name} div.readonly`);
-                 if (!box) return null;
-                 const a = box.querySelector('a[href*="/change/"]');
-                 const m = a ? a.getAttribute('href').match(/\/(\d+)\/change\//) : null;
-                 const img = box.querySelector('img');
-                 return {
-                   text: box.textContent.replace(/\s+/g, ' ').trim(),
-                   id: m ? m[1] : null,
-                   yes: !!img && /yes|true/i.test(img.getAttribute('alt') + img.src),
-                 };
-               }""",
-            field,
-        )
+    def _field(self, field: str, kind: str) -> dict[str, Any]:
+        return dict(self.page.evaluate(FIELD, [field, kind]))
 
     # -- writing a change form -----------------------------------------------------------
 
     def put(self, field: str, value: Any) -> None:
         """Type a value into a text field, unless it already holds exactly that."""
         text = "" if value is None else str(value)
-        if self.page.query_selector(f"#id_{field}") is None:
+        found = self._field(field, "value")
+        if "value" not in found:
             raise Refused(f"DjangoCRM shows {self.actor} no {field} field to change here")
-        if (self.page.input_value(f"#id_{field}") or "") == text:
+        if (found["value"] or "") == text:
             return
         self.reveal(f"#id_{field}")
         self.fill(f"#id_{field}", text)
 
     def reveal(self, selector: str) -> None:
         """Open the collapsed fieldset ("Relations", ...) hiding a field: one click."""
-        handle = self.page.query_selector(selector)
-        if handle is None or handle.is_visible():
+        field = self.page.locator(selector).first
+        if field.is_visible() or not field.count():
             return
+        handle = field.element_handle()
         summary = handle.evaluate_handle(
             "e => { const d = e.closest('details'); return d ? d.querySelector('summary') : null }"
         ).as_element()
@@ -181,14 +167,20 @@ class DjangoAdminUi(BrowserAdapter):
 
     def choose(self, field: str, label: str) -> None:
         """Pick an option of a select by its visible label (case-insensitive)."""
-        if self.page.query_selector(f"select#id_{field}") is None:
-            raise Refused(f"DjangoCRM shows {self.actor} no {field} choice to change here")
-        options = self.page.eval_on_selector(
-            f"select#id_{field}", "s => Array.from(s.options).map(o => [o.value, o.text.trim()])"
+        shown = self.page.evaluate(
+            """name => {
+                 const s = document.querySelector(`select#id_${name}`);
+                 const options = s && Array.from(s.options, o => [o.value, o.text.trim()]);
+                 return s && {value: s.value, options};
+               }""",
+            field,
         )
+        if shown is None:
+            raise Refused(f"DjangoCRM shows {self.actor} no {field} choice to change here")
+        options = shown["options"]
         for value, text in options:
             if text.lower() == str(label).strip().lower():
-                if self.page.input_value(f"select#id_{field}") != value:
+                if shown["value"] != value:
                     self.select(f"select#id_{field}", value=value)
                 return
         offered = [t for v, t in options if v]
@@ -290,6 +282,35 @@ class DjangoAdminUi(BrowserAdapter):
             if match:
                 return match.group(1)
         return None
+
+
+# What a change form shows of a field, in one round trip: an editable input's value
+# (Playwright's inputValue), a select's chosen label, a box's state; or, on a read-only
+# form, the `div.readonly` text, the id of the record it links to, and a yes/no icon.
+FIELD = r"""([name, kind]) => {
+  const input = document.querySelector(kind === 'choice' ? `select#id_${name}` : `#id_${name}`);
+  if (input && kind === 'choice')
+    return {label: input.selectedIndex < 0 ? '' : input.options[input.selectedIndex].text.trim()};
+  if (input && kind === 'checked') {
+    if (!['checkbox', 'radio'].includes(input.type)) throw new Error(`#id_${name} is no box`);
+    return {checked: input.checked};
+  }
+  if (input) {
+    if (!['INPUT', 'TEXTAREA', 'SELECT'].includes(input.nodeName))
+      throw new Error(`#id_${name} is not an <input>, <textarea> or <select> element`);
+    return {value: input.value};
+  }
+  const box = document.querySelector(`.field-${name} div.readonly`);
+  if (!box) return {readonly: null};
+  const a = box.querySelector('a[href*="/change/"]');
+  const m = a ? a.getAttribute('href').match(/\/(\d+)\/change\//) : null;
+  const img = box.querySelector('img');
+  return {readonly: {
+    text: box.textContent.replace(/\s+/g, ' ').trim(),
+    id: m ? m[1] : null,
+    yes: !!img && /yes|true/i.test(img.getAttribute('alt') + img.src),
+  }};
+}"""
 
 
 def search_words(key: str, term: str) -> str:

@@ -48,6 +48,11 @@ from crmproof.protocol import Channel, Effort, Evidence, Operation, Outcome
 # Debian's Chromium: `playwright install` cannot download here. The second path is the
 # real binary behind the first one's wrapper script, which prints noise on every start.
 CHROMIUM_PATHS = ("/usr/lib/chromium/chromium", "/usr/bin/chromium")
+# Playwright's own model since 1.49: a headless run uses chromium-headless-shell, a build
+# without the full browser's UI layer, which renders the same pages for about half the CPU
+# (DjangoCRM's PRM scenarios: Chromium's processes 101 s of CPU, 55 s with the shell; the
+# same statuses and effort). Debian packages it as chromium-headless-shell.
+HEADLESS_SHELL_PATHS = ("/usr/lib/chromium/chromium-headless-shell",)
 CHROMIUM_FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -142,15 +147,23 @@ def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "scenario"
 
 
-def find_chromium(explicit: str | None = None) -> str:
-    """The Chromium executable to launch: the setting if given, else Debian's."""
-    candidates = [explicit] if explicit else list(CHROMIUM_PATHS)
+def find_chromium(explicit: str | None = None, *, headless: bool = True) -> str:
+    """The Chromium executable to launch: the setting if given, else Debian's.
+
+    Headless, the headless shell comes first; the full browser still runs a headless
+    session, so a machine without the shell is slower, not broken.
+    """
+    if explicit:
+        candidates = [explicit]
+    else:
+        candidates = list(HEADLESS_SHELL_PATHS if headless else ()) + list(CHROMIUM_PATHS)
     for path in candidates:
         if path and os.access(path, os.X_OK):
             return path
     raise VendorError(
         f"no Chromium at {', '.join(c for c in candidates if c)}: install Debian's "
-        "(`apt-get install -y chromium fonts-liberation`) or set `browser:` in the settings"
+        "(`apt-get install -y chromium chromium-headless-shell fonts-liberation`) or set "
+        "`browser:` in the settings"
     )
 
 
@@ -213,7 +226,8 @@ class BrowserAdapter(Adapter):
         if isinstance(remote, Mapping):
             self._connect_browser(remote)
             return
-        executable = find_chromium(self.settings.get("browser"))
+        headless = bool(self.settings.get("headless", True))
+        executable = find_chromium(self.settings.get("browser"), headless=headless)
         try:
             self._playwright = _acquire_playwright()
         except PlaywrightError as exc:
@@ -221,7 +235,7 @@ class BrowserAdapter(Adapter):
         try:
             self.browser = self._playwright.chromium.launch(
                 executable_path=executable,
-                headless=bool(self.settings.get("headless", True)),
+                headless=headless,
                 args=CHROMIUM_FLAGS,
                 timeout=30_000,
             )
@@ -510,6 +524,15 @@ class BrowserAdapter(Adapter):
             yield
         finally:
             self.step.effort = saved
+
+    def exists(self, selector: str) -> bool:
+        """Whether the page has an element matching `selector` (Playwright's selectors).
+
+        Asked through a locator, not `query_selector`: an element handle costs Playwright's
+        driver and Chromium several times the CPU of a count (bench/ui_calls.py), and an
+        adapter asks hundreds of times a scenario.
+        """
+        return bool(self._need_page().locator(selector).count())
 
     def goto(self, url: str) -> Any:
         """Load a page the way a user would open a link or bookmark: one page."""

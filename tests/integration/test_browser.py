@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from crmproof.adapter import VendorError
-from crmproof.browser import BrowserAdapter
+from crmproof.browser import CHROMIUM_PATHS, HEADLESS_SHELL_PATHS, BrowserAdapter, find_chromium
 from crmproof.protocol import Capabilities, EntitySupport, Operation
 
 FORM = """<!doctype html><html><head><title>New note</title></head><body>
@@ -226,6 +226,15 @@ def test_a_browser_that_cannot_start_fails_fast_and_clearly(tmp_path: Path) -> N
     with pytest.raises(VendorError, match="no Chromium"):
         notes.open({"browser": str(tmp_path / "no-such-chromium")})
     notes.close()
+
+
+def test_headless_runs_use_the_headless_shell() -> None:
+    """Playwright's own default: half the CPU per page, the same pages (browser.py)."""
+    assert find_chromium(headless=True) in HEADLESS_SHELL_PATHS, (
+        "chromium-headless-shell is missing: scripts/install-system-deps installs it"
+    )
+    assert find_chromium(headless=False) in CHROMIUM_PATHS
+    assert find_chromium("/bin/true", headless=True) == "/bin/true"
 
 
 def test_unsupported_operation_is_reported_not_raised(adapter: NotesAdapter) -> None:
