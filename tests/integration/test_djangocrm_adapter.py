@@ -578,3 +578,24 @@ def test_a_department_a_superuser_chose_is_neither_cleaned_around_nor_inherited(
     assert lead is not None
     assert after.do("get", "lead", id=lead["id"]).status == "ok", "the choice was inherited"
     assert after.finish() == []
+
+
+def test_cleanup_deletes_without_drawing_a_page_and_gone_is_fine(scenario: Scenario) -> None:
+    """The runner's cleanup posts the confirmation form in the page's session (ui.py
+    `_clean_up`): no page is drawn, the record is gone, and a record already gone (a
+    cascade took it) is no failure."""
+    s, m = scenario, scenario.marker
+    account = s.ok(
+        "create", "account", data={"name": f"Initech {m}", "email": "it@initech.test"}
+    ).record
+    assert account is not None
+    page_before = s.adapter.page.url
+    for _ in range(2):  # the second time, it is already gone
+        cleaned = s.adapter.perform(
+            Operation(op="delete", entity="account", id=account["id"], cleanup=True)
+        )
+        assert cleaned.status == "ok", cleaned.message
+        assert s.adapter.page.url == page_before
+    s.created = []
+    assert s.do("get", "account", id=account["id"]).status == "refused"
+    assert s.finish() == []
