@@ -22,6 +22,7 @@ from crmproof.diagnostics import Diagnostic, SpecError, did_you_mean, one_of
 from crmproof.gcpause import paused_gc
 from crmproof.models import STEP_KEYS, Catalog, Evaluation, Scenario
 from crmproof.parsecache import ParseCache
+from crmproof.scenario_checks import ScenarioChecks
 from crmproof.yamlsource import Document, load_documents, reader
 
 EVALUATION_FILE = "crmproof.yaml"
@@ -41,8 +42,11 @@ class Suite:
     evaluation: Loaded | None = None
     catalogs: list[Loaded] = field(default_factory=list)
     scenarios: list[Loaded] = field(default_factory=list)
-    # Every scenario document, also those whose shape is wrong, for the checks of meaning.
+    # Every scenario document, also those whose shape is wrong. Their data is dropped once
+    # read: the models hold what a run needs, `scenario_checks` what the checks of meaning
+    # found in it.
     scenario_docs: list[Document] = field(default_factory=list)
+    scenario_checks: ScenarioChecks = field(default_factory=ScenarioChecks)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     # Scenario files that hold no document at all: empty, or only comments and whitespace.
     empty_scenario_files: list[str] = field(default_factory=list)
@@ -220,6 +224,8 @@ def load(root: Path) -> Suite:
                 suite.diagnostics += problems
                 if model is not None:
                     suite.catalogs.append(Loaded(model, doc))
+    suite.scenario_checks = ScenarioChecks({r.id for r in suite.catalog.requirements})
+    unchecked: list[Document] = []
     for path in _yaml_files(scen_dir):
         documents = _documents(path, shown, cache)
         if not documents:  # a user who saved an empty file believes the scenario exists
@@ -245,8 +251,28 @@ def load(root: Path) -> Suite:
             suite.diagnostics += problems
             if model is not None:
                 suite.scenarios.append(Loaded(model, doc))
+            unchecked.append(doc)
+        if len(unchecked) >= CHECK_BATCH:
+            _check_and_drop(suite.scenario_checks, unchecked)
+    _check_and_drop(suite.scenario_checks, unchecked)
     cache.save()
     return suite
+
+
+CHECK_BATCH = 256
+
+
+def _check_and_drop(checks: ScenarioChecks, docs: list[Document]) -> None:
+    """The checks of meaning of these scenario documents; then their data is dropped.
+
+    Made some hundred documents at a time: made at each document, between two pydantic
+    validations that push the checks' code and data out of the processor's caches, the
+    checks took half as long again.
+    """
+    for doc in docs:
+        checks.read(doc)
+        doc.data = None
+    docs.clear()
 
 
 _OPS = frozenset(vocabulary.STEP_OPERATIONS)
