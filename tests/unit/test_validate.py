@@ -79,6 +79,27 @@ def test_checks_made_while_loading_report_the_same_from_the_parse_cache(
     assert validate.covered_requirements(suites[1]) == {"L2O-1.1", "L2O-9.9", "NOPE-1"}
 
 
+def test_the_files_of_a_folder_are_those_rglob_finds_in_the_order_of_their_parts(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "scenarios"
+    for name in [
+        "b.yaml", "a/x.yml", "a-b/x.yaml", "a/.hidden.yaml", ".yaml", "..yaml", "c.yaml.txt",
+        "d.YAML", "e.yaml.", "deep/er/f.yaml", "a/z.yaml", "a.yaml/inside.yaml",
+    ]:  # fmt: skip
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("id: x\n")
+    (root / "linked").symlink_to(root / "a")  # a linked folder: not walked into
+    (root / "linked.yaml").symlink_to(root / "b.yaml")
+    found = [p for p in root.rglob("*.y*ml") if p.suffix in (".yaml", ".yml")]
+    expected = [str(p) for p in sorted(found, key=lambda p: p.parts)]
+    assert workspace._yaml_files(root) == expected
+    assert [p[len(str(root)) + 1 :] for p in expected] == [
+        "..yaml", "a/.hidden.yaml", "a/x.yml", "a/z.yaml", "a-b/x.yaml", "a.yaml",
+        "a.yaml/inside.yaml", "b.yaml", "deep/er/f.yaml", "linked.yaml",
+    ]  # fmt: skip
+
+
 def test_attribute_walking_is_not_an_expression() -> None:
     """`__class__` is only ever a dict key to the language, never a Python attribute."""
     import pytest
