@@ -62,7 +62,7 @@ def _check_scenario(doc: Document, requirement_ids: Set[str]) -> list[Diagnostic
             continue
         loc = ("steps", i)
         out += _check_references(doc, loc, raw, saved)
-        op = next((k for k in raw if k in _OPS), None)
+        op = next(filter(_OPS.__contains__, raw), None)
         if op == vocab.EXPECT:
             out += _check_expect(doc, (*loc, "expect"), raw["expect"])
         elif op in vocab.ENTITY_OPERATIONS:
