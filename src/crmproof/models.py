@@ -49,10 +49,10 @@ class Spec(BaseModel):
         shared = _FIELDS_SETS.get(key)
         if shared is None:
             shared = _FIELDS_SETS[key] = given
-        _set(self, "__pydantic_fields_set__", shared)
+        _object_setattr(self, "__pydantic_fields_set__", shared)
 
 
-_set = object.__setattr__
+_object_setattr = object.__setattr__
 _FIELDS_SETS: dict[frozenset[str], set[str]] = {}
 
 

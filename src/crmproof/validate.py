@@ -3,6 +3,9 @@
 Each check reports at the exact key or value that is wrong, says what was expected and,
 where a close word exists, suggests it. A requirement that no scenario covers is a
 warning: it is reported as "not covered" in the scorecard, never silently as met.
+
+The checks of one scenario document (`crmproof.scenario_checks`) are made while the
+workspace loads; `check` reports what they found, with the checks across files.
 """
 
 from __future__ import annotations

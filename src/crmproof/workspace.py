@@ -262,14 +262,14 @@ def load(root: Path) -> Suite:
             if model is not None:
                 suite.scenarios.append(Loaded(model, doc))
             unchecked.append(doc)
-        if len(unchecked) >= CHECK_BATCH:
+        if len(unchecked) >= _CHECK_BATCH:
             _check_and_drop(suite.scenario_checks, unchecked)
     _check_and_drop(suite.scenario_checks, unchecked)
     cache.save()
     return suite
 
 
-CHECK_BATCH = 256
+_CHECK_BATCH = 256
 
 
 def _check_and_drop(checks: ScenarioChecks, docs: list[Document]) -> None:
