@@ -22,6 +22,7 @@ from crmproof.diagnostics import Diagnostic, SpecError, did_you_mean, one_of
 from crmproof.gcpause import paused_gc
 from crmproof.models import STEP_KEYS, Catalog, Evaluation, Scenario
 from crmproof.parsecache import ParseCache
+from crmproof.scenario_checks import ScenarioChecks
 from crmproof.yamlsource import Document, load_documents, reader
 
 EVALUATION_FILE = "crmproof.yaml"
@@ -41,8 +42,11 @@ class Suite:
     evaluation: Loaded | None = None
     catalogs: list[Loaded] = field(default_factory=list)
     scenarios: list[Loaded] = field(default_factory=list)
-    # Every scenario document, also those whose shape is wrong, for the checks of meaning.
+    # Every scenario document, also those whose shape is wrong. Their data is dropped once
+    # read: the models hold what a run needs, `scenario_checks` what the checks of meaning
+    # found in it.
     scenario_docs: list[Document] = field(default_factory=list)
+    scenario_checks: ScenarioChecks = field(default_factory=ScenarioChecks)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     # Scenario files that hold no document at all: empty, or only comments and whitespace.
     empty_scenario_files: list[str] = field(default_factory=list)
@@ -77,7 +81,7 @@ def adapters_dir(root: Path, evaluation: Evaluation | None = None) -> Path:
     return (root / (evaluation.adapters if evaluation else "adapters")).resolve()
 
 
-def display_path(path: Path) -> str:
+def display_path(path: Path | str) -> str:
     """A path as the user will click it: relative to the current folder when inside it."""
     try:
         return os.path.relpath(path)
@@ -95,7 +99,7 @@ class _Shown:
     def __init__(self) -> None:
         self.folders: dict[str, str] = {}
 
-    def __call__(self, path: Path) -> str:
+    def __call__(self, path: Path | str) -> str:
         folder, name = os.path.split(path)
         shown = self.folders.get(folder)
         if shown is None:
@@ -177,11 +181,21 @@ def _load_model(
         return None, validation_diagnostics(exc, model, doc, skip_keys)
 
 
-def _yaml_files(folder: Path) -> list[Path]:
-    # ordered as Paths order themselves (by their parts), compared as tuples: ten thousand
-    # files would otherwise call Path.__lt__ a hundred thousand times
-    found = [p for p in folder.rglob("*.y*ml") if p.suffix in (".yaml", ".yml")]
-    return sorted(found, key=lambda p: p.parts)
+def _yaml_files(folder: Path) -> list[str]:
+    """What `folder.rglob("*.y*ml")` finds with a suffix .yaml or .yml, as Paths order it.
+
+    Walked by os.walk, as text: for ten thousand files, the Paths that rglob makes, then
+    their parts for ordering them and their parsing again when opened, were a tenth of
+    loading them.
+    """
+    found: list[tuple[tuple[str, ...], str]] = []  # (the parts below folder, the path)
+    for parent, dirs, files in os.walk(folder):
+        below = os.path.relpath(parent, folder)
+        parts = () if below == os.curdir else tuple(below.split(os.sep))
+        for name in (*dirs, *files):  # rglob matches folders too: they are reported unread
+            if name.endswith((".yaml", ".yml")) and name not in (".yaml", ".yml"):
+                found.append(((*parts, name), os.path.join(parent, name)))
+    return [path for _, path in sorted(found)]
 
 
 @paused_gc()
@@ -220,6 +234,8 @@ def load(root: Path) -> Suite:
                 suite.diagnostics += problems
                 if model is not None:
                     suite.catalogs.append(Loaded(model, doc))
+    suite.scenario_checks = ScenarioChecks({r.id for r in suite.catalog.requirements})
+    unchecked: list[Document] = []
     for path in _yaml_files(scen_dir):
         documents = _documents(path, shown, cache)
         if not documents:  # a user who saved an empty file believes the scenario exists
@@ -245,8 +261,28 @@ def load(root: Path) -> Suite:
             suite.diagnostics += problems
             if model is not None:
                 suite.scenarios.append(Loaded(model, doc))
+            unchecked.append(doc)
+        if len(unchecked) >= _CHECK_BATCH:
+            _check_and_drop(suite.scenario_checks, unchecked)
+    _check_and_drop(suite.scenario_checks, unchecked)
     cache.save()
     return suite
+
+
+_CHECK_BATCH = 256
+
+
+def _check_and_drop(checks: ScenarioChecks, docs: list[Document]) -> None:
+    """The checks of meaning of these scenario documents; then their data is dropped.
+
+    Made some hundred documents at a time: made at each document, between two pydantic
+    validations that push the checks' code and data out of the processor's caches, the
+    checks took half as long again.
+    """
+    for doc in docs:
+        checks.read(doc)
+        doc.data = None
+    docs.clear()
 
 
 _OPS = frozenset(vocabulary.STEP_OPERATIONS)
@@ -295,7 +331,7 @@ def step_key_skips(doc: Document) -> tuple[set[tuple[Any, ...]], list[Diagnostic
 
 
 def _documents(
-    path: Path, shown: _Shown | None = None, cache: ParseCache | None = None
+    path: Path | str, shown: _Shown | None = None, cache: ParseCache | None = None
 ) -> list[tuple[Document | None, list[Diagnostic]]]:
     """Each document of a file; a YAML error keeps the documents read before it."""
     out: list[tuple[Document | None, list[Diagnostic]]] = []

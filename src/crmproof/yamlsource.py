@@ -149,7 +149,7 @@ class Document:
         source: str | None = None,
         index: int = 0,
         loader: type[Any] | None = None,
-        file: Path | None = None,
+        file: Path | str | None = None,
     ) -> None:
         self.path = path
         self.data = data
@@ -390,11 +390,11 @@ def load_documents(
             raw = file.readall()
     except OSError as exc:
         raise SpecError([Diagnostic(shown, 1, 1, f"cannot read: {exc.strerror}")]) from None
-    yield from parse_documents(raw, shown, Path(path), cache)
+    yield from parse_documents(raw, shown, path, cache)
 
 
 def parse_documents(
-    raw: bytes | str, path: str, file: Path | None = None, cache: ParseCache | None = None
+    raw: bytes | str, path: str, file: Path | str | None = None, cache: ParseCache | None = None
 ) -> Iterator[Document]:
     """Every document of `raw`; `file`, where it was read from, is read again for positions.
 

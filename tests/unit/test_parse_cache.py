@@ -54,6 +54,15 @@ def test_a_text_parsed_once_is_not_parsed_again_and_gives_the_same_data(tmp_path
     assert [type(v) for v in with_.values()] == [str, int, float, bool, type(None)]
 
 
+def test_each_load_gets_data_of_its_own_so_it_can_drop_it(tmp_path: Path) -> None:
+    """The cache keeps bytes, not the data it gave: else no scenario's data could be freed."""
+    _parse(tmp_path, SCENARIO.encode())
+    cache = ParseCache(tmp_path, yamlsource.reader())
+    first, again = cache.get(SCENARIO.encode()), cache.get(SCENARIO.encode())
+    assert first == again
+    assert first is not None and again is not None and first[0][1] is not again[0][1]
+
+
 def test_changed_bytes_are_parsed_again(tmp_path: Path) -> None:
     _parse(tmp_path, SCENARIO.encode())
     docs, cache = _parse(tmp_path, SCENARIO.replace("S-1", "S-9").encode())

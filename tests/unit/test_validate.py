@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from crmproof import validate, workspace
 
@@ -33,6 +36,68 @@ def test_every_mistake_is_located_with_a_suggestion() -> None:
         f"{scen}:21:7: warning: this find checks what it finds but not what it must not",
     ]:
         assert expected in found, f"missing: {expected}\n--- got:\n{found}"
+
+
+LATER = """\
+id: BAD
+title: [not, text]
+covers: [L2O-1.1, NOPE-1]
+steps:
+  - create: acount
+  - create: account
+    with: {name: "${nobody.id}"}
+"""
+
+
+def test_checks_made_while_loading_report_the_same_from_the_parse_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loader runs each scenario's checks of meaning and then drops its data: parsed or
+    read from the cache, beside a shape error or not, every diagnostic is the same."""
+    monkeypatch.setenv("CRMPROOF_HOME", str(tmp_path / "home"))
+    root = tmp_path / "ws"
+    shutil.copytree(DATA / "badspec", root)
+    (root / "scenarios" / "later.yaml").write_text(LATER)
+    monkeypatch.chdir(root)
+    suites = [workspace.load(root) for _ in range(2)]  # parsed, then from the cache
+    for suite in suites:
+        validate.check(suite)
+    found = [[str(d) for d in suite.diagnostics] for suite in suites]
+    assert found[1] == found[0]
+    later = [m for m in found[0] if m.startswith("scenarios/later.yaml:")]
+    assert later == [
+        "scenarios/later.yaml:2:8: title: input should be a valid string (got list)",
+        "scenarios/later.yaml:1:5: duplicate scenario id 'BAD' (first defined at "
+        "scenarios/bad.yaml:1)",
+        "scenarios/later.yaml:3:19: covers 'NOPE-1', which is no requirement",
+        "scenarios/later.yaml:5:13: unknown entity 'acount' (did you mean 'account'?); "
+        "expected one of: account, activity, case, contact, invoice, lead, opportunity, order, "
+        "product, user",
+        "scenarios/later.yaml:7:11: '${nobody.id}': no earlier step saves 'nobody'",
+    ]
+    assert all(doc.data is None for suite in suites for doc in suite.scenario_docs)
+    assert validate.covered_requirements(suites[1]) == {"L2O-1.1", "L2O-9.9", "NOPE-1"}
+
+
+def test_the_files_of_a_folder_are_those_rglob_finds_in_the_order_of_their_parts(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "scenarios"
+    for name in [
+        "b.yaml", "a/x.yml", "a-b/x.yaml", "a/.hidden.yaml", ".yaml", "..yaml", "c.yaml.txt",
+        "d.YAML", "e.yaml.", "deep/er/f.yaml", "a/z.yaml", "a.yaml/inside.yaml",
+    ]:  # fmt: skip
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("id: x\n")
+    (root / "linked").symlink_to(root / "a")  # a linked folder: not walked into
+    (root / "linked.yaml").symlink_to(root / "b.yaml")
+    found = [p for p in root.rglob("*.y*ml") if p.suffix in (".yaml", ".yml")]
+    expected = [str(p) for p in sorted(found, key=lambda p: p.parts)]
+    assert workspace._yaml_files(root) == expected
+    assert [p[len(str(root)) + 1 :] for p in expected] == [
+        "..yaml", "a/.hidden.yaml", "a/x.yml", "a/z.yaml", "a-b/x.yaml", "a.yaml",
+        "a.yaml/inside.yaml", "b.yaml", "deep/er/f.yaml", "linked.yaml",
+    ]  # fmt: skip
 
 
 def test_attribute_walking_is_not_an_expression() -> None:
