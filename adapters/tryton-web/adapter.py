@@ -844,12 +844,12 @@ class TrytonWebAdapter(SaoUi):
                 arg=[wizard, ask, missing],
             )
             self.settle()
-            if self.page.query_selector(missing) is None:
+            if not self.exists(missing):
                 break
         else:
             raise VendorError("sao kept dropping the invoice's payment method")
         self.raise_refusal("paying the invoice")
-        if self.page.query_selector(ask) is not None:
+        if self.exists(ask):
             self.click(f"{wizard} .modal-footer button.btn-link")  # Cancel
             self.page.wait_for_selector(wizard, state="detached")
             self.settle()

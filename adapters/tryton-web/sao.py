@@ -135,7 +135,7 @@ class SaoUi(BrowserAdapter):
         self.settle()
         for kind in REFUSAL_DIALOGS:
             selector = f"{kind}{SHOWN_DIALOG}"
-            if self.page.query_selector(selector) is not None:
+            if self.exists(selector):
                 said = self.dialog_text() or "no reason given"
                 self.click(f"{selector} .modal-footer button")
                 self.page.wait_for_selector(selector, state="detached")
@@ -171,7 +171,7 @@ class SaoUi(BrowserAdapter):
         """Answer "Yes" to the user warning on screen, if one is: whether one was."""
         self.settle()
         selector = f".user-warning-dialog{SHOWN_DIALOG}"
-        if self.page.query_selector(selector) is None:
+        if not self.exists(selector):
             return False
         self.click(f"{selector} .modal-footer button.btn-primary")
         self.page.wait_for_selector(selector, state="detached")
@@ -202,7 +202,7 @@ class SaoUi(BrowserAdapter):
             f"{MAIN_READY}, {ask} input[type=password], .warning-dialog{SHOWN_DIALOG}, "
             f".error-dialog{SHOWN_DIALOG}"
         )
-        if page.query_selector(MAIN_READY) is None:
+        if not self.exists(MAIN_READY):
             # the harness's own credentials: an error, never a verdict on the product
             said = self.dialog_text() or "no reason given"
             raise VendorError(f"Tryton refused the login of {who}: {said}")
@@ -261,7 +261,7 @@ class SaoUi(BrowserAdapter):
                 page.unroute(blank)
             page.goto(f"{self.web_url}#{quote(self.database)}")
             page.wait_for_selector(f"{MAIN_READY}, .login-dialog{SHOWN_DIALOG}")
-            if page.query_selector(MAIN_READY) is None:
+            if not self.exists(MAIN_READY):
                 return False
             self.settle()
         return True
@@ -315,7 +315,7 @@ class SaoUi(BrowserAdapter):
                 self.page.wait_for_function(
                     f"n => ({count})(n) || !!document.querySelector('{asked}')", arg=before
                 )
-                if self.page.query_selector(asked) is not None:
+                if self.exists(asked):
                     self.page.click(f"{asked} .modal-footer button[title='No']")
                     self.page.wait_for_function(count, arg=before)
                 self.settle()
@@ -331,7 +331,7 @@ class SaoUi(BrowserAdapter):
         as a user must before reaching the buttons under them: one click each."""
         notice = f"{TAB} .infobar .alert .close:visible"
         for _ in range(10):
-            if self.page.query_selector(notice) is None:
+            if not self.exists(notice):
                 return
             self.click(f"{notice} >> nth=0")
             self.settle()
@@ -466,11 +466,11 @@ class SaoUi(BrowserAdapter):
     def refuse_hidden(self, selector: str) -> None:
         """A field the form has but sao hides by the model's `states` (an open opportunity's
         reason for loss) is one no user can fill there: a refusal, not a wait for it."""
-        if self.page.query_selector(selector) is not None:
+        if self.exists(selector):
             return
         self.settle()  # states arrive with the record's values; judge once they have
         hidden = self.page.query_selector(selector.replace(":visible", ""))
-        if self.page.query_selector(selector) is None and hidden is not None:
+        if not self.exists(selector) and hidden is not None:
             name = hidden.get_attribute("name")
             raise Refused(f"sao hides {name} here: {self.actor} cannot fill it in this state")
 
@@ -772,7 +772,7 @@ class SaoUi(BrowserAdapter):
     def show_page(self, title: str) -> None:
         """Bring a page of the form's notebook (its tabs: General, Relations ...) to view."""
         tab = f"{TAB} .form .nav-tabs a[role=tab]:text-is({title!r}) >> nth=0"
-        if self.page.query_selector(tab) is None:
+        if not self.exists(tab):
             raise Refused(f"sao shows {self.actor} no {title} page in this form")
         if self.page.eval_on_selector(tab, "a => a.parentElement.classList.contains('active')"):
             return
