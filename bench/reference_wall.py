@@ -87,6 +87,7 @@ class Result:
     retried: int = 0
     problems: list[str] = field(default_factory=list)
     ran: set[str] = field(default_factory=set)  # scenarios that took time: not gated out
+    marker: str = ""  # the run's id, which the scenarios type into the names they make
 
 
 def git(*args: str) -> str:
@@ -184,6 +185,7 @@ def read_run(
     """What a run folder says, read as plain JSON so any version's files read alike."""
     events = [json.loads(line) for line in (folder / "results.jsonl").open()]
     start = next(e["at"] for e in events if e["event"] == "run")
+    marker = next(e["run_id"] for e in events if e["event"] == "run")
     end = next((e["at"] for e in events if e["event"] == "end"), events[-1]["at"])
     vendor_end: dict[str, float] = {}
     statuses: dict[tuple[str, str], str] = {}
@@ -223,6 +225,7 @@ def read_run(
         statuses=statuses,
         efforts=efforts,
         verdicts=verdicts,
+        marker=marker,
         files=len(files),
         referenced=len(set(files) & referenced),
         retried=retried,
@@ -380,7 +383,22 @@ def report(results: list[Result], versions: list[Version], args: argparse.Namesp
                 vendor = key[0] if key[0] in after.vendor_phase else None
                 changed = vendor and git("diff", "--stat", refs[base], "--", f"adapters/{vendor}")
                 why = f"; the {vendor} adapter changed since {base}" if changed else ""
+                why += markers_only(then, now, len(was.marker))
                 print(f"    {key}: {base} {then} -> after {now}{why}")
+
+
+def markers_only(then: Any, now: Any, marker: int) -> str:
+    """Say so when two efforts differ only by whole markers' keystrokes: a version that
+    counted the run's id typed into names (1a8e5d4 did; `keys_for` no longer does)."""
+    if not (isinstance(then, dict) and isinstance(now, dict)) or not marker:
+        return ""
+    fewer = then.get("keystrokes", 0) - now.get("keystrokes", 0)
+    rest = {k: v for k, v in then.items() if k != "keystrokes"}
+    if rest != {k: v for k, v in now.items() if k != "keystrokes"} or fewer <= 0:
+        return ""
+    if fewer % marker:
+        return ""
+    return f"; keystrokes only: {fewer // marker} markers of {marker} keys, which it counted"
 
 
 if __name__ == "__main__":
