@@ -251,11 +251,11 @@ class DjangoAdminUi(BrowserAdapter):
             page = "" if status in (301, 302) else response.text()
         finally:
             response.dispose()
-        if status in (301, 302) and LOGIN_PATH not in location:
-            return {"id": record_id}
-        if status in (301, 302) and again and self.log_in_again():
-            return self._clean_up(model_path, record_id, again=False)
         if status in (301, 302):
+            if LOGIN_PATH not in location:
+                return {"id": record_id}
+            if again and self.log_in_again():
+                return self._clean_up(model_path, record_id, again=False)
             raise VendorError(f"DjangoCRM asks {self.actor} to log in again to delete")
         if status >= 500:
             raise VendorError(f"DjangoCRM answered {status} deleting {model_path} {record_id}")

@@ -469,8 +469,10 @@ class SaoUi(BrowserAdapter):
         if self.exists(selector):
             return
         self.settle()  # states arrive with the record's values; judge once they have
+        if self.exists(selector):
+            return
         hidden = self.page.query_selector(selector.replace(":visible", ""))
-        if not self.exists(selector) and hidden is not None:
+        if hidden is not None:
             name = hidden.get_attribute("name")
             raise Refused(f"sao hides {name} here: {self.actor} cannot fill it in this state")
 
