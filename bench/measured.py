@@ -1,4 +1,5 @@
-"""A crmproof command in a fresh process, with its own wall time, CPU time and peak memory.
+"""What the benches measure with: a crmproof command in a fresh process (wall time, CPU
+time and peak memory), the CPU of a process tree, and two ways' figures side by side.
 
 The peak is the child's own VmHWM, read by the child itself as it exits: getrusage's
 ru_maxrss for a child also counts the parent's memory at the fork (Linux keeps the old
@@ -10,11 +11,13 @@ from __future__ import annotations
 
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 _WRAPPER = """
@@ -68,3 +71,43 @@ def run_crmproof(
         stdout=stdout,
         stderr=stderr,
     )
+
+
+def tree_cpu(roots: Iterable[int] = ()) -> float:
+    """CPU seconds of this process, the `roots` (a sandbox's server, say) and every
+    descendant of them still running, from /proc."""
+    children: dict[int, list[int]] = defaultdict(list)
+    spent: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children[int(fields[1])].append(int(entry))
+        spent[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    total, stack = 0.0, [os.getpid(), *roots]
+    while stack:
+        pid = stack.pop()
+        total += spent.get(pid, 0.0)
+        stack += children[pid]
+    return total
+
+
+def print_ways(
+    cpu: dict[str, list[float]], wall: dict[str, list[float]], new: str, old: str, unit: str
+) -> None:
+    """Each way's CPU and wall figures (min and median), then the ratios new/old."""
+    for way in cpu:
+        c, w = cpu[way], wall[way]
+        print(
+            f"  {way:6}  CPU min {min(c):7.2f} {unit}  median {statistics.median(c):7.2f} {unit}"
+            f"   wall min {min(w):7.2f} {unit}  median {statistics.median(w):7.2f} {unit}"
+        )
+    for what, figures in (("CPU", cpu), ("wall", wall)):
+        ratio_min = min(figures[new]) / min(figures[old])
+        ratio_median = statistics.median(figures[new]) / statistics.median(figures[old])
+        print(f"  ratio {new}/{old}, {what}: min {ratio_min:.2f}x  median {ratio_median:.2f}x")

@@ -21,12 +21,10 @@ figures are per field read. It prints min and median of each and the ratio query
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
 import time
-from collections import defaultdict
 from collections.abc import Callable
 
+from measured import print_ways, tree_cpu
 from playwright.sync_api import Page, sync_playwright
 
 from crmproof.browser import CHROMIUM_FLAGS, find_chromium
@@ -36,29 +34,6 @@ READ = """([name]) => {
   const input = document.querySelector(`#id_${name}`);
   return input ? {value: input.value} : {readonly: null};
 }"""
-
-
-def tree_cpu() -> float:
-    """CPU seconds of this process and every descendant still running."""
-    children: dict[int, list[int]] = defaultdict(list)
-    spent: dict[int, float] = {}
-    tick = os.sysconf("SC_CLK_TCK")
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children[int(fields[1])].append(int(entry))
-        spent[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
-    total, stack = 0.0, [os.getpid()]
-    while stack:
-        pid = stack.pop()
-        total += spent.get(pid, 0.0)
-        stack += children[pid]
-    return total
 
 
 def form(fields: int) -> str:
@@ -118,16 +93,7 @@ def main() -> None:
                 cpu[way].append(spent / args.fields * 1000)
         browser.close()
     print(f"{args.fields} fields, {args.rounds} rounds; per field: one value read + one check")
-    for way in ways:
-        c, w = cpu[way], wall[way]
-        print(
-            f"  {way:6}  CPU min {min(c):6.2f} ms  median {statistics.median(c):6.2f} ms   "
-            f"wall min {min(w):6.2f} ms  median {statistics.median(w):6.2f} ms"
-        )
-    for what, figures in (("CPU", cpu), ("wall", wall)):
-        ratio_min = min(figures["query"]) / min(figures["handle"])
-        ratio_median = statistics.median(figures["query"]) / statistics.median(figures["handle"])
-        print(f"  ratio query/handle, {what}: min {ratio_min:.2f}x  median {ratio_median:.2f}x")
+    print_ways(cpu, wall, "query", "handle", "ms")
 
 
 if __name__ == "__main__":

@@ -95,7 +95,7 @@ class EmailOps(DjangoAdminUi):
         e-mail named only on a case, the request's own address, else its contact's or
         company's (crm/models/request.py:53, 120-127), where a user would look it up."""
         links = {canonical: data.get(canonical) for canonical in ("contact", "account")}
-        with self.uncounted():
+        with self.quietly():
             if data.get("case") and not any(links.values()):
                 self.open_page(f"{REQUEST}/{data['case']}/change/")
                 if self.value("email"):
@@ -158,7 +158,7 @@ class EmailOps(DjangoAdminUi):
         The form never shows the sent box (crm/site/crmemailadmin.py, get_fieldsets), so
         a user, like the adapter, sees it in the list.
         """
-        with self.uncounted():
+        with self.quietly():
             self.open_page(f"{EMAIL}/?id={pk}")
             boxes = self.page.eval_on_selector_all(
                 "#result_list .field-box a", "els => els.map(a => a.title)"

@@ -35,8 +35,9 @@ class PeopleOps(DjangoAdminUi):
         return self._read_company(self.id_from_url(COMPANY))
 
     def get_account(self, op: Operation) -> dict[str, Any]:
-        self.open_page(f"{COMPANY}/{op.id}/change/")
-        return self._read_company(str(op.id))
+        with self.reading(op):
+            self.open_page(f"{COMPANY}/{op.id}/change/")
+            return self._read_company(str(op.id))
 
     def update_account(self, op: Operation) -> dict[str, Any]:
         self.open_page(f"{COMPANY}/{op.id}/change/")
@@ -71,8 +72,9 @@ class PeopleOps(DjangoAdminUi):
         return self._read_contact(self.id_from_url(CONTACT))
 
     def get_contact(self, op: Operation) -> dict[str, Any]:
-        self.open_page(f"{CONTACT}/{op.id}/change/")
-        return self._read_contact(str(op.id))
+        with self.reading(op):
+            self.open_page(f"{CONTACT}/{op.id}/change/")
+            return self._read_contact(str(op.id))
 
     def update_contact(self, op: Operation) -> dict[str, Any]:
         self.open_page(f"{CONTACT}/{op.id}/change/")
@@ -151,8 +153,9 @@ class PeopleOps(DjangoAdminUi):
         self.open_page(form)
 
     def get_lead(self, op: Operation) -> dict[str, Any]:
-        self.open_page(f"{LEAD}/{op.id}/change/")
-        return self._read_lead(str(op.id))
+        with self.reading(op):
+            self.open_page(f"{LEAD}/{op.id}/change/")
+            return self._read_lead(str(op.id))
 
     def update_lead(self, op: Operation) -> dict[str, Any]:
         self.open_page(f"{LEAD}/{op.id}/change/")
@@ -229,7 +232,7 @@ class PeopleOps(DjangoAdminUi):
         contact_id = (new_contacts or after or [None])[0]
         if contact_id is None:
             raise Refused("; ".join(self.messages()) or "the conversion made no contact")
-        with self.uncounted():
+        with self.quietly():
             self.open_page(f"{CONTACT}/{contact_id}/change/")
             account_id = self.value("company")
         if company_created:
@@ -247,6 +250,6 @@ class PeopleOps(DjangoAdminUi):
     def _contacts_like(self, lead: dict[str, Any]) -> list[str]:
         """Ids of contacts the lead may convert into (by e-mail, else by name)."""
         term = lead.get("email") or lead["name"]
-        with self.uncounted():
+        with self.quietly():
             rows = self.list_rows(CONTACT, q=term)
         return [r["id"] for r in rows]

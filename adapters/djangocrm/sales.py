@@ -63,8 +63,9 @@ class SalesOps(DjangoAdminUi):
         return self._read_deal(deal_id)
 
     def get_opportunity(self, op: Operation) -> dict[str, Any]:
-        self.open_page(f"{DEAL}/{op.id}/change/")
-        return self._read_deal(str(op.id))
+        with self.reading(op):
+            self.open_page(f"{DEAL}/{op.id}/change/")
+            return self._read_deal(str(op.id))
 
     def update_opportunity(self, op: Operation) -> dict[str, Any]:
         self.open_page(f"{DEAL}/{op.id}/change/")
@@ -98,7 +99,7 @@ class SalesOps(DjangoAdminUi):
     def delete_opportunity(self, op: Operation) -> dict[str, Any]:
         """Delete the deal, then the request it was made from."""
         request_id = None
-        with self.uncounted():
+        with self.quietly():
             try:
                 self.open_page(f"{DEAL}/{op.id}/change/")
                 request_id = self.value("request")
@@ -164,7 +165,7 @@ class SalesOps(DjangoAdminUi):
         """
         person, email, known = "" if subject is None else str(subject), None, set()
         if data.get("contact"):
-            with self.uncounted():
+            with self.quietly():
                 self.open_page(f"crm/contact/{data['contact']}/change/")
                 person = self.value("first_name") or person
             known.add(str(data["contact"]))
@@ -189,7 +190,7 @@ class SalesOps(DjangoAdminUi):
 
     def company_facts(self, company_id: str) -> dict[str, Any]:
         """Name, e-mail and the ids of the contacts of a company (bookkeeping)."""
-        with self.uncounted():
+        with self.quietly():
             self.open_page(f"crm/company/{company_id}/change/")
             contacts = self.page.eval_on_selector_all(
                 "input[name^='contacts-'][name$='-id']",
@@ -223,8 +224,9 @@ class SalesOps(DjangoAdminUi):
         return self._read_case(request_id) or {"id": request_id}
 
     def get_case(self, op: Operation) -> dict[str, Any]:
-        self.open_page(f"{REQUEST}/{op.id}/change/")
-        record = self._read_case(str(op.id))
+        with self.reading(op):
+            self.open_page(f"{REQUEST}/{op.id}/change/")
+            record = self._read_case(str(op.id))
         if record is None:
             raise Refused(f"request {op.id} is not a case")
         return record
@@ -281,7 +283,7 @@ class SalesOps(DjangoAdminUi):
         elif self.exists("input[name='_close-case']"):
             record["stage"] = "open"
         else:  # a read-only page has no buttons; the list shows pending requests
-            with self.uncounted():
+            with self.quietly():
                 rows = self.list_rows(
                     REQUEST, q=record["subject"] or "", pending__exact="1", owner="all"
                 )

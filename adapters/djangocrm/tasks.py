@@ -47,10 +47,11 @@ class TaskOps(EmailOps, DjangoAdminUi):
         return self._read_task(task_id)
 
     def get_activity(self, op: Operation) -> dict[str, Any]:
-        if is_email_id(op.id):
-            return self._get_email(str(op.id))
-        self.open_page(f"{TASK}/{op.id}/change/")
-        return self._read_task(str(op.id))
+        with self.reading(op):
+            if is_email_id(op.id):
+                return self._get_email(str(op.id))
+            self.open_page(f"{TASK}/{op.id}/change/")
+            return self._read_task(str(op.id))
 
     def update_activity(self, op: Operation) -> dict[str, Any]:
         if is_email_id(op.id):

@@ -9,13 +9,17 @@ as `.errornote` / `.errorlist`, a record the user may not see redirects away wit
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlencode, urlparse
 
+from playwright.sync_api import Error as PlaywrightError
+
 from crmproof.adapter import Refused, VendorError
 from crmproof.browser import BrowserAdapter
+from crmproof.protocol import Operation
 
 CRM_PREFIX = "/en/123/"
 LOGIN_PATH = "/en/123/789-login/"
@@ -41,21 +45,73 @@ class DjangoAdminUi(BrowserAdapter):
     def open_page(self, path: str, **query: Any) -> None:
         """Load a CRM page; a redirect away, 403 or 404 means the user cannot see it."""
         url = self.crm_url(path, **query)
-        response = self.goto(url)
+        status, landed = self._load(url)
         if self.restored and self.exists("form#login-form") and self.log_in_again():
             with self.uncounted():  # the restored session was refused: the harness's retry
-                response = self.goto(url)
-        status = response.status if response is not None else 0
+                status, landed = self._load(url)
         if status in (403, 404):
             kind = "forbidden" if status == 403 else "not_found"
             raise Refused(f"DjangoCRM answered {status} for {path}", kind)
         if status >= 500:
             raise VendorError(f"DjangoCRM answered {status} for {path}")
-        if urlparse(self.page.url).path != urlparse(url).path:
-            said = "; ".join(self.messages()) or f"redirected to {self.page.url}"
+        if urlparse(landed).path != urlparse(url).path:
+            said = "; ".join(self.messages()) or f"redirected to {landed}"
             raise Refused(said, "not_found")  # Django admin's answer to a record one may not see
         if self.exists("form#login-form"):
             raise Refused(f"DjangoCRM asks {self.actor} to log in again for {path}", "forbidden")
+
+    def _load(self, url: str) -> tuple[int, str]:
+        """Open `url`, drawn, or fetched and parsed inside `quietly`: its status, and the
+        address it landed on after redirects."""
+        if self._reader is None or self.page is not self._reader:
+            response = self.goto(url)
+            return (response.status if response is not None else 0), self.page.url
+        try:
+            response = self.context.request.get(url, timeout=self.timeout_ms)
+            try:
+                status, landed, html = response.status, response.url, response.text()
+            finally:
+                response.dispose()
+            self.page.set_content(html, wait_until="domcontentloaded")
+        except PlaywrightError as exc:
+            raise self._load_failure(url, exc) from None
+        return status, landed
+
+    # -- reading without drawing ---------------------------------------------------------
+
+    _reader: Any = None  # the page of quiet reads, in the scenario's browser context
+
+    @contextlib.contextmanager
+    def quietly(self) -> Iterator[None]:
+        """Pages opened inside are fetched in the actor's session and parsed into a page
+        of their own, never drawn: for the reads no user makes (the runner's read-back of
+        a write, the adapter's bookkeeping), which count no effort.
+
+        The Django admin draws its forms on the server, so the fetched page holds what the
+        drawn one shows, for the readers below unchanged. Drawing it (styles, scripts,
+        layout, paint) is most of what a read costs: a quiet read of a company costs all
+        processes, the server's included, about half the CPU of a drawn one
+        (bench/quiet_reads.py). The drawn page stays where it was, so a flow that looks
+        something up carries on from it.
+        Offline, a read is drawn, so that it fails as the user's would.
+        """
+        if self.offline_now or (self._reader is not None and self.page is self._reader):
+            with self.uncounted():
+                yield
+            return
+        if self._reader is None or self._reader.is_closed():
+            self._reader = self.context.new_page()
+        drawn, self.page = self.page, self._reader
+        try:
+            with self.uncounted():
+                yield
+        finally:
+            self.page = drawn
+
+    def reading(self, op: Operation) -> contextlib.AbstractContextManager[None]:
+        """How a `get` reads: drawn when it is a user's step, quietly when it is the
+        runner's read-back of a write (`Operation.readback`)."""
+        return self.quietly() if op.readback else contextlib.nullcontext()
 
     def reopen(self, path: str) -> None:
         """Be on `path` again after a save, to read the result: the adapter's own

@@ -24,7 +24,7 @@ function send(message) {
 
 const hello = {
   kind: "hello",
-  protocol: 2,
+  protocol: 3,
   name: "tryton-node",
   version: VERSION,
   channel: "api",

@@ -552,7 +552,9 @@ class ScenarioRun:
         ):
             return result
         readback = self._ask(
-            Operation(op="get", entity=entity, id=str(record_id), actor=operation.actor)
+            Operation(
+                op="get", entity=entity, id=str(record_id), actor=operation.actor, readback=True
+            )
         )
         if readback.status == "refused" and readback.refusal == "not_found":
             return StepResult(

@@ -24,18 +24,20 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from crmproof.vocabulary import RefusalKind
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 """The version of this protocol; an adapter's hello names the one it speaks.
 
 2: `begin` carries the scenario's `marker`, which an external UI adapter needs to count
 effort as an in-process one does.
+3: `perform` carries `readback`, so a UI adapter can tell the runner's proof of a write
+from a user's step and read it without drawing the page.
 """
 
 OLDEST_PROTOCOL_VERSION = 1
 """The oldest version crmproof still speaks, so an adapter is not broken by a field it
 never needed (`FIELDS_SINCE`)."""
 
-FIELDS_SINCE: dict[str, dict[str, int]] = {"begin": {"marker": 2}}
+FIELDS_SINCE: dict[str, dict[str, int]] = {"begin": {"marker": 2}, "perform": {"readback": 3}}
 """Fields a message gained after version 1, by the version that added them: an older
 adapter is sent the message without them, as its schemas refuse unknown keys."""
 
@@ -193,6 +195,13 @@ class Operation(Message):
     to: str | None = Field(None, description="Target stage (advance) or entity (convert).")
     actor: str | None = Field(None, description="Act as this actor; None is the default user.")
     cleanup: bool = Field(False, description="A delete made by the runner's cleanup.")
+    readback: bool = Field(
+        False,
+        description="A get made by the runner to prove the write just before it. No user "
+        "asks for it and it counts no effort, so a UI adapter may read the record in the "
+        "actor's session without drawing the page (fetched and parsed, say); it must still "
+        "ask the vendor, never answer from the write. Since protocol 3.",
+    )
 
 
 class Effort(Message):

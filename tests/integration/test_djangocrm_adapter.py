@@ -599,3 +599,49 @@ def test_cleanup_deletes_without_drawing_a_page_and_gone_is_fine(scenario: Scena
     s.created = []
     assert s.do("get", "account", id=account["id"]).status == "refused"
     assert s.finish() == []
+
+
+def test_a_readback_reads_quietly_what_the_drawn_page_shows(scenario: Scenario) -> None:
+    """The runner's read-back of a write (`readback`) is fetched in the actor's session and
+    parsed, never drawn (ui.py `quietly`): for each kind of record it reads what a user's
+    drawn `get` reads, leaves the drawn page where it was, counts no effort, asks the
+    server rather than the page (a value typed but not saved is not read), and is refused
+    where the drawn page is."""
+    s, m = scenario, scenario.marker
+    account = s.ok("create", "account", data={"name": f"Quiet {m}", "email": "q@quiet.test"})
+    acc_id = account.record["id"]
+    contact = s.ok(
+        "create", "contact", data={"name": f"Ada {m}", "email": "ada@quiet.test", "account": acc_id}
+    )
+    deal = s.ok(
+        "create",
+        "opportunity",
+        data={"name": f"Quiet deal {m}", "account": acc_id, "amount": 5, "stage": "proposal"},
+    )
+    case = s.ok("create", "case", data={"subject": f"Quiet case {m}", "account": acc_id})
+    task = s.ok("create", "activity", data={"subject": f"Quiet task {m}", "due_date": "2031-01-02"})
+    records = [
+        ("account", acc_id),
+        ("contact", contact.record["id"]),
+        ("opportunity", deal.record["id"]),
+        ("case", case.record["id"]),
+        ("activity", task.record["id"]),
+    ]
+    for entity, id_ in records:
+        drawn = s.ok("get", entity, id=id_)
+        page, pages = s.adapter.page.url, len(s.adapter.context.pages)
+        quiet = s.ok("get", entity, id=id_, readback=True)
+        assert quiet.record == drawn.record, entity
+        assert s.adapter.page.url == page, entity  # the drawn page did not move
+        assert not quiet.effort or quiet.effort.pages == 0, entity
+        assert drawn.effort and drawn.effort.pages == 1, entity
+        assert len(s.adapter.context.pages) == max(pages, 2)  # the drawn page and the reader
+    # On the drawn form of the account: a name typed and not saved is not what is stored.
+    s.ok("get", "account", id=acc_id)
+    s.adapter.fill("#id_full_name", f"Unsaved {m}")
+    stored = s.ok("get", "account", id=acc_id, readback=True).record
+    assert stored is not None and stored["name"] == f"Quiet {m}"
+    # Another department's sales manager may not see the deal: refused, quietly too.
+    hidden = s.do("get", "opportunity", id=deal.record["id"], actor="rep_b", readback=True)
+    assert hidden.status == "refused" and "doesn" in (hidden.message or ""), hidden.message
+    assert s.finish() == []

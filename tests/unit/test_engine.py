@@ -463,15 +463,15 @@ def test_an_adapter_of_another_protocol_version_is_a_clear_error(tmp_path: Path)
     program = tmp_path / "future.py"
     program.write_text(
         "import json\n"
-        'print(json.dumps({"kind": "hello", "protocol": 3, "name": "future", "version": "9",'
+        'print(json.dumps({"kind": "hello", "protocol": 99, "name": "future", "version": "9",'
         ' "channel": "api", "capabilities": {}}), flush=True)\n'
         "input()\n"
     )
-    with pytest.raises(ProtocolError, match="speaks protocol version 3, and this crmproof"):
+    with pytest.raises(ProtocolError, match="speaks protocol version 99, and this crmproof"):
         ExternalAdapter([sys.executable, str(program)], cwd=tmp_path)
 
 
-@pytest.mark.parametrize("protocol", [1, 2])
+@pytest.mark.parametrize("protocol", [1, 2, 3])
 def test_an_external_adapter_is_told_the_runs_marker_as_each_scenario_begins(
     tmp_path: Path, protocol: int
 ) -> None:
@@ -488,9 +488,13 @@ def test_an_external_adapter_is_told_the_runs_marker_as_each_scenario_begins(
     requests = [json.loads(line) for line in log.read_text().splitlines()]
     create = next(r for r in requests if r["kind"] == "perform" and r["op"] == "create")
     assert create["data"]["name"] == f"Acme {folder.name}"  # what the scenario's ${run.id} read
-    told = {"marker": folder.name} if protocol == 2 else {}
+    told = {"marker": folder.name} if protocol >= 2 else {}
     begins = [r for r in requests if r["kind"] == "begin"]
     assert begins == [{"kind": "begin", "scenario": "ACCOUNT", **told}]
+    # The get that proves the create is marked as the runner's (protocol 3), and the
+    # scenario's own get is not; an older adapter is sent neither mark.
+    gets = [r for r in requests if r["kind"] == "perform" and r["op"] == "get"]
+    assert [g.get("readback") for g in gets] == ([True, False] if protocol >= 3 else [None, None])
 
 
 def test_a_served_adapter_is_given_the_marker_begin_carries(world: World) -> None:
