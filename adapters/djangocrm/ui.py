@@ -72,6 +72,8 @@ class DjangoAdminUi(BrowserAdapter):
                 status, landed, html = response.status, response.url, response.text()
             finally:
                 response.dispose()
+            if self.page.url != "about:blank":  # a log-in again drew pages on the reader
+                self.page.goto("about:blank")  # on a blank page, no style or script loads
             self.page.set_content(html, wait_until="domcontentloaded")
         except PlaywrightError as exc:
             raise self._load_failure(url, exc) from None

@@ -645,3 +645,23 @@ def test_a_readback_reads_quietly_what_the_drawn_page_shows(scenario: Scenario) 
     hidden = s.do("get", "opportunity", id=deal.record["id"], actor="rep_b", readback=True)
     assert hidden.status == "refused" and "doesn" in (hidden.message or ""), hidden.message
     assert s.finish() == []
+
+
+def test_a_quiet_read_logs_in_again_when_the_kept_session_is_refused(djangocrm: Any) -> None:
+    """A scenario restores the session an earlier one logged in with; when DjangoCRM no
+    longer takes it, a quiet read logs in again (on the reader page) and still reads the
+    record, and the reader is blank again before it parses, so no page's styles or
+    scripts load there."""
+    first = Scenario(djangocrm, "quiet-login-first")
+    first.ok("login", actor="rep_a")
+    assert first.finish() == []
+    s = Scenario(djangocrm, "quiet-login-restored")
+    account = s.ok(
+        "create", "account", actor="rep_a", data={"name": f"Kept {s.marker}", "email": "k@k.test"}
+    ).record
+    assert account is not None and djangocrm.restored  # the kept session, not a log-in
+    djangocrm.context.clear_cookies()  # the session ends, as one that expired would
+    quiet = s.ok("get", "account", id=account["id"], actor="rep_a", readback=True)
+    assert quiet.record is not None and quiet.record["name"] == f"Kept {s.marker}"
+    assert djangocrm._reader.url == "about:blank"
+    assert s.finish() == []
