@@ -63,7 +63,7 @@ class DjangoAdminUi(BrowserAdapter):
     def _load(self, url: str) -> tuple[int, str]:
         """Open `url`, drawn, or fetched and parsed inside `quietly`: its status, and the
         address it landed on after redirects."""
-        if self._reader is None or self.page is not self._reader:
+        if not self._quiet:
             response = self.goto(url)
             return (response.status if response is not None else 0), self.page.url
         try:
@@ -83,6 +83,11 @@ class DjangoAdminUi(BrowserAdapter):
 
     _reader: Any = None  # the page of quiet reads, in the scenario's browser context
 
+    @property
+    def _quiet(self) -> bool:
+        """Inside `quietly`: the page at hand is the reader."""
+        return self._reader is not None and self.page is self._reader
+
     @contextlib.contextmanager
     def quietly(self) -> Iterator[None]:
         """Pages opened inside are fetched in the actor's session and parsed into a page
@@ -97,7 +102,7 @@ class DjangoAdminUi(BrowserAdapter):
         something up carries on from it.
         Offline, a read is drawn, so that it fails as the user's would.
         """
-        if self.offline_now or (self._reader is not None and self.page is self._reader):
+        if self.offline_now or self._quiet:
             with self.uncounted():
                 yield
             return
