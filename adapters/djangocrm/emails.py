@@ -56,10 +56,10 @@ class EmailOps(DjangoAdminUi):
         self._send_if_done(pk, op.data)
         return self._read_email(pk)
 
-    def _get_email(self, id_: str) -> dict[str, Any]:
-        pk = email_pk(id_)
-        self.open_page(f"{EMAIL}/{pk}/change/")
-        return self._read_email(pk)
+    def _get_email(self, op: Operation) -> dict[str, Any]:
+        pk = email_pk(str(op.id))
+        with self.reading(op, f"{EMAIL}/{pk}/change/"):
+            return self._read_email(pk)
 
     def _update_email(self, op: Operation) -> dict[str, Any]:
         pk = email_pk(op.id)
@@ -141,16 +141,17 @@ class EmailOps(DjangoAdminUi):
             self.put("content", text)
 
     def _read_email(self, pk: str) -> dict[str, Any]:
-        record: dict[str, Any] = {
-            "id": PREFIX + pk,
-            "kind": "email",
-            "subject": self.value("subject"),
-            "description": _plain(self._content()) or None,
-        }
-        for canonical, field in RELATIONS.items():
-            record[canonical] = self.value(field)
-        record["stage"] = "done" if self._mailbox(pk) in ("sent", "inbox") else "planned"
-        return record
+        with self.one_look():
+            record: dict[str, Any] = {
+                "id": PREFIX + pk,
+                "kind": "email",
+                "subject": self.value("subject"),
+                "description": _plain(self._content()) or None,
+            }
+            for canonical, field in RELATIONS.items():
+                record[canonical] = self.value(field)
+            record["stage"] = "done" if self._mailbox(pk) in ("sent", "inbox") else "planned"
+            return record
 
     def _mailbox(self, pk: str) -> str:
         """Where the e-mail list files it (its Box column): sent, inbox, outbox or trash.

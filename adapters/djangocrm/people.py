@@ -35,8 +35,7 @@ class PeopleOps(DjangoAdminUi):
         return self._read_company(self.id_from_url(COMPANY))
 
     def get_account(self, op: Operation) -> dict[str, Any]:
-        with self.reading(op):
-            self.open_page(f"{COMPANY}/{op.id}/change/")
+        with self.reading(op, f"{COMPANY}/{op.id}/change/"):
             return self._read_company(str(op.id))
 
     def update_account(self, op: Operation) -> dict[str, Any]:
@@ -59,9 +58,10 @@ class PeopleOps(DjangoAdminUi):
             self.choose("country", data["country"])
 
     def _read_company(self, id_: str) -> dict[str, Any]:
-        record = {"id": id_, **{c: self.value(f) for c, f in COMPANY_TEXT.items()}}
-        record["country"] = self.choice("country")
-        return record
+        with self.one_look():
+            record = {"id": id_, **{c: self.value(f) for c, f in COMPANY_TEXT.items()}}
+            record["country"] = self.choice("country")
+            return record
 
     # -- contact -------------------------------------------------------------------------
 
@@ -72,8 +72,7 @@ class PeopleOps(DjangoAdminUi):
         return self._read_contact(self.id_from_url(CONTACT))
 
     def get_contact(self, op: Operation) -> dict[str, Any]:
-        with self.reading(op):
-            self.open_page(f"{CONTACT}/{op.id}/change/")
+        with self.reading(op, f"{CONTACT}/{op.id}/change/"):
             return self._read_contact(str(op.id))
 
     def update_contact(self, op: Operation) -> dict[str, Any]:
@@ -107,12 +106,13 @@ class PeopleOps(DjangoAdminUi):
 
     def _read_person(self, id_: str, fields: dict[str, str]) -> dict[str, Any]:
         """A person as canonical fields: the middle name belongs with the family name."""
-        record = {"id": id_, **{c: self.value(f) for c, f in fields.items()}}
-        middle = self.value("middle_name")
-        record["last_name"] = join_name(middle, record["last_name"]) or None
-        record["name"] = join_name(record["first_name"], record["last_name"])
-        record["account"] = self.value("company")
-        return record
+        with self.one_look():
+            record = {"id": id_, **{c: self.value(f) for c, f in fields.items()}}
+            middle = self.value("middle_name")
+            record["last_name"] = join_name(middle, record["last_name"]) or None
+            record["name"] = join_name(record["first_name"], record["last_name"])
+            record["account"] = self.value("company")
+            return record
 
     def _read_contact(self, id_: str) -> dict[str, Any]:
         return self._read_person(id_, CONTACT_TEXT)
@@ -153,8 +153,7 @@ class PeopleOps(DjangoAdminUi):
         self.open_page(form)
 
     def get_lead(self, op: Operation) -> dict[str, Any]:
-        with self.reading(op):
-            self.open_page(f"{LEAD}/{op.id}/change/")
+        with self.reading(op, f"{LEAD}/{op.id}/change/"):
             return self._read_lead(str(op.id))
 
     def update_lead(self, op: Operation) -> dict[str, Any]:
@@ -203,11 +202,12 @@ class PeopleOps(DjangoAdminUi):
             self.check("#id_disqualified", True)
 
     def _read_lead(self, id_: str) -> dict[str, Any]:
-        record = self._read_person(id_, LEAD_TEXT)
-        record["name"] = self.value("description") or record["name"]
-        record["source"] = self.choice("lead_source")
-        record["stage"] = "lost" if self.checked("disqualified") else "new"
-        return record
+        with self.one_look():
+            record = self._read_person(id_, LEAD_TEXT)
+            record["name"] = self.value("description") or record["name"]
+            record["source"] = self.choice("lead_source")
+            record["stage"] = "lost" if self.checked("disqualified") else "new"
+            return record
 
     def convert_lead(self, op: Operation) -> dict[str, Any]:
         """Convert: company and contact by the lead's "Convert" button, then a deal.

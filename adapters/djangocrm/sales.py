@@ -34,6 +34,12 @@ class SalesOps(DjangoAdminUi):
 
     default_country = "United States"
 
+    def __init__(self) -> None:
+        super().__init__()
+        # The request each deal this adapter made was made from, to delete with the deal
+        # without opening the deal to look it up.
+        self.deal_requests: dict[str, str] = {}
+
     # -- opportunity = deal --------------------------------------------------------------
 
     def create_opportunity(self, op: Operation) -> dict[str, Any]:
@@ -44,7 +50,7 @@ class SalesOps(DjangoAdminUi):
         stage = data.get("stage")
         if stage and stage not in STAGE_TO_DEAL:
             raise Refused(f"a new deal cannot start as {stage!r}")
-        _request, known = self._save_request(data.get("name"), data, case=False)
+        request_id, known = self._save_request(data.get("name"), data, case=False)
         if self.choice("country") is None:
             self.choose("country", self.settings.get("country") or self.default_country)
         self.submit("_create-deal")
@@ -58,13 +64,13 @@ class SalesOps(DjangoAdminUi):
         for entity, id_ in self._persons_made(known):
             self.step.created_record(entity, id_)
         self.step.created_record("opportunity", deal_id)
+        self.deal_requests[deal_id] = request_id
         if self._write_deal(data):
             self.submit()
         return self._read_deal(deal_id)
 
     def get_opportunity(self, op: Operation) -> dict[str, Any]:
-        with self.reading(op):
-            self.open_page(f"{DEAL}/{op.id}/change/")
+        with self.reading(op, f"{DEAL}/{op.id}/change/"):
             return self._read_deal(str(op.id))
 
     def update_opportunity(self, op: Operation) -> dict[str, Any]:
@@ -98,15 +104,16 @@ class SalesOps(DjangoAdminUi):
 
     def delete_opportunity(self, op: Operation) -> dict[str, Any]:
         """Delete the deal, then the request it was made from."""
-        request_id = None
-        with self.quietly():
-            try:
-                self.open_page(f"{DEAL}/{op.id}/change/")
-                request_id = self.value("request")
-            except Refused:
-                if op.cleanup:
-                    return {"id": str(op.id)}
-                raise
+        request_id = self.deal_requests.pop(str(op.id), None)
+        if request_id is None:  # a deal made before this adapter opened: look it up
+            with self.quietly():
+                try:
+                    self.open_page(f"{DEAL}/{op.id}/change/")
+                    request_id = self.value("request")
+                except Refused:
+                    if op.cleanup:
+                        return {"id": str(op.id)}
+                    raise
         result = self._delete_record(DEAL, str(op.id), op.cleanup)
         if request_id:
             self._delete_record(REQUEST, request_id, cleanup=True)
@@ -136,20 +143,21 @@ class SalesOps(DjangoAdminUi):
         return self.step.effort != before
 
     def _read_deal(self, id_: str) -> dict[str, Any]:
-        reason = self.choice("closing_reason")
-        stage = deal_stage(self.choice("stage"), reason)
-        record = {
-            "id": id_,
-            "name": self.value("name"),
-            "amount": number(self.value("amount")),
-            "description": self.value("description"),
-            "account": self.value("company"),
-            "contact": self.value("contact"),
-            "stage": stage,
-        }
-        if stage == "lost":
-            record["lost_reason"] = reason
-        return record
+        with self.one_look():
+            reason = self.choice("closing_reason")
+            stage = deal_stage(self.choice("stage"), reason)
+            record = {
+                "id": id_,
+                "name": self.value("name"),
+                "amount": number(self.value("amount")),
+                "description": self.value("description"),
+                "account": self.value("company"),
+                "contact": self.value("contact"),
+                "stage": stage,
+            }
+            if stage == "lost":
+                record["lost_reason"] = reason
+            return record
 
     # -- the request form, shared by deals and cases -------------------------------------
 
@@ -204,13 +212,14 @@ class SalesOps(DjangoAdminUi):
 
     def _persons_made(self, known: set[str]) -> list[tuple[str, str]]:
         """The contact (not one of `known`) or lead DjangoCRM linked to this page's record."""
-        made = []
-        contact, lead = self.value("contact"), self.value("lead")
-        if contact and contact not in known:
-            made.append(("contact", contact))
-        if lead:
-            made.append(("lead", lead))
-        return made
+        with self.one_look():
+            made = []
+            contact, lead = self.value("contact"), self.value("lead")
+            if contact and contact not in known:
+                made.append(("contact", contact))
+            if lead:
+                made.append(("lead", lead))
+            return made
 
     # -- case = request with "Case/Incident" ---------------------------------------------
 
@@ -224,8 +233,7 @@ class SalesOps(DjangoAdminUi):
         return self._read_case(request_id) or {"id": request_id}
 
     def get_case(self, op: Operation) -> dict[str, Any]:
-        with self.reading(op):
-            self.open_page(f"{REQUEST}/{op.id}/change/")
+        with self.reading(op, f"{REQUEST}/{op.id}/change/"):
             record = self._read_case(str(op.id))
         if record is None:
             raise Refused(f"request {op.id} is not a case")
@@ -274,18 +282,19 @@ class SalesOps(DjangoAdminUi):
         return self._find_records(REQUEST, op.where, self._read_case, text=("subject",))
 
     def _read_case(self, id_: str) -> dict[str, Any] | None:
-        if not self.checked("case"):
-            return None
-        record = {"id": id_, **{c: self.value(f) for c, f in CASE_TEXT.items()}}
-        record.update(account=self.value("company"), contact=self.value("contact"))
-        if self.exists("input[name='_activate-case']"):
-            record["stage"] = "closed"
-        elif self.exists("input[name='_close-case']"):
-            record["stage"] = "open"
-        else:  # a read-only page has no buttons; the list shows pending requests
-            with self.quietly():
-                rows = self.list_rows(
-                    REQUEST, q=record["subject"] or "", pending__exact="1", owner="all"
-                )
-            record["stage"] = "open" if id_ in {r["id"] for r in rows} else "closed"
-        return record
+        with self.one_look():
+            if not self.checked("case"):
+                return None
+            record = {"id": id_, **{c: self.value(f) for c, f in CASE_TEXT.items()}}
+            record.update(account=self.value("company"), contact=self.value("contact"))
+            if self.exists("input[name='_activate-case']"):
+                record["stage"] = "closed"
+            elif self.exists("input[name='_close-case']"):
+                record["stage"] = "open"
+            else:  # a read-only page has no buttons; the list shows pending requests
+                with self.quietly():
+                    rows = self.list_rows(
+                        REQUEST, q=record["subject"] or "", pending__exact="1", owner="all"
+                    )
+                record["stage"] = "open" if id_ in {r["id"] for r in rows} else "closed"
+            return record

@@ -47,10 +47,9 @@ class TaskOps(EmailOps, DjangoAdminUi):
         return self._read_task(task_id)
 
     def get_activity(self, op: Operation) -> dict[str, Any]:
-        with self.reading(op):
-            if is_email_id(op.id):
-                return self._get_email(str(op.id))
-            self.open_page(f"{TASK}/{op.id}/change/")
+        if is_email_id(op.id):
+            return self._get_email(op)
+        with self.reading(op, f"{TASK}/{op.id}/change/"):
             return self._read_task(str(op.id))
 
     def update_activity(self, op: Operation) -> dict[str, Any]:
@@ -118,14 +117,15 @@ class TaskOps(EmailOps, DjangoAdminUi):
             self.step.add_effort(fields=1)
 
     def _read_task(self, id_: str) -> dict[str, Any]:
-        record = {"id": id_, **{c: self.value(f) for c, f in TASK_TEXT.items()}}
-        stage = self.page.eval_on_selector_all(
-            "#id_stage input:checked",
-            "els => els.map(e => e.closest('label').textContent.trim())",
-        )
-        record["kind"] = "task"
-        record["stage"] = "done" if stage and stage[0] == TASK_STAGE_DONE else "planned"
-        return record
+        with self.one_look():
+            record = {"id": id_, **{c: self.value(f) for c, f in TASK_TEXT.items()}}
+            stage = self.page.eval_on_selector_all(
+                "#id_stage input:checked",
+                "els => els.map(e => e.closest('label').textContent.trim())",
+            )
+            record["kind"] = "task"
+            record["stage"] = "done" if stage and stage[0] == TASK_STAGE_DONE else "planned"
+            return record
 
 
 def _no_task_links(data: dict[str, Any]) -> None:

@@ -63,6 +63,8 @@ class DjangoAdminUi(BrowserAdapter):
     def _load(self, url: str) -> tuple[int, str]:
         """Open `url`, drawn, or fetched and parsed inside `quietly`: its status, and the
         address it landed on after redirects."""
+        if self._looked is not None:
+            self._looked.pop(self.page, None)  # what is looked at next is another page
         if not self._quiet:
             response = self.goto(url)
             return (response.status if response is not None else 0), self.page.url
@@ -115,10 +117,51 @@ class DjangoAdminUi(BrowserAdapter):
         finally:
             self.page = drawn
 
-    def reading(self, op: Operation) -> contextlib.AbstractContextManager[None]:
-        """How a `get` reads: drawn when it is a user's step, quietly when it is the
-        runner's read-back of a write (`Operation.readback`)."""
-        return self.quietly() if op.readback else contextlib.nullcontext()
+    @contextlib.contextmanager
+    def reading(self, op: Operation, path: str) -> Iterator[None]:
+        """Be on `path`, the record's page, for a `get` to read it.
+
+        A user's `get` is drawn. The runner's read-back of a write (`Operation.readback`)
+        reads the page the save landed on, when it is this record's and untouched: the
+        server drew it from the saved record, on the GET its redirect asked for after the
+        save (`_landed_fresh`). Otherwise the read-back fetches the page quietly.
+        """
+        if not op.readback:
+            self.open_page(path)
+            yield
+        elif self._landed_fresh(path):
+            with self.uncounted():
+                yield
+        else:
+            with self.quietly():
+                self.open_page(path)
+                yield
+
+    # The last save's landing: the page's address and its document's time origin, which
+    # no other document shares, so a later navigation (or one back to it) tells apart.
+    _landed: tuple[str, float] | None = None
+
+    def _note_landing(self, response: Any) -> None:
+        """Remember the page a save's redirect led to, if it is one: Django admin answers a
+        saved form with a redirect, and the GET after it reads the record from the database.
+        A form drawn again (errors) or a POST answered with a page is not one."""
+        request = getattr(response, "request", None)
+        before = getattr(request, "redirected_from", None)
+        if request is not None and request.method == "GET" and before is not None:
+            self._landed = (self.page.url, self.page.evaluate("performance.timeOrigin"))
+        else:
+            self._landed = None
+
+    def _landed_fresh(self, path: str) -> bool:
+        """This page is the last save's landing at `path`, and its form is as the server
+        drew it: no field typed into or chosen since, by a user or a script."""
+        if self._landed is None or self.offline_now or self._quiet:
+            return False
+        url, origin = self._landed
+        if urlparse(url).path != urlparse(self.crm_url(path)).path or self.page.url != url:
+            return False
+        now, pristine = self.page.evaluate(PRISTINE)
+        return bool(now == origin and pristine)
 
     def reopen(self, path: str) -> None:
         """Be on `path` again after a save, to read the result: the adapter's own
@@ -132,9 +175,11 @@ class DjangoAdminUi(BrowserAdapter):
         selector = f"input[type=submit][name='{button}']"
         if not self.exists(selector):
             raise Refused(f"DjangoCRM offers {self.actor} no {button.strip('_')} button here")
+        self._landed = None
         response = self.click(selector, navigates=True)
         self.raise_server_error(response)
         self.raise_form_errors()
+        self._note_landing(response)
 
     def raise_server_error(self, response: Any) -> None:
         """A 5xx page (a locked SQLite database, a crash) is the vendor breaking."""
@@ -200,8 +245,32 @@ class DjangoAdminUi(BrowserAdapter):
             return bool(found["checked"])
         return bool(found["readonly"] and found["readonly"]["yes"])
 
+    # What FORM saw of each page, inside `one_look`; None outside.
+    _looked: dict[Any, dict[str, Any]] | None = None
+
+    @contextlib.contextmanager
+    def one_look(self) -> Iterator[None]:
+        """Reads inside look at a page's form once (FORM), not once a field (FIELD): a
+        record of ten fields is one round trip to the page instead of ten, and a traced
+        run keeps two DOM snapshots for it instead of twenty (Playwright snapshots the page
+        before and after every evaluation). Only for reads: a page loaded inside is
+        looked at again, and nothing may be typed inside."""
+        if self._looked is not None:
+            yield
+            return
+        self._looked = {}
+        try:
+            yield
+        finally:
+            self._looked = None
+
     def _field(self, field: str, kind: str) -> dict[str, Any]:
-        return dict(self.page.evaluate(FIELD, [field, kind]))
+        if self._looked is None:
+            return dict(self.page.evaluate(FIELD, [field, kind]))
+        form = self._looked.get(self.page)
+        if form is None:
+            form = self._looked[self.page] = self.page.evaluate(FORM)
+        return _as_field(form, field, kind)
 
     # -- writing a change form -----------------------------------------------------------
 
@@ -400,6 +469,66 @@ FIELD = r"""([name, kind]) => {
     yes: !!img && /yes|true/i.test(img.getAttribute('alt') + img.src),
   }};
 }"""
+
+
+# FIELD for every field of the page at once: each element whose id is `id_<name>` (the
+# first, as querySelector finds it) and each field's read-only box (`.field-<name>`).
+FORM = r"""() => {
+  const inputs = {}, readonly = {};
+  for (const e of document.querySelectorAll('[id^="id_"]')) {
+    const name = e.id.slice(3);
+    if (name in inputs) continue;
+    inputs[name] = {
+      node: e.nodeName, type: e.type, value: e.value, checked: e.checked,
+      label: e.nodeName !== 'SELECT' ? null
+        : e.selectedIndex < 0 ? '' : e.options[e.selectedIndex].text.trim(),
+    };
+  }
+  for (const box of document.querySelectorAll('div.readonly')) {
+    const a = box.querySelector('a[href*="/change/"]');
+    const m = a ? a.getAttribute('href').match(/\/(\d+)\/change\//) : null;
+    const img = box.querySelector('img');
+    const shown = {
+      text: box.textContent.replace(/\s+/g, ' ').trim(),
+      id: m ? m[1] : null,
+      yes: !!img && /yes|true/i.test(img.getAttribute('alt') + img.src),
+    };
+    for (let row = box.parentElement; row; row = row.parentElement)
+      for (const c of row.classList)
+        if (c.startsWith('field-') && !(c.slice(6) in readonly)) readonly[c.slice(6)] = shown;
+  }
+  return {inputs, readonly};
+}"""
+
+
+def _as_field(form: dict[str, Any], name: str, kind: str) -> dict[str, Any]:
+    """What FIELD answers for `name`, from what FORM saw of the whole page."""
+    found = form["inputs"].get(name)
+    if kind == "choice" and found is not None and found["node"] != "SELECT":
+        found = None  # FIELD asks for `select#id_<name>`
+    if found is None:
+        return {"readonly": form["readonly"].get(name)}
+    if kind == "choice":
+        return {"label": found["label"]}
+    if kind == "checked":
+        if found["type"] not in ("checkbox", "radio"):
+            raise VendorError(f"#id_{name} is no box")
+        return {"checked": found["checked"]}
+    if found["node"] not in ("INPUT", "TEXTAREA", "SELECT"):
+        raise VendorError(f"#id_{name} is not an <input>, <textarea> or <select> element")
+    return {"value": found["value"]}
+
+
+# Whether the page's forms show what the server drew: every field's value, box and chosen
+# option still its default (what the HTML said), so nothing was typed or chosen since; and
+# the document's time origin, which tells this document from any other loaded since.
+PRISTINE = r"""() => [
+  performance.timeOrigin,
+  [...document.querySelectorAll('input, textarea, select')].every(e =>
+    e.nodeName === 'SELECT' ? [...e.options].every(o => o.selected === o.defaultSelected)
+    : ['checkbox', 'radio'].includes(e.type) ? e.checked === e.defaultChecked
+    : e.value === e.defaultValue),
+]"""
 
 
 def search_words(key: str, term: str) -> str:

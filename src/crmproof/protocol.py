@@ -199,8 +199,10 @@ class Operation(Message):
         False,
         description="A get made by the runner to prove the write just before it. No user "
         "asks for it and it counts no effort, so a UI adapter may read the record in the "
-        "actor's session without drawing the page (fetched and parsed, say); it must still "
-        "ask the vendor, never answer from the write. Since protocol 3.",
+        "actor's session without drawing the page (fetched and parsed, say), or on the page "
+        "the vendor drew from the stored record after the write (where a save's redirect "
+        "led), if untouched since. It must read what the vendor holds, never answer from "
+        "what it sent. Since protocol 3.",
     )
 
 

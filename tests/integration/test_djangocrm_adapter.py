@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from crmproof import discovery
+from crmproof.adapter import Refused
 from crmproof.protocol import Operation, Outcome, RecordRef
 from crmproof.secrets_store import read_secrets
 from crmproof.vocabulary import ENTITIES
@@ -647,6 +648,105 @@ def test_a_readback_reads_quietly_what_the_drawn_page_shows(scenario: Scenario) 
     assert s.finish() == []
 
 
+def test_a_readback_right_after_a_save_reads_the_page_the_save_landed_on(
+    scenario: Scenario,
+) -> None:
+    """Django admin answers a saved form with a redirect, and the page of the GET after it
+    is drawn from the database: the runner's read-back of that save reads that page and
+    fetches nothing (the reader page keeps what it held), unless it was typed into since;
+    then the read-back fetches the record quietly and reads what is stored."""
+    s, m = scenario, scenario.marker
+    account = s.ok("create", "account", data={"name": f"Landed {m}", "email": "l@landed.test"})
+    acc_id = account.record["id"]
+    s.ok("get", "account", id=acc_id)  # a user's get: off the page the save landed on
+    s.ok("get", "account", id=acc_id, readback=True)  # so fetched quietly: the reader is made
+    reader = s.adapter._reader
+    reader.set_content('<p id="untouched"></p>')
+
+    def fetched() -> bool:
+        return reader.locator("#untouched").count() == 0
+
+    for entity, id_, data in [
+        ("account", acc_id, {"name": f"Renamed {m}"}),
+        ("contact", None, {"name": f"Ada {m}", "email": "ada@landed.test", "account": acc_id}),
+    ]:
+        op = "update" if id_ else "create"
+        written = s.ok(op, entity, id=id_, data=data)
+        back = s.ok("get", entity, id=written.record["id"], readback=True)
+        assert back.record == written.record, entity
+        assert back.record["name"] == data["name"], entity
+        assert not fetched(), entity  # read where the save landed
+        assert not back.effort or back.effort.pages == 0, entity
+    # Typed into since the save: what is on the page is not what is stored.
+    s.adapter.fill("#id_first_name", f"Unsaved {m}")
+    back = s.ok("get", "contact", id=written.record["id"], readback=True)
+    assert back.record["name"] == f"Ada {m}" and fetched()
+    assert s.finish() == []
+
+
+def test_one_look_at_a_form_reads_every_field_as_a_look_at_each_does(scenario: Scenario) -> None:
+    """Inside `one_look` a reader asks the page once for the whole form (ui.FORM) and picks
+    each field from it; outside, it asks the page once a field (ui.FIELD). On every kind
+    of record page, editable and read-only, both give the same answer for every field the
+    page names, as value, choice and box, errors included."""
+    s, m = scenario, scenario.marker
+    a = s.adapter
+    account = s.ok("create", "account", data={"name": f"Look {m}", "email": "look@look.test"})
+    acc_id = account.record["id"]
+    contact = s.ok(
+        "create", "contact", data={"name": f"Ada {m}", "email": "ada@look.test", "account": acc_id}
+    )
+    deal = s.ok(
+        "create", "opportunity", data={"name": f"Look deal {m}", "account": acc_id, "amount": 5}
+    )
+    case = s.ok("create", "case", data={"subject": f"Look case {m}", "account": acc_id})
+    task = s.ok("create", "activity", data={"subject": f"Look task {m}", "due_date": "2031-01-02"})
+    pages = [
+        (None, f"crm/company/{acc_id}/change/"),
+        (None, f"crm/contact/{contact.record['id']}/change/"),
+        (None, f"crm/deal/{deal.record['id']}/change/"),
+        (None, f"crm/request/{case.record['id']}/change/"),
+        (None, f"tasks/task/{task.record['id']}/change/"),
+        ("rep_a", f"crm/deal/{deal.record['id']}/change/"),  # another's deal: read-only
+    ]
+    read_only = 0
+    for actor, path in pages:
+        a.become(actor or a.default_actor)
+        try:
+            a.open_page(path)
+        except Refused:
+            continue
+        names = a.page.evaluate(
+            """() => [...new Set([
+              ...[...document.querySelectorAll('[id^="id_"]')].map(e => e.id.slice(3)),
+              ...[...document.querySelectorAll('div.readonly')].flatMap(b => {
+                const out = [];
+                for (let r = b.parentElement; r; r = r.parentElement)
+                  for (const c of r.classList) if (c.startsWith('field-')) out.push(c.slice(6));
+                return out;
+              }),
+            ])]"""
+        )
+        assert len(names) > 3, path
+        for name in names:
+            for kind in ("value", "choice", "checked"):
+                each = one = None
+                try:
+                    each = a._field(name, kind)
+                except Exception as exc:  # FIELD's own error, thrown in the page
+                    each = "error " + str(exc).split("Error: ", 1)[-1].splitlines()[0]
+                with a.one_look():
+                    try:
+                        one = a._field(name, kind)
+                    except Exception as exc:
+                        one = "error " + str(exc)
+                assert one == each, (path, actor, name, kind)
+                read_only += bool(isinstance(one, dict) and one.get("readonly"))
+    assert read_only, "no read-only field was compared"
+    a.become(a.default_actor)
+    assert s.finish() == []
+
+
 def test_a_quiet_read_logs_in_again_when_the_kept_session_is_refused(djangocrm: Any) -> None:
     """A scenario restores the session an earlier one logged in with; when DjangoCRM no
     longer takes it, a quiet read logs in again (on the reader page) and still reads the
@@ -660,6 +760,7 @@ def test_a_quiet_read_logs_in_again_when_the_kept_session_is_refused(djangocrm: 
         "create", "account", actor="rep_a", data={"name": f"Kept {s.marker}", "email": "k@k.test"}
     ).record
     assert account is not None and djangocrm.restored  # the kept session, not a log-in
+    s.ok("get", "account", id=account["id"], actor="rep_a")  # off the page the save landed on
     djangocrm.context.clear_cookies()  # the session ends, as one that expired would
     quiet = s.ok("get", "account", id=account["id"], actor="rep_a", readback=True)
     assert quiet.record is not None and quiet.record["name"] == f"Kept {s.marker}"
