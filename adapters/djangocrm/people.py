@@ -96,8 +96,10 @@ class PeopleOps(DjangoAdminUi):
         values = dict(data)
         if values.get("name") and not ({"first_name", "last_name"} & set(values)):
             values.update(first_name=values["name"], last_name="")
-        if {"first_name", "last_name"} & set(values) and self.value("middle_name"):
-            self.put("middle_name", "")  # or DjangoCRM would fold it back in
+        if "last_name" in values and self.value("middle_name"):
+            # the canonical last name is middle and last: a new one replaces both, or
+            # DjangoCRM would fold the old middle back in. A new first name alone keeps them.
+            self.put("middle_name", "")
         for canonical, field in fields.items():
             if canonical in values:
                 self.put(field, values[canonical])

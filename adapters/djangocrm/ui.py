@@ -178,7 +178,7 @@ class DjangoAdminUi(BrowserAdapter):
         self._landed = None
         response = self.click(selector, navigates=True)
         self.raise_server_error(response)
-        self.raise_form_errors()
+        self.raise_form_errors(response)
         self._note_landing(response)
 
     def raise_server_error(self, response: Any) -> None:
@@ -187,17 +187,22 @@ class DjangoAdminUi(BrowserAdapter):
             title = " ".join(self.page.title().split())
             raise VendorError(f"DjangoCRM answered {response.status}: {title}")
 
-    def raise_form_errors(self) -> None:
-        """The form came back with errors (a required field, a business rule): refused."""
+    def raise_form_errors(self, response: Any) -> None:
+        """The form came back with errors (a required field, a business rule), or the
+        admin answered 403 (PermissionDenied): refused.
+
+        Forbidden is the response's status, never the page's title: a title carries the
+        record's own name, and a run's marker such as `cp2b1403d8ae` once made a saved
+        lead a refusal."""
+        if response is not None and response.status == 403:
+            title = " ".join(self.page.title().split())
+            raise Refused(f"DjangoCRM forbids this (403): {title}", "forbidden")
         errors = self.page.eval_on_selector_all(
             ".errornote, .errorlist li",
             "els => els.map(e => e.textContent.trim()).filter(Boolean)",
         )
         if errors:
             raise Refused("DjangoCRM rejected the form: " + " ".join(dict.fromkeys(errors)))
-        title = self.page.title()
-        if "403" in title or "Forbidden" in title:
-            raise Refused(f"DjangoCRM forbids this: {title.strip()}", "forbidden")
 
     def messages(self) -> list[str]:
         return self.page.eval_on_selector_all(
@@ -352,7 +357,7 @@ class DjangoAdminUi(BrowserAdapter):
         self.open_page(f"{model_path}/{record_id}/delete/")
         response = self.click("#content form input[type=submit]", navigates=True)
         self.raise_server_error(response)
-        self.raise_form_errors()
+        self.raise_form_errors(response)
         if "/delete/" in self.page.url:
             title = " ".join(self.page.title().split())
             said = "; ".join(self.messages()) or f"still on {title!r}"

@@ -403,6 +403,32 @@ def test_lead_keeps_its_title_and_person(scenario: Scenario) -> None:
     assert s.finish() == []
 
 
+def test_a_name_that_says_403_forbidden_is_saved_not_refused(scenario: Scenario) -> None:
+    """The page a save lands on is titled with the record's own name. CI once saw a lead
+    refused as forbidden because the run's marker, `cp2b1403d8ae`, held "403".
+
+    A new first name alone keeps the whole family name: DjangoCRM keeps the middle of a
+    long one in its middle-name box, which the adapter once blanked on any name change."""
+    s, m = scenario, scenario.marker
+    name = f"403 Forbidden Traders {m}"
+    account = s.ok("create", "account", data={"name": name, "email": "f@forbidden.test"})
+    assert s.ok("get", "account", id=account.record["id"]).record["name"] == name
+    lead = s.ok(
+        "create",
+        "lead",
+        data={
+            "name": f"Scanners {m}",
+            "first_name": "Ada",
+            "last_name": name,
+            "company": name,
+            "email": f"ada.{m}@forbidden.test",
+        },
+    )
+    updated = s.ok("update", "lead", id=lead.record["id"], data={"first_name": "Forbidden"})
+    assert (updated.record["first_name"], updated.record["last_name"]) == ("Forbidden", name)
+    assert s.finish() == []
+
+
 def test_rep_lead_is_private(scenario: Scenario) -> None:
     s, m = scenario, scenario.marker
     lead = s.ok(
