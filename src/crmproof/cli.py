@@ -233,6 +233,12 @@ def _selection(command: _F) -> _F:
     help="Scenarios of one vendor at once, up to what its adapter declares safe.",
 )
 @click.option(
+    "--retries",
+    type=click.IntRange(0, 3),
+    default=None,
+    help="Re-runs of a scenario that did not pass (default: run.retries of crmproof.yaml).",
+)
+@click.option(
     "--resume",
     "resume",
     default=None,
@@ -291,6 +297,7 @@ def run_cmd(
     baseline_file: str | None,
     fail_on: str,
     workers: int | None,
+    retries: int | None = None,
     shard: tuple[int, int] | None = None,
     evidence: str = "failures",
     no_progress: bool = False,
@@ -339,6 +346,7 @@ def run_cmd(
                 sys.exit(0)
         run = Run(suite, jobs, base, progress=_progress(len(jobs)))
     run.workers = workers
+    run.retries = retries
     run.evidence = evidence
     click.echo(
         f"run {run.run_id}: {len(jobs)} scenario runs on "

@@ -101,6 +101,7 @@ class Run:
     orphans: dict[str, list[RecordRef]] | None = None
     # Scenarios of one vendor at once (--workers); None: as crmproof.yaml says.
     workers: int | None = None
+    retries: int | None = None  # `--retries`: instead of crmproof.yaml's run.retries
     # none | failures | all: which scenarios keep their evidence (HAR files, traces)
     evidence: str = "failures"
     # Set on Ctrl-C: every worker stops at its next step boundary and cleans up
@@ -357,6 +358,7 @@ class Run:
                 )
             queue: list[Job] = list(jobs)
             lock = threading.Lock()
+            retries = evaluation.run.retries if self.retries is None else self.retries
 
             def work(mine: Adapter) -> None:
                 runner = ScenarioRun(
@@ -378,7 +380,7 @@ class Run:
                         if self.on_scenario:
                             self.on_scenario(vendor, job.scenario.model.id)
                         try:
-                            _run_with_retries(runner, job, evaluation.run.retries)
+                            _run_with_retries(runner, job, retries)
                         except Interrupted:
                             abandon_scenario(runner, mine, job.scenario.model.id, self.folder)
                             return

@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from crmproof import Operation
 from crmproof import workspace as workspaces
+from crmproof.cli import main
 from crmproof.events import ScenarioDone, StepDone
 from crmproof.render import junit, markdown
 from crmproof.results import read_events
@@ -113,3 +115,15 @@ def test_a_run_killed_during_a_re_run_resumes_that_scenario_and_its_orphans(
     assert [j.scenario.model.id for j in resumed.jobs] == ["DEAL"]
     assert resumed.orphans is not None
     assert [r.entity for r in resumed.orphans["memory"]] == ["account"]
+
+
+def test_retries_on_the_command_line_win_over_crmproof_yaml(tmp_path: Path, world: World) -> None:
+    """As Playwright Test's `--retries`: a CI job, or a test that wants a failure as it
+    fell, sets them for one run without editing the evaluation."""
+    world.faults["create opportunity"] = "error-once"
+    root = with_retries(make_workspace(tmp_path), 1)
+    args = ["run", "-w", str(root), "-k", "DEAL", "--no-progress", "--retries", "0"]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    folder = (root / "reports" / "latest").resolve()
+    ends = [e for e in read_events(folder / "results.jsonl") if isinstance(e, ScenarioDone)]
+    assert [(e.status, e.attempt) for e in ends] == [("error", None)], result.output
