@@ -15,8 +15,10 @@ round by round (the order turns each round) and repeated:
 The suite is held still on purpose: today's scenarios have more steps than the ones the
 issue timed, so a run of each version's own suite would compare different work. So is the
 work: today's adapters map scenarios that before's ruled out without running them, so
-after the first run of before, every run runs only the scenarios before ran. Round 1's
-before also passes through the ruled-out ones, at no cost.
+after the first run of before, every run runs only the (vendor, scenario) pairs before
+ran, as `-k vendor/ID` (a version whose crmproof predates that syntax gets the ids, which
+before's gate narrows to the same pairs). Round 1's before also passes through the
+ruled-out ones, at no cost.
 
 For each it measures the process's wall time and the run phase (from the run event to the
 end event of results.jsonl, so loading and reporting are left out), with the 1-minute load
@@ -86,7 +88,7 @@ class Result:
     referenced: int
     retried: int = 0
     problems: list[str] = field(default_factory=list)
-    ran: set[str] = field(default_factory=set)  # scenarios that took time: not gated out
+    ran: set[str] = field(default_factory=set)  # `vendor/id` that took time: not gated out
     marker: str = ""  # the run's id, which the scenarios type into the names they make
 
 
@@ -101,12 +103,25 @@ def checkout(ref: str, folder: Path) -> Path:
     return folder
 
 
+def selection(version: Version, globs: list[str]) -> list[str]:
+    """What `-k` chooses for `version`: the `vendor/id` pairs before ran, where the
+    version's crmproof knows them; else their ids, which choose each id on every vendor.
+    Before's own gate rules out the same pairs again, so for it the ids are the same plan;
+    a version between them runs more than before did, and this says so."""
+    if "VENDOR/GLOB" in (version.root / "src/crmproof/cli.py").read_text():
+        return globs
+    ids = sorted({g.rpartition("/")[2] for g in globs})
+    if version.name != "before" and ids != globs:
+        print(f"{version.name} knows no vendor/id: it runs {len(ids)} ids on every vendor")
+    return ids
+
+
 def run_once(version: Version, reports: Path, args: argparse.Namespace) -> Result:
     command = [sys.executable, "-m", "crmproof.cli", "run", "-w", str(version.workspace)]
     command += ["--reports", str(reports)]
     for vendor in args.vendor:
         command += ["--vendor", vendor]
-    for glob in args.k:
+    for glob in selection(version, args.k):
         command += ["-k", glob]
     env = {**os.environ, "PYTHONPATH": str(version.root / "src")}
     load_before = os.getloadavg()[0]
@@ -202,7 +217,7 @@ def read_run(
             key = (e["vendor"], e["scenario"])
             statuses[key] = e["status"]  # the last attempt counts
             if e.get("duration_ms"):
-                ran.add(e["scenario"])
+                ran.add(f"{e['vendor']}/{e['scenario']}")
             if not e.get("attempt"):  # a re-run's names carry `-a2`: three more keys each
                 efforts[key] = e.get("effort")
             retried += bool(e.get("attempt"))
@@ -305,9 +320,9 @@ def main() -> None:
                     # run runs only what before ran.
                     args.k = sorted(result.ran)
                     print(
-                        f"before ran {len(result.ran)} scenarios "
+                        f"before ran {len(result.ran)} scenario runs "
                         "(its gate ruled the rest out, at no cost); every later run runs "
-                        f"only those: {' '.join(args.k)}",
+                        f"only those (vendor/id): {' '.join(args.k)}",
                         flush=True,
                     )
                 phases = ", ".join(f"{v} {s:.0f}s" for v, s in sorted(result.vendor_phase.items()))
@@ -342,6 +357,21 @@ def report(results: list[Result], versions: list[Version], args: argparse.Namesp
     for name, rs in by.items():
         cmin, cmed = summary(rs, "cpu")
         print(f"{name:<8} {cmin:10.1f}s / {cmed:7.1f}s          {cmin / cores:10.1f}s")
+    for name, rs in by.items():
+        # A version's runs of one suite must end alike; a run that broke early is fast and
+        # would flatter the other side (before's DjangoCRM once failed every scenario in
+        # seconds: its run id held "403", which its adapter read as a refusal).
+        for r in rs[1:]:
+            both = set(rs[0].statuses) & set(r.statuses)  # round 1's before also gates
+            diffs = differences(
+                {k: rs[0].statuses[k] for k in both}, {k: r.statuses[k] for k in both}
+            )
+            if diffs:
+                print(
+                    f"WARNING: {name}'s runs disagree on {len(diffs)} scenario statuses "
+                    f"(e.g. {diffs[0][0]}: {diffs[0][1]} -> {diffs[0][2]}): its times are "
+                    "not of the same work, and the ratios below do not hold"
+                )
     for base in ("before", "main"):
         if base not in by:
             continue

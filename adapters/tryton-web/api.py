@@ -22,8 +22,9 @@ TrytonApi = _SIBLING.adapter
 sandbox = _SIBLING.sandbox
 # what Tryton says when its session check collides with another client's log-out: sao
 # shows the same words in its error dialog
-SESSION_RACE = importlib.import_module(
-    TrytonApi.__module__.rpartition(".")[0] + ".rpc"
-).SESSION_RACE
+_RPC = importlib.import_module(TrytonApi.__module__.rpartition(".")[0] + ".rpc")
+SESSION_RACE = _RPC.SESSION_RACE
+# sao shows Tryton's error message as its dialog's first line: the same words decide
+refusal_kind = _RPC.refusal_kind
 
-__all__ = ["SESSION_RACE", "TrytonApi", "sandbox"]
+__all__ = ["SESSION_RACE", "TrytonApi", "refusal_kind", "sandbox"]

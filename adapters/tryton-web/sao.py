@@ -29,7 +29,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from crmproof.adapter import Refused, VendorError
 from crmproof.browser import BrowserAdapter
 
-from .api import SESSION_RACE
+from .api import SESSION_RACE, refusal_kind
 
 # Counts sao's JSON-RPC requests in flight (jQuery.ajax is XMLHttpRequest underneath).
 # The bus (long polling for chat and notifications) is left out: it never settles.
@@ -137,6 +137,10 @@ class SaoUi(BrowserAdapter):
             selector = f"{kind}{SHOWN_DIALOG}"
             if self.exists(selector):
                 said = self.dialog_text() or "no reason given"
+                # a warning dialog's heading is Tryton's message, its description below it
+                message = self.page.evaluate(
+                    "s => document.querySelector(s)?.innerText ?? null", f"{selector} .alert h4"
+                )
                 self.click(f"{selector} .modal-footer button")
                 self.page.wait_for_selector(selector, state="detached")
                 self.settle()
@@ -153,12 +157,8 @@ class SaoUi(BrowserAdapter):
                         f"while sao asked for {what}: {said}",
                         transient=True,
                     )
-                # as the tryton adapter reads the same UserError: Tryton words an access
-                # error "You are not allowed to ..."
-                forbidden = "not allowed" in said or "access" in said.lower()
-                raise Refused(
-                    f"Tryton refused {what}: {said}", "forbidden" if forbidden else "rule"
-                )
+                # as the tryton adapter reads the same UserError
+                raise Refused(f"Tryton refused {what}: {said}", refusal_kind(message or said))
 
     def confirm_warnings(self) -> None:
         """Answer "Yes" to user warnings (questions before an action), as a user would."""

@@ -28,6 +28,7 @@ from typing import IO, Any
 import httpx
 
 from crmproof.adapter import Refused, VendorError
+from crmproof.vocabulary import RefusalKind
 
 # SQLite behind Tryton's threaded server has no isolation: two writes at once collide
 # ("The code on party must be unique"). Writes to one server are serialised across this
@@ -38,6 +39,19 @@ _LOCKS_GUARD = threading.Lock()
 # The error of Tryton's session check reading a session another client just logged out
 # ('ir.msg_read_error' on ir.session, in the "en" the adapter logs in with).
 SESSION_RACE = re.compile(r'You are trying to read records "[^"]*" of "Session" that don')
+# Tryton answers every error as a UserError, an access error too (trytond/model/
+# modelstorage.py: AccessError(UserError)), so only the words tell them apart. Every access
+# message of trytond/ir/message.xml begins "You are not allowed to", but the button's,
+# which ends "is not allowed."; no module's message does either. The words around them
+# quote record names, so a name saying "access" must not make a business rule forbidden.
+ACCESS_ERROR = re.compile(r"^You are not allowed to |^Calling button .* is not allowed\.$", re.S)
+
+
+def refusal_kind(message: str) -> RefusalKind:
+    """What Tryton's refusal with this message is: an access error, or a business rule."""
+    return "forbidden" if ACCESS_ERROR.search(message.strip()) else "rule"
+
+
 _SESSION_RACE_RETRIES = 3
 
 # Methods that only read; they need no lock.
@@ -284,9 +298,7 @@ def _error(method: str, error: Any) -> Exception:
     kind, args = (error[0], error[1]) if isinstance(error, list) and len(error) == 2 else ("", "")
     if kind == "UserError":
         message, description = args[0], args[1] if len(args) > 1 else ""
-        # Access errors are UserErrors too; Tryton words them "You are not allowed to ..."
-        forbidden = "not allowed" in str(message) or "access" in str(message).lower()
-        return Refused(f"{message} {description}".strip(), "forbidden" if forbidden else "rule")
+        return Refused(f"{message} {description}".strip(), refusal_kind(str(message)))
     if kind == "UserWarning":
         return _Warning(args[0], args[1])
     if kind == "ConcurrencyException":

@@ -205,7 +205,10 @@ def _selection(command: _F) -> _F:
                 "--vendor", "-v", "vendors", multiple=True, help="Only this vendor (repeatable)."
             ),
             click.option(
-                "-k", "ids", multiple=True, help="Only scenarios whose id matches this glob."
+                "-k",
+                "ids",
+                multiple=True,
+                help="Only scenarios whose id matches this glob; VENDOR/GLOB for one vendor's.",
             ),
             click.option(
                 "--tag", "-t", "tags", multiple=True, help="Only scenarios with this tag."

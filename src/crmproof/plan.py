@@ -22,8 +22,13 @@ class Filters:
     requirements: Sequence[str] = ()
     vendors: Sequence[str] = ()
 
-    def wants(self, scenario: Scenario) -> bool:
-        if self.ids and not any(fnmatch.fnmatchcase(scenario.id, g) for g in self.ids):
+    def wants(self, scenario: Scenario, vendor: str) -> bool:
+        """`ids` are globs of scenario ids, or of `vendor/id` for one vendor's: a plan of
+        chosen (vendor, scenario) pairs, as a run lists them (pytest's node ids)."""
+        if self.ids and not any(
+            fnmatch.fnmatchcase(f"{vendor}/{scenario.id}" if "/" in g else scenario.id, g)
+            for g in self.ids
+        ):
             return False
         if self.tags and not set(self.tags) & set(scenario.tags):
             return False
@@ -46,8 +51,7 @@ def make_plan(suite: Suite, filters: Filters) -> list[Job]:
                 f"no vendor {', '.join(unknown)} in crmproof.yaml; known: {', '.join(vendors)}"
             )
         vendors = [v for v in vendors if v in filters.vendors]
-    chosen = [s for s in suite.scenarios if filters.wants(s.model)]
-    return [Job(v, s) for v in vendors for s in chosen]
+    return [Job(v, s) for v in vendors for s in suite.scenarios if filters.wants(s.model, v)]
 
 
 def shard(jobs: list[Job], index: int, count: int) -> list[Job]:

@@ -6,17 +6,19 @@ what the adapter answers and, where it matters, what Tryton itself then holds.
 
 from __future__ import annotations
 
+import importlib
 import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import httpx
 import pytest
 
-from crmproof import discovery
+from crmproof import discovery, sandbox
 from crmproof.adapter import Adapter
 from crmproof.protocol import Operation, Outcome, RecordRef
 from crmproof.secrets_store import read_secrets
@@ -89,6 +91,51 @@ def run(adapter: Adapter) -> Iterator[Driver]:
 @pytest.fixture
 def marker() -> str:
     return f"zz{uuid.uuid4().hex[:10]}"
+
+
+def test_a_refusals_kind_comes_from_trytons_words_never_from_a_records_name(
+    vendor_sandbox: Callable[[str], dict[str, Any]],
+) -> None:
+    """Tryton sends every error as a UserError, so the adapter tells an access error from a
+    business rule by its words. Every message of the installed Tryton and its modules is
+    filled in here as Tryton fills it, with record names and values that say "access" and
+    "not allowed": the kind must be the template's alone. The forbidden ones are the access
+    messages of ir/message.xml, by id."""
+    vendor_sandbox("tryton")
+    rpc = importlib.import_module(
+        discovery.load("tryton", ROOT / "adapters").adapter.__module__.rpartition(".")[0] + ".rpc"
+    )
+    site = next((sandbox.SandboxHome("tryton").root / "venv" / "lib").glob("python3*"))
+    files = sorted((site / "site-packages" / "trytond").rglob("message.xml"))
+    assert len(files) > 10, files
+    forbidden = set()
+    for path in files:
+        module = path.parent.name
+        for record in ElementTree.parse(path).iter("record"):
+            text = record.find("field[@name='text']")
+            if record.get("model") != "ir.message" or text is None or not text.text:
+                continue
+            kinds = {
+                rpc.refusal_kind(re.sub(r"%\((\w+)\)[sri]", filler, text.text))
+                for filler in ("Access Ltd", "Not allowed Inc", "x", "1")
+            }
+            assert len(kinds) == 1, (module, record.get("id"), text.text, kinds)
+            if kinds == {"forbidden"}:
+                forbidden.add(f"{module}.{record.get('id')}")
+    assert forbidden == {
+        "ir.msg_access_button_error",
+        "ir.msg_access_report_error",
+        "ir.msg_access_rule_error",
+        "ir.msg_access_rule_field_error",
+        "ir.msg_access_wizard_error",
+        "ir.msg_access_wizard_model_error",
+        "ir.msg_create_rule_error",
+        "ir.msg_delete_rule_error",
+        "ir.msg_read_rule_error",
+        "ir.msg_delete_xml_record",
+        "ir.msg_write_rule_error",
+        "ir.msg_write_xml_record",
+    }
 
 
 def test_open_reports_the_server_series(adapter: Adapter) -> None:
@@ -334,11 +381,13 @@ def test_refused_operations(run: Driver, marker: str) -> None:
     lead = run.ok("create", "lead", data={"name": f"Partyless {marker}"})
     convert = run("convert", "lead", id=lead["id"])
     assert convert.status == "refused" and "Party" in (convert.message or "")
+    assert convert.refusal == "rule", convert.message
     # A sales rep may not delete products: Tryton's access rules answer.
     assert run.ok("login", actor="rep_a") == {"id": "rep_a"}
     product = run.ok("create", "product", data={"code": marker, "name": f"Latex {marker}"})
     denied = run("delete", "product", id=product["id"], actor="rep_a")
     assert denied.status == "refused" and "not allowed" in (denied.message or "")
+    assert denied.refusal == "forbidden", denied.message
     assert run.ok("get", "product", id=product["id"], actor="rep_a")["code"] == marker
 
 

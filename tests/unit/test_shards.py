@@ -27,6 +27,20 @@ def keys(jobs: list) -> list[tuple[str, str]]:
     return [(j.vendor, j.scenario.model.id) for j in jobs]
 
 
+def test_a_vendor_slash_glob_chooses_that_vendors_scenarios_only() -> None:
+    """`-k djangocrm/L2O-*`: a plan of chosen pairs, e.g. what one run ran, re-run as is."""
+    suite = workspace.load(ROOT)
+    chosen = ("djangocrm/L2O-LOST-REASON", "tryton/PRM-*", "O2C-NO-DUPLICATE-ACCOUNT")
+    got = keys(make_plan(suite, Filters(ids=chosen)))
+    prm = sorted(s.model.id for s in suite.scenarios if s.model.id.startswith("PRM-"))
+    vendors = list(suite.evaluation.model.vendors)  # type: ignore[union-attr]
+    assert sorted(got) == sorted(
+        [("djangocrm", "L2O-LOST-REASON")]
+        + [("tryton", p) for p in prm]
+        + [(v, "O2C-NO-DUPLICATE-ACCOUNT") for v in vendors]
+    )
+
+
 @pytest.mark.parametrize("count", [1, 2, 3, 7, 200])
 def test_shards_are_disjoint_and_cover_the_plan(plan: list, count: int) -> None:
     slices = [keys(shard(plan, i, count)) for i in range(1, count + 1)]
