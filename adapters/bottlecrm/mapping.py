@@ -426,7 +426,8 @@ def activity_kind(data: Mapping[str, Any]) -> str:
 
 
 def activity_out(data: Mapping[str, Any]) -> Record:
-    """A task's body; links are sent as given (the adapter drops the implied ones)."""
+    """A task's body; links are sent as given, for BottleCRM to take or refuse (one
+    parent): a link dropped here would read back as not done."""
     _only_known("activity", data)
     body: Record = {}
     for canon, vendor in (
