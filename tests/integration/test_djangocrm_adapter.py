@@ -429,6 +429,34 @@ def test_a_name_that_says_403_forbidden_is_saved_not_refused(scenario: Scenario)
     assert s.finish() == []
 
 
+def test_a_save_the_admin_answers_403_is_refused_as_forbidden(scenario: Scenario) -> None:
+    """The other side of the test above: a save DjangoCRM really forbids. rep_a sees
+    another's deal read-only, with no save button; one is put on the page, as a crafted
+    request would, and the admin answers PermissionDenied (403)."""
+    s, m = scenario, scenario.marker
+    a = s.adapter
+    account = s.ok("create", "account", data={"name": f"Guarded {m}", "email": "g@guard.test"})
+    deal = s.ok(
+        "create",
+        "opportunity",
+        data={"name": f"Guarded deal {m}", "account": account.record["id"], "amount": 5},
+    )
+    a.become("rep_a")
+    a.open_page(f"crm/deal/{deal.record['id']}/change/")
+    assert a.exists("#content form input[name=csrfmiddlewaretoken]")  # so not a CSRF 403
+    a.page.evaluate(
+        """() => document.querySelector('#content form').insertAdjacentHTML(
+             'beforeend', '<input type="submit" name="_continue" value="Save">')"""
+    )
+    with pytest.raises(Refused) as refused:
+        a.submit()
+    assert refused.value.kind == "forbidden", refused.value
+    assert "(403)" in str(refused.value)
+    a.become(a.default_actor)
+    assert s.ok("get", "opportunity", id=deal.record["id"]).record["name"] == f"Guarded deal {m}"
+    assert s.finish() == []
+
+
 def test_rep_lead_is_private(scenario: Scenario) -> None:
     s, m = scenario, scenario.marker
     lead = s.ok(
