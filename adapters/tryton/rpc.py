@@ -141,7 +141,7 @@ class TrytonClient:
         self.url = url.rstrip("/")
         self.database = database
         self.http = client(timeout=timeout)  # the adapter's http_client: HAR evidence
-        self.lock = server_lock(self.url)
+        self.lock = server_lock(f"{self.url}/{database}")
         self.context: dict[str, Any] = {}
         self.user_id: int | None = None
         self._credentials: tuple[str, str] | None = None

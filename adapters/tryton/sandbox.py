@@ -15,6 +15,7 @@ import fcntl
 import hashlib
 import os
 import secrets
+import sqlite3
 from pathlib import Path
 
 from crmproof.sandbox import Launch, Log, SandboxHome, VendorSandbox, make_venv, run
@@ -43,6 +44,12 @@ PACKAGES = [
     f"proteus{PIN}",
 ]
 DATABASE = "crmproof"
+# The web client's vendor entry works on its own copy of the prepared database. SQLite
+# serialises a database's writes, so on one database the API entry and the web entry of
+# a run took turns, step for step (the adapters' server lock): the reference run's two
+# Tryton entries ended within a second of each other, at 1,440 and 2,131 s. Two channels
+# of one product need the same product, not the same records.
+WEB_DATABASE = "crmproof_web"
 ADMIN = "admin"
 # Sales reps, named like the other vendors' second and third actors.
 REPS = ("rep_a", "rep_b")
@@ -70,6 +77,23 @@ def _recipe_digest() -> str:
     """What the prepared database depends on: a change of either re-prepares it."""
     text = "\n".join([*PACKAGES, *MODULES, PREPARE_SCRIPT.read_text()])
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _copy_database(home: SandboxHome, name: str) -> None:
+    """A consistent copy of the prepared database under another name (SQLite's backup,
+    which reads the write-ahead log too; a copy of the file alone may miss the latest)."""
+    target = home.data / f"{name}.sqlite"
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        target.with_name(target.name + suffix).unlink(missing_ok=True)
+    source = sqlite3.connect(home.data / f"{DATABASE}.sqlite")
+    try:
+        copy = sqlite3.connect(target)
+        try:
+            source.backup(copy)
+        finally:
+            copy.close()
+    finally:
+        source.close()
 
 
 class TrytonSandbox(VendorSandbox):
@@ -110,6 +134,8 @@ class TrytonSandbox(VendorSandbox):
         marker = home.root / ".crmproof-prepared"
         digest = _recipe_digest()
         if marker.exists() and marker.read_text() == digest:
+            if not (home.data / f"{WEB_DATABASE}.sqlite").exists():  # prepared before it
+                _copy_database(home, WEB_DATABASE)
             return
         log("tryton: creating the database (about 30 s)")
         marker.unlink(missing_ok=True)
@@ -145,13 +171,16 @@ class TrytonSandbox(VendorSandbox):
             ],
             log,
         )
+        _copy_database(home, WEB_DATABASE)
         marker.write_text(digest)
 
     def launch(self, home: SandboxHome, port: int) -> Launch:
         # trytond reads TRYTOND_<SECTION>__<OPTION> from the environment, so the port
         # need not be written into the shared config file.
+        # Both databases are named: trytond 8.0 sets up a pool for a database it was not
+        # started with on its first request, and that pool held no model ('res.user').
         return Launch(
-            argv=[str(home.bin("trytond")), "-c", str(_conf(home)), "-d", DATABASE],
+            argv=[str(home.bin("trytond")), "-c", str(_conf(home)), "-d", DATABASE, WEB_DATABASE],
             env={"TRYTOND_WEB__LISTEN": f"127.0.0.1:{port}"},
         )
 
@@ -161,6 +190,7 @@ class TrytonSandbox(VendorSandbox):
             # sao, the web client, is served by the same server (`[web] root`).
             "TRYTON_WEB_URL": f"{base_url}/",
             "TRYTON_DATABASE": DATABASE,
+            "TRYTON_WEB_DATABASE": WEB_DATABASE,
             "TRYTON_USER": ADMIN,
             "TRYTON_PASSWORD": _secret_file(home, ADMIN).read_text().strip(),
         }

@@ -237,8 +237,13 @@ def up(sandbox: VendorSandbox, log: Log = print) -> dict[str, Any]:
 def _up(sandbox: VendorSandbox, home: SandboxHome, log: Log) -> dict[str, Any]:
     current = status(home)
     if current["running"]:
-        log(f"{sandbox.vendor}: already running at {current['url']} (pid {current['pid']})")
-        return current
+        if sandbox.launch(home, current["port"]).argv == current["argv"]:
+            log(f"{sandbox.vendor}: already running at {current['url']} (pid {current['pid']})")
+            return current
+        # started by an older crmproof, with another command (a database it now serves
+        # too): what it was told then is not what a run now needs
+        log(f"{sandbox.vendor}: restarting: it runs a command this crmproof no longer gives")
+        down_home(home)
     home.root.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     sandbox.provision(home, log)

@@ -11,6 +11,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -182,6 +183,40 @@ def test_a_session_check_colliding_with_a_log_out_is_no_refusal(
             gets.append(run("get", "account", id=account["id"]).status)
     assert set(gets) == {"ok"}, gets
     assert client.session_collisions >= 2, "no log-out ever collided with a session check"
+
+
+def test_the_web_entrys_database_is_written_while_the_api_entrys_is_held(
+    adapter: Adapter, marker: str
+) -> None:
+    """The sandbox serves the web client's vendor entry its own copy of the database, so
+    that a run's two Tryton entries do not take turns: a sao step holds its database's
+    writes for the whole step, and on one database the API entry waited for each."""
+    s = read_secrets()
+    assert s["TRYTON_WEB_DATABASE"] != s["TRYTON_DATABASE"]
+    web = discovery.load("tryton", ROOT / "adapters").adapter()
+    web.open({**_settings(), "database": s["TRYTON_WEB_DATABASE"]})
+    created = []
+    try:
+        with adapter._clients[None].lock, ThreadPoolExecutor(1) as other:  # a sao step's hold
+            done = other.submit(
+                web.perform,
+                Operation(op="create", entity="account", data={"name": f"Web {marker}"}),
+            )
+            outcome = done.result(timeout=30)  # never waits for the API entry's lock
+        assert outcome.status == "ok", outcome.message
+        created = outcome.created
+        names = {
+            r["name"]
+            for r in adapter.perform(
+                Operation(op="find", entity="account", where={"name": f"Web {marker}"})
+            ).records
+            or []
+        }
+        assert not names, "the web entry's account is in the API entry's database"
+    finally:
+        for ref in reversed(created):
+            web.perform(Operation(op="delete", entity=ref.entity, id=ref.id, cleanup=True))
+        web.close()
 
 
 def test_capabilities_name_only_implemented_methods(adapter: Adapter) -> None:

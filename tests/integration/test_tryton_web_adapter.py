@@ -55,7 +55,7 @@ def web(secrets: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> It
         {
             "url": secrets["TRYTON_WEB_URL"],
             "api_url": secrets["TRYTON_URL"],
-            "database": secrets["TRYTON_DATABASE"],
+            "database": secrets["TRYTON_WEB_DATABASE"],
             "user": secrets["TRYTON_USER"],
             "password": secrets["TRYTON_PASSWORD"],
             "actors": _actors(secrets),
@@ -69,7 +69,7 @@ def web(secrets: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> It
     )
     yield adapter
     # sao's sessions are ended as the adapter closes: Tryton slows with each one left open
-    rpc = f"{secrets['TRYTON_URL']}/{secrets['TRYTON_DATABASE']}/rpc/"
+    rpc = f"{secrets['TRYTON_URL']}/{secrets['TRYTON_WEB_DATABASE']}/rpc/"
     body = {"id": 1, "method": "model.res.user.get_preferences", "params": [True, {}]}
     header = importlib.import_module(type(adapter.api.rpc).__module__).session_header
     sessions = [header(*session) for session in adapter.sao_sessions]
@@ -91,7 +91,7 @@ def rpc(secrets: dict[str, str]) -> Iterator[Any]:
     api.open(
         {
             "url": secrets["TRYTON_URL"],
-            "database": secrets["TRYTON_DATABASE"],
+            "database": secrets["TRYTON_WEB_DATABASE"],
             "user": secrets["TRYTON_USER"],
             "password": secrets["TRYTON_PASSWORD"],
         }
@@ -436,7 +436,7 @@ def test_a_session_check_colliding_with_a_log_out_is_no_refusal(
     shows it in the dialog a refusal comes in: the adapter must say it is neither."""
     scenario.ok("login", actor="admin")
     client = type(rpc._clients[None])
-    tryton = ("TRYTON_URL", "TRYTON_DATABASE", "TRYTON_USER", "TRYTON_PASSWORD")
+    tryton = ("TRYTON_URL", "TRYTON_WEB_DATABASE", "TRYTON_USER", "TRYTON_PASSWORD")
     with sessions_churning(client, *(secrets[k] for k in tryton)):
         web.page.evaluate(  # sao asks, as fast as it can, until a dialog shows
             """() => { (async () => {
