@@ -62,7 +62,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-BROWSER_VENDOR = "djangocrm"
 
 
 @dataclass
@@ -394,14 +393,16 @@ def report(results: list[Result], versions: list[Version], args: argparse.Namesp
         if base not in by:
             continue
         was = by[base][-1]
+        # the vendors that count a user's effort: the browser ones, in either version
+        browsers = sorted({k[0] for r in (was, after) for k, v in r.efforts.items() if v})
         print(f"\nafter against {base} (the same suite; nothing may change):")
         for label, old, new in (
             ("verdicts", was.verdicts, after.verdicts),
             ("scenario statuses", was.statuses, after.statuses),
             (
-                f"{BROWSER_VENDOR} effort counts",
-                {k: v for k, v in was.efforts.items() if k[0] == BROWSER_VENDOR},
-                {k: v for k, v in after.efforts.items() if k[0] == BROWSER_VENDOR},
+                f"effort counts ({', '.join(browsers) or 'no browser vendor'})",
+                {k: v for k, v in was.efforts.items() if k[0] in browsers},
+                {k: v for k, v in after.efforts.items() if k[0] in browsers},
             ),
         ):
             diffs = differences(old, new)
