@@ -97,6 +97,17 @@ def _copy_database(home: SandboxHome, name: str) -> None:
         source.close()
 
 
+def _end_sessions(home: SandboxHome, name: str) -> None:
+    """Forget every session, as the server is about to start: none can be in use. Tryton
+    checks each request against all of its user's sessions from the same address
+    (trytond/ir/session.py, Session.check) and keeps them 30 days; a killed run or test
+    never logs its sessions out, and each one left costs every later request (with 83 and
+    65 left in the two databases, a count of parties took 13.1 ms at best; 10.8 ms with
+    none)."""
+    with contextlib.closing(sqlite3.connect(home.data / f"{name}.sqlite")) as db, db:
+        db.execute("DELETE FROM ir_session")
+
+
 class TrytonSandbox(VendorSandbox):
     vendor = "tryton"
     start_timeout = 60.0
@@ -113,6 +124,11 @@ class TrytonSandbox(VendorSandbox):
                     fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _provision(self, home: SandboxHome, log: Log) -> None:
+        self._prepare(home, log)
+        for name in (DATABASE, WEB_DATABASE):
+            _end_sessions(home, name)
+
+    def _prepare(self, home: SandboxHome, log: Log) -> None:
         make_venv(home, "python3.11", PACKAGES, log)
         web_root = install_sao(home, log)
         home.data.mkdir(parents=True, exist_ok=True)
