@@ -80,21 +80,24 @@ def _recipe_digest() -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _remove_database(home: SandboxHome, name: str) -> Path:
+    """Delete a database's file with its logs: a stale write-ahead log would be replayed
+    into the next database of that name. Returns the file's path."""
+    path = home.data / f"{name}.sqlite"
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+    return path
+
+
 def _copy_database(home: SandboxHome, name: str) -> None:
     """A consistent copy of the prepared database under another name (SQLite's backup,
     which reads the write-ahead log too; a copy of the file alone may miss the latest)."""
-    target = home.data / f"{name}.sqlite"
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        target.with_name(target.name + suffix).unlink(missing_ok=True)
-    source = sqlite3.connect(home.data / f"{DATABASE}.sqlite")
-    try:
-        copy = sqlite3.connect(target)
-        try:
-            source.backup(copy)
-        finally:
-            copy.close()
-    finally:
-        source.close()
+    target = _remove_database(home, name)
+    with (
+        contextlib.closing(sqlite3.connect(home.data / f"{DATABASE}.sqlite")) as source,
+        contextlib.closing(sqlite3.connect(target)) as copy,
+    ):
+        source.backup(copy)
 
 
 def _end_sessions(home: SandboxHome, name: str) -> None:
@@ -125,6 +128,8 @@ class TrytonSandbox(VendorSandbox):
 
     def _provision(self, home: SandboxHome, log: Log) -> None:
         self._prepare(home, log)
+        if not (home.data / f"{WEB_DATABASE}.sqlite").exists():  # a new database's copy
+            _copy_database(home, WEB_DATABASE)
         for name in (DATABASE, WEB_DATABASE):
             _end_sessions(home, name)
 
@@ -151,17 +156,11 @@ class TrytonSandbox(VendorSandbox):
         marker = home.root / ".crmproof-prepared"
         digest = _recipe_digest()
         if marker.exists() and marker.read_text() == digest:
-            if not (home.data / f"{WEB_DATABASE}.sqlite").exists():  # prepared before it
-                _copy_database(home, WEB_DATABASE)
             return
         log("tryton: creating the database (about 30 s)")
         marker.unlink(missing_ok=True)
-        db_file = home.data / f"{DATABASE}.sqlite"
-        # A stale write-ahead log from an earlier database would be replayed into the
-        # new one, so it goes too.
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            db_file.with_name(db_file.name + suffix).unlink(missing_ok=True)
-        db_file.touch()  # trytond-admin needs the SQLite file to exist
+        _remove_database(home, WEB_DATABASE)  # copied anew from the new one
+        _remove_database(home, DATABASE).touch()  # trytond-admin needs the file to exist
         run(
             [
                 home.bin("trytond-admin"),
@@ -188,7 +187,6 @@ class TrytonSandbox(VendorSandbox):
             ],
             log,
         )
-        _copy_database(home, WEB_DATABASE)
         marker.write_text(digest)
 
     def launch(self, home: SandboxHome, port: int) -> Launch:

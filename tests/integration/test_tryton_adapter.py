@@ -11,7 +11,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -195,27 +195,25 @@ def test_the_web_entrys_database_is_written_while_the_api_entrys_is_held(
     assert s["TRYTON_WEB_DATABASE"] != s["TRYTON_DATABASE"]
     web = discovery.load("tryton", ROOT / "adapters").adapter()
     web.open({**_settings(), "database": s["TRYTON_WEB_DATABASE"]})
-    created = []
+    create = Operation(op="create", entity="account", data={"name": f"Web {marker}"})
     try:
-        with adapter._clients[None].lock, ThreadPoolExecutor(1) as other:  # a sao step's hold
-            done = other.submit(
-                web.perform,
-                Operation(op="create", entity="account", data={"name": f"Web {marker}"}),
-            )
-            outcome = done.result(timeout=30)  # never waits for the API entry's lock
-        assert outcome.status == "ok", outcome.message
-        created = outcome.created
-        names = {
-            r["name"]
-            for r in adapter.perform(
+        with ThreadPoolExecutor(1) as other:
+            with adapter._clients[None].lock:  # held, as a sao step holds it
+                done = other.submit(web.perform, create)
+                finished = wait([done], timeout=30).done
+            outcome = done.result()  # the lock is free now: a waiting write ends too
+        try:
+            assert done in finished, "the web entry's write waited for the API entry's lock"
+            assert outcome.status == "ok", outcome.message
+            found = adapter.perform(
                 Operation(op="find", entity="account", where={"name": f"Web {marker}"})
-            ).records
-            or []
-        }
-        assert not names, "the web entry's account is in the API entry's database"
+            )
+            assert found.status == "ok", found.message
+            assert not found.records, "the web entry's account is in the API entry's database"
+        finally:
+            for ref in reversed(outcome.created):
+                web.perform(Operation(op="delete", entity=ref.entity, id=ref.id, cleanup=True))
     finally:
-        for ref in reversed(created):
-            web.perform(Operation(op="delete", entity=ref.entity, id=ref.id, cleanup=True))
         web.close()
 
 
