@@ -49,6 +49,7 @@ from crmproof.plan import Job
 from crmproof.protocol import RecordRef
 from crmproof.redaction import redact_file
 from crmproof.results import ResultsWriter, read_events
+from crmproof.slots import Slots
 from crmproof.workspace import Suite
 
 Progress = Callable[[ResultEvent], None]
@@ -111,7 +112,7 @@ class Run:
     attempt: int = 0
     # Told (vendor, scenario id) when a worker picks a scenario up: for a live display.
     on_scenario: Callable[[str, str], None] | None = None
-    _budget: threading.BoundedSemaphore = field(init=False, repr=False)
+    _budget: Slots = field(init=False, repr=False)
     _emit: Emit | None = field(default=None, init=False, repr=False)
 
     @classmethod
@@ -182,9 +183,7 @@ class Run:
             except MissingCredential as exc:
                 resolved[name] = (None, str(exc))
         vendors = {*(j.vendor for j in self.jobs), *(self.orphans or {})}
-        self._budget = threading.BoundedSemaphore(
-            evaluation.run.max_workers or max(len(vendors), os.cpu_count() or 1)
-        )
+        self._budget = Slots(evaluation.run.max_workers or max(len(vendors), os.cpu_count() or 1))
         writer = ResultsWriter(self.folder / "results.jsonl", all_secrets)
         try:
             if self.orphans is not None:
