@@ -158,7 +158,8 @@ class RunPolicy(Spec):
         ge=1,
         le=256,
         description="Scenarios running at once over all vendors (default: the vendors or the "
-        "cores, whichever is more), so a run never oversubscribes the machine.",
+        "cores, whichever is more), so a run never oversubscribes the machine; a freed slot "
+        "goes to the worker that has waited longest.",
     )
 
 
