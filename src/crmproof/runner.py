@@ -376,6 +376,8 @@ class Run:
                             return
                         job = queue.pop(0)
                     with self._budget:
+                        if self.stop.is_set():  # stopped while this worker waited: not begun
+                            return
                         if self.on_scenario:
                             self.on_scenario(vendor, job.scenario.model.id)
                         try:

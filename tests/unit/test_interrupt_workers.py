@@ -82,3 +82,43 @@ def test_sigterm_stops_a_run_like_ctrl_c(tmp_path: Path) -> None:
     assert "DEAL" not in {e.scenario for e in events if isinstance(e, ScenarioDone)}
     assert world.records == {}
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # put back after the run
+
+
+def test_a_worker_waiting_for_a_slot_starts_nothing_once_the_run_is_stopped(
+    tmp_path: Path,
+) -> None:
+    """One slot, two workers: the second waits for the slot with its next scenario in
+    hand. A stop hands it the slot; it must not start that scenario, which `--resume`
+    runs instead."""
+    world = MemoryCrm.world = World()
+    root = make_workspace(tmp_path)
+    config = root / "crmproof.yaml"
+    config.write_text(config.read_text().replace("run: {", "run: {max_workers: 1, "))
+    suite = workspaces.load(root)
+    run = Run(suite, make_plan(suite, Filters()), root / "reports")
+    run.workers = 2
+    stopped_at: list[int] = []
+    waiting: list[int] = []
+    events: list[ResultEvent] = []
+
+    def stop_inside_deal(event: ResultEvent) -> None:
+        events.append(event)
+        if isinstance(event, StepDone) and event.scenario == "DEAL" and event.index == 1:
+            deadline = time.monotonic() + 5
+            while run._budget.waiting == 0 and time.monotonic() < deadline:
+                time.sleep(0.001)  # the other worker is now waiting for the slot
+            waiting.append(run._budget.waiting)
+            stopped_at.append(len(events))
+            run.interrupt()
+
+    run.progress = stop_inside_deal
+    run.execute()
+    assert stopped_at, "DEAL never reached its second step"
+    assert waiting == [1], "the other worker was not waiting for the slot"
+    after_stop = events[stopped_at[0] :]
+    started = {e.scenario for e in after_stop if isinstance(e, StepDone)} - {"DEAL"}
+    assert started == set(), f"started after the stop: {sorted(started)}"
+    assert world.records == {}
+
+    resumed = Run.resume(workspaces.load(root), root / "reports", "latest")
+    assert {"DEAL", "PRIVATE"} <= {j.scenario.model.id for j in resumed.jobs}
